@@ -1,0 +1,85 @@
+"""The composition root: builds settings-driven services, the bot and the dispatcher in one place.
+
+Nothing is created at import time; everything a handler needs reaches it as dispatcher workflow
+data (``storage``, ``content``, ``clock``, ``settings``)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import LinkPreviewOptions
+from aiogram.utils.i18n import I18n
+
+from bot.clock import Clock, SystemClock
+from bot.commands import register_commands
+from bot.config import Settings
+from bot.content import ContentStore, load_content
+from bot.handlers import build_routers
+from bot.i18n import UserLanguageMiddleware, create_i18n
+from bot.middlewares import InFlightMiddleware, UserMiddleware
+from bot.storage import Storage, open_storage
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class App:
+    settings: Settings
+    content: ContentStore
+    storage: Storage
+    clock: Clock
+    i18n: I18n
+    bot: Bot
+    dispatcher: Dispatcher
+    in_flight: InFlightMiddleware
+    extras: dict[str, object] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        await self.storage.close()
+        await self.bot.session.close()
+
+
+def create_bot(settings: Settings, token: str) -> Bot:
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.bot_api_base))
+    return Bot(
+        token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview=LinkPreviewOptions(is_disabled=True)),
+    )
+
+
+def create_dispatcher(
+    settings: Settings, content: ContentStore, storage: Storage, clock: Clock, i18n: I18n
+) -> tuple[Dispatcher, InFlightMiddleware]:
+    dp = Dispatcher(settings=settings, content=content, db=storage, clock=clock)
+    in_flight = InFlightMiddleware()
+    dp.update.outer_middleware(in_flight)
+    dp.update.outer_middleware(UserMiddleware(storage, clock))
+    UserLanguageMiddleware(i18n, settings.default_language).setup(dp)
+    dp.include_routers(*build_routers())
+
+    async def on_startup(bot: Bot) -> None:
+        await register_commands(bot, i18n, settings.default_language, settings.admin_ids)
+
+    dp.startup.register(on_startup)
+    return dp, in_flight
+
+
+async def create_app(settings: Settings, *, clock: Clock | None = None, token: str | None = None) -> App:
+    """Load content, open the database (migrating it) and wire the bot. Raises ContentError,
+    TranslationsError or ConfigError on bad input."""
+    content = ContentStore(load_content(settings.content_dir))
+    i18n = create_i18n(settings.default_language)
+    storage = open_storage(settings.database)
+    await storage.connect()
+    clock = clock or SystemClock()
+    bot = create_bot(settings, token or settings.require_token())
+    dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
+    log.info("content %s, database %s", settings.content_dir, settings.database.describe())
+    return App(settings, content, storage, clock, i18n, bot, dp, in_flight)

@@ -1,0 +1,28 @@
+"""CallbackData factories: the only way buttons carry data (packed within Telegram's 64 bytes)."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class MenuCb(CallbackData, prefix="m"):
+    section: str  # home, faq, events, reminders, language
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class FaqCategoryCb(CallbackData, prefix="fc"):
+    category: str
+    page: int = 0
+
+
+class FaqEntryCb(CallbackData, prefix="fe"):
+    entry: str
+    back: str = ""  # category to return to, "" for search results
+
+
+class FaqVoteCb(CallbackData, prefix="fv"):
+    entry: str
+    helpful: bool

@@ -1,0 +1,93 @@
+"""``voterbot`` / ``python -m bot``: run, check, chat, ask."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+from bot.config import LANGUAGES, ConfigError, Settings, load_settings
+from bot.content import ContentError, load_content
+from bot.i18n import TranslationsError, locales_dir
+
+EXIT_PROBLEMS = 1
+EXIT_CONFIG = 2
+
+
+def _fail(message: str) -> int:
+    print(f"voterbot: {message}", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voterbot", description="A Telegram bot that informs voters.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="run the bot (long polling)")
+    sub.add_parser("check", help="validate the content files and the translations")
+    chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
+    chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
+    chat.add_argument("--at", metavar="YYYY-MM-DDTHH:MM", help="the moment, in the campaign's time zone")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        return _fail(str(error))
+    if args.command == "check":
+        return check(settings)
+    if args.command == "run":
+        return run(settings)
+    if args.command == "chat":
+        from bot.devtools.chat import run_chat
+
+        return run_chat(settings, lang=args.lang, at=args.at)
+    return EXIT_CONFIG
+
+
+def check(settings: Settings) -> int:
+    from bot.translations_check import check_translations
+
+    problems: list[str] = []
+    try:
+        content = load_content(settings.content_dir)
+    except ContentError as error:
+        problems.extend(error.problems)
+        content = None
+    problems.extend(check_translations(locales_dir()))
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) found.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    assert content is not None
+    print(f"ok: campaign {content.campaign.id}, {len(content.faq.entries)} questions, translations kk ru en")
+    return 0
+
+
+def run(settings: Settings) -> int:
+    from bot.app import create_app
+    from bot.logs import setup_logging
+    from bot.runners.polling import run_polling
+
+    try:
+        token = settings.require_token()
+    except ConfigError as error:
+        return _fail(str(error))
+    setup_logging(settings.log_level, [token])
+
+    async def _main() -> None:
+        app = await create_app(settings, token=token)
+        await run_polling(app)
+
+    try:
+        asyncio.run(_main())
+    except (ContentError, TranslationsError, ConfigError) as error:
+        return _fail(str(error))
+    except KeyboardInterrupt:
+        logging.getLogger(__name__).info("interrupted")
+    return 0

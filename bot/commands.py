@@ -1,0 +1,58 @@
+"""The command menu Telegram shows, registered per language at start-up (``setMyCommands``)."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramAPIError
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeChat,
+    BotCommandScopeDefault,
+)
+from aiogram.utils.i18n import I18n
+
+from bot.config import LANGUAGES, Lang
+from bot.i18n import N_, _
+
+log = logging.getLogger(__name__)
+
+# (command, description) — descriptions are translated; admin commands are added by later features.
+USER_COMMANDS: list[tuple[str, str]] = [
+    ("start", N_("Start and main menu")),
+    ("menu", N_("Main menu")),
+    ("language", N_("Change the language")),
+    ("help", N_("What the bot can do")),
+]
+ADMIN_COMMANDS: list[tuple[str, str]] = []
+
+
+def _commands(i18n: I18n, lang: Lang, admin: bool) -> list[BotCommand]:
+    with i18n.context(), i18n.use_locale(lang):
+        items = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
+        return [BotCommand(command=name, description=_(description)) for name, description in items]
+
+
+async def register_commands(bot: Bot, i18n: I18n, default: Lang, admin_ids: frozenset[int]) -> None:
+    """Commands per Telegram client language, a default, groups, and each admin's own list."""
+    try:
+        for lang in LANGUAGES:
+            await bot.set_my_commands(_commands(i18n, lang, False), scope=BotCommandScopeDefault(), language_code=lang)
+        await bot.set_my_commands(_commands(i18n, default, False), scope=BotCommandScopeDefault())
+        with i18n.context(), i18n.use_locale(default):
+            help_only = [BotCommand(command="help", description=_("What the bot can do"))]
+        await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
+        for admin in admin_ids:
+            await set_chat_commands(bot, admin, default, i18n, admin=True)
+    except TelegramAPIError as error:  # the bot works without a command menu; say so and go on
+        log.warning("could not register the command menu: %s", error)
+
+
+async def set_chat_commands(bot: Bot, chat_id: int, lang: Lang, i18n: I18n, *, admin: bool) -> None:
+    """The command menu of one private chat, in the language its user chose."""
+    try:
+        await bot.set_my_commands(_commands(i18n, lang, admin), scope=BotCommandScopeChat(chat_id=chat_id))
+    except TelegramAPIError as error:
+        log.warning("could not set the commands of chat %s: %s", chat_id, error)

@@ -1,0 +1,141 @@
+"""Load ``campaign.yaml`` and ``faq.yaml`` from the content directory into typed objects.
+
+Every problem names the file, the entry and the field, e.g.
+``data/faq.yaml: entry 'documents': field ru.a: invalid Telegram HTML: <b> is not closed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.content.models import Campaign, FaqEntry, FaqFile
+
+M = TypeVar("M", bound=BaseModel)
+CONTENT_FILES = ("campaign.yaml", "faq.yaml")
+
+
+class ContentError(Exception):
+    """Content could not be loaded; ``problems`` lists every problem, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__(problems[0] if len(problems) == 1 else f"{problems[0]} (and {len(problems) - 1} more)")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Content:
+    campaign: Campaign
+    faq: FaqFile
+    directory: Path
+    faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, campaign: Campaign, faq: FaqFile, directory: Path) -> Content:
+        return cls(campaign, faq, directory, {entry.id: entry for entry in faq.entries})
+
+
+def _read_yaml(path: Path, problems: list[str]) -> Any:
+    if not path.is_file():
+        problems.append(f"{path}: file not found (set CONTENT_DIR to the folder with {path.name})")
+        return None
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        problems.append(f"{path}: {where}YAML syntax error: {problem}")
+        return None
+    except UnicodeDecodeError:
+        problems.append(f"{path}: not UTF-8 text")
+        return None
+
+
+def _entry_label(raw: Any, loc: tuple[int | str, ...]) -> tuple[str, tuple[int | str, ...]]:
+    """Turn ('entries', 4, 'ru', 'a') into ("entry 'documents'", ('ru', 'a'))."""
+    if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw, dict):
+        collection, index = str(loc[0]), loc[1]
+        items = raw.get(collection)
+        name = {"entries": "entry", "categories": "category", "events": "event", "reminders": "reminder"}.get(
+            collection, collection
+        )
+        ident: Any = None
+        if isinstance(items, list) and index < len(items) and isinstance(items[index], dict):
+            ident = items[index].get("id")
+        label = f"{name} {ident!r}" if ident else f"{name} #{index + 1}"
+        return label, loc[2:]
+    return "", loc
+
+
+def format_validation_error(path: Path, raw: Any, error: ValidationError) -> list[str]:
+    lines = []
+    for item in error.errors():
+        label, rest = _entry_label(raw, tuple(item["loc"]))
+        where = ".".join(str(part) for part in rest)
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "missing":
+            message = "is required but missing"
+        elif item["type"] == "extra_forbidden":
+            message = "is not a known field (check the spelling)"
+        parts = [str(path)]
+        if label:
+            parts.append(label)
+        if where:
+            parts.append(f"field {where}")
+        lines.append(": ".join(parts) + f": {message}")
+    return lines
+
+
+def _validate(path: Path, model: type[M], problems: list[str], hook: Callable[[Any], Any] | None = None) -> M | None:
+    raw = _read_yaml(path, problems)
+    if raw is None and not path.is_file():
+        return None
+    if not isinstance(raw, dict):
+        if raw is not None or path.is_file():
+            problems.append(f"{path}: expected a mapping at the top level")
+        return None
+    try:
+        return model.model_validate(hook(raw) if hook else raw)
+    except ValidationError as error:
+        problems.extend(format_validation_error(path, raw, error))
+        return None
+
+
+def load_content(directory: Path) -> Content:
+    """Load and validate all content files; raise :class:`ContentError` listing every problem."""
+    problems: list[str] = []
+    if not directory.is_dir():
+        raise ContentError([f"{directory}: content folder not found (set CONTENT_DIR)"])
+    campaign = _validate(directory / "campaign.yaml", Campaign, problems)
+    faq = _validate(directory / "faq.yaml", FaqFile, problems)
+    if problems or campaign is None or faq is None:
+        raise ContentError(problems or [f"{directory}: content could not be loaded"])
+    return Content.build(campaign, faq, directory)
+
+
+class ContentStore:
+    """Holds the live content; ``reload`` swaps it only when the new files validate."""
+
+    def __init__(self, content: Content, listeners: list[Callable[[Content], None]] | None = None) -> None:
+        self._content = content
+        self._listeners = listeners or []
+
+    @property
+    def current(self) -> Content:
+        return self._content
+
+    def subscribe(self, listener: Callable[[Content], None]) -> None:
+        self._listeners.append(listener)
+
+    def reload(self) -> Content:
+        content = load_content(self._content.directory)
+        self._content = content
+        for listener in self._listeners:
+            listener(content)
+        return content

@@ -1,0 +1,133 @@
+"""``voterbot chat``: an offline conversation in the terminal with the real dispatcher, handlers,
+middlewares and storage. The bot talks HTTP to an in-process fake Bot API on 127.0.0.1; nothing
+reaches Telegram and no token is needed.
+
+Type a message and press Enter; type a number to press that inline button of the last message
+with buttons; ``:sticker``, ``:photo``, ``:voice``, ``:location`` send other kinds of message;
+``:quit`` (or Ctrl-D) leaves."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import TextIO
+
+from bot.clock import Clock, ShiftedClock, SystemClock
+from bot.config import ConfigError, DatabaseConfig, Lang, Settings
+from bot.content import ContentError, load_content
+from bot.devtools.fake_api import Exchange
+from bot.i18n import TranslationsError
+
+CHAT_USER_ID = 100001
+
+
+def parse_moment(value: str, settings: Settings) -> datetime:
+    """``2026-03-14T10:00`` in the campaign's time zone (or with an explicit offset)."""
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError("--at", f"expected YYYY-MM-DDTHH:MM, got {value!r}") from None
+    if moment.tzinfo is None:
+        campaign = load_content(settings.content_dir).campaign
+        moment = moment.replace(tzinfo=campaign.tz)
+    return moment
+
+
+def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        clock: Clock = ShiftedClock(parse_moment(at, settings)) if at else SystemClock()
+        return asyncio.run(chat(settings, clock=clock, lang=lang or settings.default_language))
+    except (ConfigError, ContentError, TranslationsError) as error:
+        print(f"voterbot: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+
+
+async def chat(
+    settings: Settings, *, clock: Clock, lang: Lang, stdin: TextIO | None = None, stdout: TextIO | None = None
+) -> int:
+    from bot.app import create_app
+    from bot.devtools.fake_api import FakeMessage, FakeTelegram, render
+    from bot.runners.polling import run_polling
+
+    stdin = stdin or sys.stdin
+    out = stdout or sys.stdout
+    fake = FakeTelegram()
+    await fake.start()
+    with tempfile.TemporaryDirectory(prefix="voterbot-chat-") as tmp:
+        path = Path(tmp) / "chat.sqlite3"
+        chat_settings = replace(
+            settings,
+            bot_api_base=fake.base_url,
+            database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+        )
+        app = await create_app(chat_settings, clock=clock, token=fake.token)
+        polling = asyncio.create_task(run_polling(app, handle_signals=False, handle_as_tasks=False))
+        user = fake.user(CHAT_USER_ID, first_name="Resident", language_code=lang)
+        keyboard: FakeMessage | None = None
+
+        def show(messages: list[FakeMessage]) -> None:
+            nonlocal keyboard
+            for message in messages:
+                print("\n" + render(message), file=out)
+                if message.buttons:
+                    keyboard = message
+
+        print(
+            "Offline chat with the bot (no Telegram). Type a message; a number presses a button;"
+            " :sticker :photo :voice :location send other things; :quit leaves.",
+            file=out,
+        )
+        try:
+            exchange = await user.send("/start")
+            show(exchange.replies + exchange.edits)
+            while True:
+                print("\nyou> ", end="", file=out, flush=True)
+                line = await asyncio.to_thread(stdin.readline)
+                if not line:
+                    break
+                text = line.rstrip("\n")
+                if not text.strip():
+                    continue
+                if text.strip() in (":quit", ":q"):
+                    break
+                if text.strip().isdigit():
+                    if keyboard is None:
+                        print("(no buttons to press)", file=out)
+                        continue
+                    index = int(text.strip()) - 1
+                    count = sum(len(row) for row in keyboard.buttons)
+                    if not 0 <= index < count:
+                        print(f"(choose a button from 1 to {count})", file=out)
+                        continue
+                    exchange = await user.press(keyboard, index)
+                    if exchange.callback_answer and exchange.callback_answer.get("text"):
+                        print(f"(notice: {exchange.callback_answer['text']})", file=out)
+                else:
+                    kinds: dict[str, Callable[[], Awaitable[Exchange]]] = {
+                        ":sticker": user.send_sticker,
+                        ":photo": user.send_photo,
+                        ":voice": user.send_voice,
+                    }
+                    if text.strip() in kinds:
+                        exchange = await kinds[text.strip()]()
+                    elif text.strip() == ":location":
+                        exchange = await user.send_location(43.238, 76.889)
+                    else:
+                        exchange = await user.send(text)
+                show(exchange.replies + exchange.edits)
+        finally:
+            await app.dispatcher.stop_polling()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
+            await fake.stop()
+    return 0

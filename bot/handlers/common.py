@@ -1,0 +1,33 @@
+"""Main-menu navigation."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.types import CallbackQuery
+
+from bot.callbacks import MenuCb
+from bot.clock import Clock
+from bot.config import Lang
+from bot.content import ContentStore
+from bot.handlers.screens import coming_soon_screen, home_screen, language_screen
+from bot.ui import show
+
+SECTIONS = ("home", "faq", "events", "reminders", "language")
+
+
+def router() -> Router:
+    r = Router(name="menu")
+    r.callback_query.register(on_section, MenuCb.filter(F.section.in_(SECTIONS)))
+    return r
+
+
+async def on_section(
+    query: CallbackQuery, callback_data: MenuCb, content: ContentStore, clock: Clock, lang: Lang
+) -> None:
+    await query.answer()
+    if callback_data.section == "home":
+        await show(query, home_screen(content.current, clock.now(), lang))
+    elif callback_data.section == "language":
+        await show(query, language_screen(lang))
+    else:  # sections whose features are not built yet
+        await show(query, coming_soon_screen())

@@ -1,0 +1,32 @@
+"""Group chats: the bot answers only commands addressed to it, and invites to a private chat."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+
+from bot.i18n import _
+
+
+def router() -> Router:
+    r = Router(name="groups")
+    r.message.filter(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+    # Command() accepts "/help" and "/help@this_bot" but not "/help@other_bot".
+    r.message.register(on_group_command, Command("start", "help", "menu", "language"))
+    r.message.register(ignore)  # everything else in a group stays unanswered, by design
+    return r
+
+
+async def on_group_command(message: Message, bot: Bot) -> None:
+    me = await bot.me()
+    button = InlineKeyboardButton(text=_("Open a private chat"), url=f"https://t.me/{me.username}?start=group")
+    await message.reply(
+        _("I answer questions about the referendum in a private chat, so the group is not flooded."),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
+    )
+
+
+async def ignore(message: Message) -> None:
+    return None

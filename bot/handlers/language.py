@@ -1,0 +1,51 @@
+"""/language: switch, saved, effective at once (including the command menu)."""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+
+from bot.callbacks import LangCb
+from bot.clock import Clock
+from bot.commands import set_chat_commands
+from bot.config import LANGUAGES, Lang, Settings
+from bot.content import ContentStore
+from bot.handlers.screens import home_screen, language_screen
+from bot.i18n import _
+from bot.storage import Storage
+from bot.texts import LANGUAGE_NAMES
+from bot.ui import send, show
+
+
+def router() -> Router:
+    r = Router(name="language")
+    r.message.register(on_language, Command("language"), F.chat.type == ChatType.PRIVATE)
+    r.callback_query.register(on_choose, LangCb.filter(F.code.in_(LANGUAGES)))
+    return r
+
+
+async def on_language(message: Message, lang: Lang) -> None:
+    await send(message, language_screen(lang))
+
+
+async def on_choose(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    db: Storage,
+    i18n: I18n,
+    content: ContentStore,
+    clock: Clock,
+    bot: Bot,
+    settings: Settings,
+) -> None:
+    code = cast(Lang, callback_data.code)
+    await db.set_language(query.from_user.id, code)
+    with i18n.use_locale(code):
+        await query.answer(_("Language: {name}").format(name=LANGUAGE_NAMES[code]))
+        await show(query, home_screen(content.current, clock.now(), code, name=query.from_user.first_name))
+    await set_chat_commands(bot, query.from_user.id, code, i18n, admin=settings.is_admin(query.from_user.id))

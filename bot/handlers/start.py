@@ -1,0 +1,52 @@
+"""/start with deep links, /menu and /help."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import Message
+
+from bot.clock import Clock
+from bot.config import Lang
+from bot.content import ContentStore
+from bot.handlers.screens import help_screen, home_screen, language_screen
+from bot.services.deeplinks import parse_deep_link
+from bot.storage import UserRecord
+from bot.ui import send
+
+
+def router() -> Router:
+    r = Router(name="start")
+    r.message.filter(F.chat.type == ChatType.PRIVATE)
+    r.message.register(on_start, CommandStart())
+    r.message.register(on_menu, Command("menu"))
+    r.message.register(on_help, Command("help"))
+    return r
+
+
+async def on_start(
+    message: Message,
+    command: CommandObject,
+    content: ContentStore,
+    clock: Clock,
+    lang: Lang,
+    user_record: UserRecord | None = None,
+) -> None:
+    link = parse_deep_link(command.args)
+    # Deep links of later features (faq-<id>, event-<id>) are routed by their own routers'
+    # filters; whatever reaches this handler falls back to the greeting.
+    del link
+    first_time = user_record is None or user_record.language is None
+    name = message.from_user.first_name if message.from_user else ""
+    await send(message, home_screen(content.current, clock.now(), lang, name=name))
+    if first_time:
+        await send(message, language_screen(lang, first_time=True))
+
+
+async def on_menu(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
+    await send(message, home_screen(content.current, clock.now(), lang))
+
+
+async def on_help(message: Message, content: ContentStore, lang: Lang) -> None:
+    await send(message, help_screen(content.current, lang))

@@ -1,0 +1,120 @@
+"""Languages: gettext catalogues (``locales/<lang>/LC_MESSAGES/bot.mo``) through aiogram's I18n,
+and Babel for dates, times and plurals in the user's language and the campaign's time zone."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from aiogram.types import TelegramObject, User
+from aiogram.utils.i18n import I18n, I18nMiddleware
+from aiogram.utils.i18n.context import get_i18n
+from babel.dates import format_date, format_datetime, format_time
+
+from bot.config import LANGUAGES, Lang
+from bot.storage import UserRecord
+
+DOMAIN = "bot"
+
+
+def locales_dir() -> Path:
+    packaged = Path(__file__).resolve().parent.parent / "locales"
+    return packaged if packaged.is_dir() else Path("locales")
+
+
+class TranslationsError(Exception):
+    pass
+
+
+def create_i18n(default_language: Lang, path: Path | None = None) -> I18n:
+    path = path or locales_dir()
+    missing = [lang for lang in LANGUAGES if not (path / lang / "LC_MESSAGES" / f"{DOMAIN}.mo").is_file()]
+    if missing:
+        raise TranslationsError(
+            f"translations not compiled for {', '.join(missing)} in {path}: run `make translations`"
+        )
+    try:
+        return I18n(path=path, default_locale=default_language, domain=DOMAIN)
+    except RuntimeError as error:
+        raise TranslationsError(str(error)) from None
+
+
+def normalize_language(code: str | None) -> Lang | None:
+    """Telegram's ``language_code`` (``ru``, ``ru-RU``, ``kk``) to one of ours, or None."""
+    if not code:
+        return None
+    base = code.split("-")[0].split("_")[0].lower()
+    for lang in LANGUAGES:
+        if base == lang:
+            return lang
+    return None
+
+
+def resolve_language(record: UserRecord | None, user: User | None, default: Lang) -> Lang:
+    """The saved choice, else Telegram's language when we speak it, else the default."""
+    if record is not None:
+        chosen = normalize_language(record.language)
+        if chosen is not None:
+            return chosen
+    return normalize_language(user.language_code if user else None) or default
+
+
+class UserLanguageMiddleware(I18nMiddleware):
+    """Picks the language per update; the user middleware has put the stored user in ``data``."""
+
+    def __init__(self, i18n: I18n, default: Lang) -> None:
+        super().__init__(i18n)
+        self.default = default
+
+    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
+        return resolve_language(data.get("user_record"), data.get("event_from_user"), self.default)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        data["lang"] = await self.get_locale(event, data)
+        return await super().__call__(handler, event, data)
+
+
+def current_language() -> Lang:
+    return cast(Lang, get_i18n().current_locale)
+
+
+def N_(message: str) -> str:
+    """Marks a message for extraction where it is translated later (gettext_noop)."""
+    return message
+
+
+def _(message: str) -> str:
+    return get_i18n().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return get_i18n().gettext(singular, plural, n)
+
+
+def fmt_date(value: date | datetime, lang: Lang, tz: Any = None, *, with_weekday: bool = False) -> str:
+    if isinstance(value, datetime) and tz is not None:
+        value = value.astimezone(tz)
+    day = value.date() if isinstance(value, datetime) else value
+    pattern = "EEEE, d MMMM y" if with_weekday else "long"
+    if lang == "ru" and not with_weekday:
+        return format_date(day, "d MMMM y", locale=lang)  # "15 марта 2026"
+    return format_date(day, pattern, locale=lang)
+
+
+def fmt_time(value: datetime, lang: Lang, tz: Any) -> str:
+    return format_time(value.astimezone(tz), "HH:mm", locale=lang)
+
+
+def fmt_datetime(value: datetime, lang: Lang, tz: Any) -> str:
+    return f"{fmt_date(value, lang, tz)}, {fmt_time(value, lang, tz)}"
+
+
+def fmt_datetime_babel(value: datetime, lang: Lang, tz: Any) -> str:
+    return format_datetime(value, "medium", tzinfo=tz, locale=lang)

@@ -1,0 +1,36 @@
+"""Inline keyboards (texts translated at call time)."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import LangCb, MenuCb
+from bot.i18n import _
+from bot.texts import LANGUAGE_NAMES
+
+
+def main_menu() -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="❓ " + _("Questions"), callback_data=MenuCb(section="faq"))
+    builder.button(text="📅 " + _("Events"), callback_data=MenuCb(section="events"))
+    builder.button(text="🔔 " + _("Reminders"), callback_data=MenuCb(section="reminders"))
+    builder.button(text="🌐 " + _("Language"), callback_data=MenuCb(section="language"))
+    builder.adjust(2, 2)
+    return builder.as_markup()
+
+
+def language_menu(current: str | None = None) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for code, name in LANGUAGE_NAMES.items():
+        builder.button(text=("✅ " if code == current else "") + name, callback_data=LangCb(code=code))
+    builder.adjust(3)
+    return builder.as_markup()
+
+
+def back_to_menu() -> InlineKeyboardButton:
+    return InlineKeyboardButton(text="⬅️ " + _("Menu"), callback_data=MenuCb(section="home").pack())
+
+
+def menu_only() -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(inline_keyboard=[[back_to_menu()]])

@@ -1,0 +1,1 @@
+"""Services: pure logic with no Telegram types in them."""

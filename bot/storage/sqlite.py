@@ -1,0 +1,164 @@
+"""The embedded SQLite backend (aiosqlite, WAL)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+
+from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserRecord
+from bot.storage.migrations import MIGRATIONS
+
+
+def _ts(moment: datetime) -> int:
+    return int(moment.timestamp())
+
+
+def _dt(value: int) -> datetime:
+    return datetime.fromtimestamp(value, UTC)
+
+
+def normalize_question(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
+
+
+class SqliteStorage:
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._db: aiosqlite.Connection | None = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise RuntimeError("storage is not connected")
+        return self._db
+
+    async def connect(self) -> None:
+        if self._path is not None:
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = await aiosqlite.connect(str(self._path) if self._path else ":memory:", isolation_level=None)
+        await self._db.execute("PRAGMA journal_mode=WAL")
+        await self._db.execute("PRAGMA synchronous=NORMAL")
+        await self._db.execute("PRAGMA busy_timeout=5000")
+        await self._db.execute("PRAGMA foreign_keys=ON")
+        await self._migrate()
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    async def _migrate(self) -> None:
+        db = self.db
+        await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL)")
+        current = await self.schema_version()
+        for version, name, statements in MIGRATIONS:
+            if version <= current:
+                continue
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in statements:
+                    await db.execute(statement)
+                await db.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", (version, name))
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def ping(self) -> bool:
+        async with self.db.execute("SELECT 1") as cursor:
+            return await cursor.fetchone() is not None
+
+    # users ------------------------------------------------------------------------------
+    @staticmethod
+    def _user(row: Any) -> UserRecord:
+        return UserRecord(
+            id=int(row[0]),
+            language=row[1],
+            telegram_language=row[2],
+            first_seen=_dt(row[3]),
+            last_seen=_dt(row[4]),
+            blocked=bool(row[5]),
+        )
+
+    async def touch_user(self, user_id: int, telegram_language: str | None, now: datetime) -> UserRecord:
+        async with self.db.execute(
+            """INSERT INTO users (id, telegram_language, first_seen, last_seen, blocked)
+               VALUES (?, ?, ?, ?, 0)
+               ON CONFLICT (id) DO UPDATE SET
+                 telegram_language = COALESCE(excluded.telegram_language, users.telegram_language),
+                 last_seen = excluded.last_seen, blocked = 0, blocked_at = NULL
+               RETURNING id, language, telegram_language, first_seen, last_seen, blocked""",
+            (user_id, telegram_language, _ts(now), _ts(now)),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return self._user(row)
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        async with self.db.execute(
+            "SELECT id, language, telegram_language, first_seen, last_seen, blocked FROM users WHERE id = ?",
+            (user_id,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return self._user(row) if row else None
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self.db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+    async def set_blocked(self, user_id: int, blocked: bool, now: datetime) -> None:
+        await self.db.execute(
+            "UPDATE users SET blocked = ?, blocked_at = ? WHERE id = ?",
+            (int(blocked), _ts(now) if blocked else None, user_id),
+        )
+
+    async def user_counts(self) -> UserCounts:
+        async with self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(CASE WHEN blocked = 0 THEN 1 ELSE 0 END), 0) FROM users"
+        ) as cursor:
+            row = await cursor.fetchone()
+        total, active = (int(row[0]), int(row[1])) if row else (0, 0)
+        async with self.db.execute(
+            "SELECT COALESCE(language, telegram_language, '?'), COUNT(*) FROM users GROUP BY 1"
+        ) as cursor:
+            by_language = {str(lang): int(count) for lang, count in await cursor.fetchall()}
+        return UserCounts(total=total, active=active, blocked=total - active, by_language=by_language)
+
+    # questions --------------------------------------------------------------------------
+    async def record_feedback(self, user_id: int, entry_id: str, helpful: bool, now: datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO faq_feedback (user_id, entry_id, helpful, at) VALUES (?, ?, ?, ?)
+               ON CONFLICT (user_id, entry_id) DO UPDATE SET helpful = excluded.helpful, at = excluded.at""",
+            (user_id, entry_id, int(helpful), _ts(now)),
+        )
+
+    async def feedback_counts(self, entry_id: str) -> FeedbackCounts:
+        async with self.db.execute(
+            "SELECT COALESCE(SUM(helpful), 0), COUNT(*) FROM faq_feedback WHERE entry_id = ?", (entry_id,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        helpful, total = (int(row[0]), int(row[1])) if row else (0, 0)
+        return FeedbackCounts(helpful=helpful, unhelpful=total - helpful)
+
+    async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None:
+        await self.db.execute(
+            """INSERT INTO unanswered (id, user_id, language, text, normalized, at)
+               VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM unanswered), ?, ?, ?, ?, ?)""",
+            (user_id, language, text[:1000], normalize_question(text), _ts(now)),
+        )
+
+    async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]:
+        async with self.db.execute(
+            """SELECT MIN(text), COUNT(*), MAX(at) FROM unanswered WHERE at >= ?
+               GROUP BY normalized ORDER BY COUNT(*) DESC, MAX(at) DESC LIMIT ?""",
+            (_ts(since), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [UnansweredRow(text=str(text), count=int(count), last_asked=_dt(at)) for text, count, at in rows]

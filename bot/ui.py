@@ -1,0 +1,70 @@
+"""Sending and editing that always leaves the user with an answer: long texts are split, an edit
+that would change nothing is skipped (no "message is not modified"), and an edit that Telegram
+refuses falls back to a new message."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+
+from bot.telegram_text import split_html, strip_html
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Screen:
+    """What the bot shows: HTML text and optional inline buttons."""
+
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+async def send(message: Message, screen: Screen) -> Message:
+    """Send ``screen`` as new message(s); buttons go on the last chunk."""
+    chunks = split_html(screen.text)
+    sent = message
+    for index, chunk in enumerate(chunks):
+        last = index == len(chunks) - 1
+        sent = await message.answer(chunk, reply_markup=screen.markup if last else None)
+    return sent
+
+
+def _same(message: Message, screen: Screen) -> bool:
+    current_text = message.text or message.caption or ""
+    if current_text.strip() != strip_html(screen.text).strip():
+        return False
+    current_markup = message.reply_markup
+    if current_markup is None or not current_markup.inline_keyboard:
+        return screen.markup is None or not screen.markup.inline_keyboard
+    if screen.markup is None:
+        return False
+    return current_markup.model_dump(exclude_none=True) == screen.markup.model_dump(exclude_none=True)
+
+
+async def show(event: Message | CallbackQuery, screen: Screen) -> None:
+    """Show ``screen``: edit the message a button belongs to, or reply to a message."""
+    if isinstance(event, Message):
+        await send(event, screen)
+        return
+    message = event.message
+    if not isinstance(message, Message):  # inaccessible or inline message: answer in the chat
+        if event.from_user and event.bot:
+            for chunk in split_html(screen.text):
+                await event.bot.send_message(event.from_user.id, chunk, reply_markup=screen.markup)
+        return
+    if _same(message, screen):
+        return
+    chunks = split_html(screen.text)
+    if len(chunks) == 1 and message.text is not None:
+        try:
+            await message.edit_text(screen.text, reply_markup=screen.markup)
+            return
+        except TelegramBadRequest as error:
+            if "not modified" in error.message:
+                return
+            log.info("edit refused (%s); sending a new message", error.message)
+    await send(message, screen)

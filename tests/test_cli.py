@@ -1,0 +1,126 @@
+"""The command line as an operator uses it: real processes, real exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.devtools.fake_api import FakeTelegram
+from tests.conftest import DATA, ROOT
+
+
+def voterbot(
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        env={**base, **(env or {})},
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
+
+
+def test_check_passes_on_shipped_content() -> None:
+    result = voterbot("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("ok: campaign kz-referendum-2026")
+
+
+def test_check_reports_every_problem_with_file_entry_and_field(tmp_path: Path) -> None:
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    faq = (target / "faq.yaml").read_text(encoding="utf-8")
+    faq = faq.replace("- id: vote-abroad\n", "- id: vote-abroad\n    bogus: 1\n", 1)
+    (target / "faq.yaml").write_text(faq, encoding="utf-8")
+    campaign = (
+        (target / "campaign.yaml").read_text(encoding="utf-8").replace('polls_close: "20:00"', 'polls_close: "06:00"')
+    )
+    (target / "campaign.yaml").write_text(campaign, encoding="utf-8")
+    result = voterbot("check", env={"CONTENT_DIR": str(target)})
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert f"{target / 'faq.yaml'}: entry 'vote-abroad': field bogus: is not a known field (check the spelling)" in lines
+    assert any(
+        line.startswith(f"{target / 'campaign.yaml'}: ") and "polls_close must be after polls_open" in line
+        for line in lines
+    )
+    assert "Traceback" not in result.stderr
+
+
+def test_run_without_token_says_what_to_set() -> None:
+    result = voterbot("run")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "BOT_TOKEN" in result.stderr and "voterbot chat" in result.stderr
+
+
+def test_bad_configuration_is_one_line_and_exit_code_2() -> None:
+    for env, name in [
+        ({"BOT_TOKEN": "123:abc", "DATABASE_URL": "oracle://x"}, "DATABASE_URL"),
+        ({"BOT_TOKEN": "nope"}, "BOT_TOKEN"),
+        ({"BOT_TOKEN": "123:abc", "ADMIN_IDS": "me"}, "ADMIN_IDS"),
+        ({"BOT_TOKEN": "123:abc", "CONTENT_DIR": "/nonexistent"}, "CONTENT_DIR"),
+    ]:
+        result = voterbot("run", env=env)
+        assert result.returncode == 2, (env, result.stderr)
+        assert result.stderr.count("\n") == 1 and name in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def test_chat_is_an_offline_conversation() -> None:
+    result = voterbot("chat", "--lang", "en", stdin="/help\n1\n:sticker\n9\n:quit\n")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "Hello, Resident!" in out  # /start is sent for you
+    assert "[1]" in out and "Questions" in out  # buttons are numbered
+    assert "/language" in out  # /help
+    assert "I understand text" in out  # the sticker
+    assert "(choose a button from 1 to" in out
+
+
+def test_chat_at_a_moment_in_kazakh() -> None:
+    result = voterbot("chat", "--lang", "kk", "--at", "2026-03-15T10:00", stdin="")
+    assert result.returncode == 0, result.stderr
+    assert "Бүгін — дауыс беру күні" in result.stdout
+    bad = voterbot("chat", "--at", "tomorrow", stdin="")
+    assert bad.returncode == 2 and "--at" in bad.stderr
+
+
+async def test_run_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    try:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_"))}
+        env.update(
+            BOT_TOKEN=fake.token,
+            BOT_API_BASE=fake.base_url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
+            LOG_LEVEL="DEBUG",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        await fake.wait_polling(timeout=60)
+        user = fake.user(2001, language_code="en")
+        await user.send("/help", timeout=30)  # returns once the bot has taken the update
+        await fake.wait_for(lambda: bool(user.bot_messages()), timeout=30)
+        assert "/language" in user.bot_messages()[-1].content
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 0, stderr.decode()
+        log = stderr.decode()
+        assert "Polling stopped" in log
+        assert fake.token not in log and fake.token.split(":")[1] not in log
+        assert (tmp_path / "run.sqlite3").is_file()
+    finally:
+        await fake.stop()
