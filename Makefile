@@ -30,8 +30,8 @@ check: $(STAMP) translations
 	$(BIN)/voterbot check
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot tests bench
-	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/ruff check bot tests $(wildcard bench)
+	$(BIN)/ruff format --check bot tests $(wildcard bench)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot

@@ -48,7 +48,8 @@ def test_check_reports_every_problem_with_file_entry_and_field(tmp_path: Path) -
     result = voterbot("check", env={"CONTENT_DIR": str(target)})
     assert result.returncode == 1
     lines = result.stdout.splitlines()
-    assert f"{target / 'faq.yaml'}: entry 'vote-abroad': field bogus: is not a known field (check the spelling)" in lines
+    expected = "entry 'vote-abroad': field bogus: is not a known field (check the spelling)"
+    assert f"{target / 'faq.yaml'}: {expected}" in lines
     assert any(
         line.startswith(f"{target / 'campaign.yaml'}: ") and "polls_close must be after polls_open" in line
         for line in lines
