@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -28,6 +29,14 @@ from bot.storage import Storage, open_storage
 log = logging.getLogger(__name__)
 
 
+class Background(Protocol):
+    """A long-running service started after the bot connects and stopped before it closes."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class App:
     settings: Settings
@@ -38,7 +47,7 @@ class App:
     bot: Bot
     dispatcher: Dispatcher
     in_flight: InFlightMiddleware
-    extras: dict[str, object] = field(default_factory=dict)
+    background: list[Background] = field(default_factory=list)
 
     async def close(self) -> None:
         await self.storage.close()
@@ -81,5 +90,20 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     clock = clock or SystemClock()
     bot = create_bot(settings, token or settings.require_token())
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
+    app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
+
+    # --- background services: created here, exposed to handlers as workflow data, started with
+    # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).
+
+    async def start_background() -> None:
+        for service in app.background:
+            await service.start()
+
+    async def stop_background() -> None:
+        for service in reversed(app.background):
+            await service.stop()
+
+    dp.startup.register(start_background)
+    dp.shutdown.register(stop_background)
     log.info("content %s, database %s", settings.content_dir, settings.database.describe())
-    return App(settings, content, storage, clock, i18n, bot, dp, in_flight)
+    return app

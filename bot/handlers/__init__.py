@@ -7,17 +7,33 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import common, errors, fallback, groups, language, membership, start
+from bot.handlers import (
+    broadcast_admin,
+    common,
+    errors,
+    fallback,
+    faq,
+    groups,
+    language,
+    membership,
+    start,
+    subscriptions,
+)
 
 
 def build_routers() -> list[Router]:
-    # Order matters: group chats first (they only get commands), the catch-alls last.
+    # Order matters: group chats first (they only get commands); admin dialogs (FSM states) before
+    # anything that would take their messages; the FAQ (deep links and free text) before the
+    # greeting and the catch-alls; the catch-alls last.
     return [
         errors.router(),
         groups.router(),
         membership.router(),
+        broadcast_admin.router(),
+        faq.router(),
         start.router(),
         language.router(),
+        subscriptions.router(),
         common.router(),
         fallback.router(),
     ]
