@@ -27,6 +27,7 @@ from bot.middlewares import InFlightMiddleware, UserMiddleware
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
+DRAIN_SECONDS = 25.0
 
 
 class Background(Protocol):
@@ -100,6 +101,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
             await service.start()
 
     async def stop_background() -> None:
+        # updates in flight first (they may use the services), then the services
+        await app.in_flight.drain(DRAIN_SECONDS)
         for service in reversed(app.background):
             await service.stop()
 

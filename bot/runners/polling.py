@@ -1,5 +1,5 @@
 """Long polling (the embedded default). SIGTERM/SIGINT stop it cleanly: polling stops, updates in
-flight are finished, then the database and the HTTP session close."""
+flight are finished (dispatcher shutdown, see app.py), then the database and the HTTP session close."""
 
 from __future__ import annotations
 
@@ -8,16 +8,10 @@ import logging
 from bot.app import App
 
 log = logging.getLogger(__name__)
-DRAIN_SECONDS = 25.0
 
 
 async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks: bool = True) -> None:
     dp = app.dispatcher
-
-    async def finish_in_flight() -> None:
-        await app.in_flight.drain(DRAIN_SECONDS)
-
-    dp.shutdown.register(finish_in_flight)
     try:
         await app.bot.delete_webhook(drop_pending_updates=False)
         await dp.start_polling(
