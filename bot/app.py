@@ -24,6 +24,7 @@ from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.middlewares import InFlightMiddleware, UserMiddleware
+from bot.services.faq import FaqService
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     bot = create_bot(settings, token or settings.require_token())
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
+    dp["faq"] = FaqService(content)
 
     # --- background services: created here, exposed to handlers as workflow data, started with
     # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).

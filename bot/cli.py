@@ -8,7 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.config import LANGUAGES, ConfigError, Settings, load_settings
+from bot.config import LANGUAGES, ConfigError, Lang, Settings, load_settings
 from bot.content import ContentError, load_content
 from bot.i18n import TranslationsError, locales_dir
 
@@ -29,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
     chat.add_argument("--at", metavar="YYYY-MM-DDTHH:MM", help="the moment, in the campaign's time zone")
+    ask = sub.add_parser("ask", help="show how the FAQ search ranks a question and what the bot would do")
+    ask.add_argument("question")
+    ask.add_argument("--lang", choices=LANGUAGES, help="the language to show the questions in")
+    ask.add_argument("--json", action="store_true", help='print {"decision": ..., "matches": [...]}')
     return parser
 
 
@@ -42,6 +46,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return check(settings)
     if args.command == "run":
         return run(settings)
+    if args.command == "ask":
+        return ask(settings, args.question, lang=args.lang or settings.default_language, as_json=args.json)
     if args.command == "chat":
         from bot.devtools.chat import run_chat
 
@@ -66,6 +72,28 @@ def check(settings: Settings) -> int:
         return EXIT_PROBLEMS
     assert content is not None
     print(f"ok: campaign {content.campaign.id}, {len(content.faq.entries)} questions, translations kk ru en")
+    return 0
+
+
+def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
+    import json
+
+    from bot.content import ContentStore
+    from bot.services.faq import FaqService
+
+    try:
+        faq = FaqService(ContentStore(load_content(settings.content_dir)))
+    except ContentError as error:
+        return _fail(str(error))
+    result = faq.search(question)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+        return 0
+    print(f"decision: {result.decision}")
+    for match in result.matches:
+        entry = faq.entry(match.id)
+        title = entry.text(lang).q if entry else ""
+        print(f"  {match.score:.3f}  {match.id:<28} {title}")
     return 0
 
 

@@ -23,10 +23,14 @@ log = logging.getLogger(__name__)
 USER_COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Start and main menu")),
     ("menu", N_("Main menu")),
+    ("questions", N_("Questions and answers")),
     ("language", N_("Change the language")),
     ("help", N_("What the bot can do")),
 ]
-ADMIN_COMMANDS: list[tuple[str, str]] = []
+ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("unanswered", N_("Admin: most frequent unanswered questions")),
+    ("faq_reload", N_("Admin: reload the content from disk")),
+]
 
 
 def _commands(i18n: I18n, lang: Lang, admin: bool) -> list[BotCommand]:

@@ -125,3 +125,15 @@ async def test_run_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         assert (tmp_path / "run.sqlite3").is_file()
     finally:
         await fake.stop()
+
+
+def test_ask_prints_ranked_matches_and_json() -> None:
+    import json
+
+    text = voterbot("ask", "--lang", "en", "где мой участок")
+    assert text.returncode == 0
+    assert text.stdout.startswith("decision: answer")
+    assert "find-polling-station" in text.stdout and "Where is my polling station?" in text.stdout
+    data = json.loads(voterbot("ask", "--json", "погода на завтра").stdout)
+    assert data["decision"] == "fallback"
+    assert all(set(m) == {"id", "score"} for m in data["matches"])

@@ -14,7 +14,7 @@ from bot.telegram_text import HtmlError, check_html, visible_length
 
 ANSWER_LIMIT = 3500  # leaves room for the sources and buttons within Telegram's 4096
 Phase = Literal["before", "voting", "after"]
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")  # 30 characters keep callback data within 64 bytes
 
 
 def _html(value: str) -> str:
@@ -153,6 +153,7 @@ class FaqText(Model):
     q: Text
     a: Html
     alt: list[Text] = Field(min_length=1)
+    keywords: list[Text] = []  # search vocabulary only, never shown
     a_before: Html | None = None
     a_voting: Html | None = None
     a_after: Html | None = None
@@ -186,9 +187,18 @@ class FaqEntry(Model):
         return text
 
 
+class OffTopic(Model):
+    """Examples of questions the bot must not answer (search vocabulary, never shown)."""
+
+    kk: list[Text] = []
+    ru: list[Text] = []
+    en: list[Text] = []
+
+
 class FaqFile(Model):
     categories: list[FaqCategory] = Field(min_length=1)
     entries: list[FaqEntry] = Field(min_length=1)
+    off_topic: OffTopic = OffTopic()
 
     @model_validator(mode="after")
     def _consistent(self) -> FaqFile:

@@ -1,9 +1,299 @@
-"""Router placeholder: filled by its feature."""
+"""Questions and answers: browse by category, free-text search, inline mode, deep links, feedback,
+and the admins' /unanswered and /faq_reload."""
 
 from __future__ import annotations
 
-from aiogram import Router
+import logging
+from datetime import datetime, timedelta
+
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InlineQueryResultUnion,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+)
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
+from bot.clock import Clock
+from bot.config import Lang
+from bot.content import ContentError, ContentStore, FaqEntry
+from bot.filters import IsAdmin
+from bot.i18n import _, fmt_date
+from bot.keyboards import back_to_menu
+from bot.services.deeplinks import make_payload, parse_deep_link
+from bot.services.faq import FaqService
+from bot.storage import Storage
+from bot.telegram_text import escape, split_html, strip_html, truncate_plain
+from bot.texts import call_centre_line, sources_block
+from bot.ui import Screen, send, show
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 6
+BUTTON_TEXT = 60
+UNANSWERED_DAYS = 14
 
 
 def router() -> Router:
-    return Router(name="faq")
+    r = Router(name="faq")
+    private = F.chat.type == ChatType.PRIVATE
+    r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("faq-")), private)
+    r.message.register(on_questions, Command("questions"), private)
+    r.message.register(on_unanswered, Command("unanswered"), IsAdmin())
+    r.message.register(on_reload, Command("faq_reload"), IsAdmin())
+    r.message.register(on_free_text, F.text, ~F.text.startswith("/"), private)
+    r.callback_query.register(on_categories, MenuCb.filter(F.section == "faq"))
+    r.callback_query.register(on_category, FaqCategoryCb.filter())
+    r.callback_query.register(on_entry, FaqEntryCb.filter())
+    r.callback_query.register(on_vote, FaqVoteCb.filter())
+    r.inline_query.register(on_inline)
+    return r
+
+
+# --- screens -----------------------------------------------------------------------------------
+
+
+def categories_screen(faq: FaqService, lang: Lang) -> Screen:
+    builder = InlineKeyboardBuilder()
+    for category in faq.categories():
+        builder.button(text=category.title.get(lang), callback_data=FaqCategoryCb(category=category.id))
+    builder.adjust(1)
+    builder.row(back_to_menu())
+    return Screen("❓ " + _("Questions by topic. Choose one, or just type your question:"), builder.as_markup())
+
+
+def category_screen(faq: FaqService, category_id: str, page: int, lang: Lang) -> Screen | None:
+    category = faq.category(category_id)
+    entries = faq.entries_in(category_id)
+    if category is None or not entries:
+        return None
+    pages = (len(entries) + PAGE_SIZE - 1) // PAGE_SIZE
+    page = min(max(page, 0), pages - 1)
+    builder = InlineKeyboardBuilder()
+    for entry in entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]:
+        builder.row(
+            InlineKeyboardButton(
+                text=truncate_plain(entry.text(lang).q, BUTTON_TEXT),
+                callback_data=FaqEntryCb(entry=entry.id, back=category_id).pack(),
+            )
+        )
+    if pages > 1:
+        nav = []
+        if page > 0:
+            nav.append(
+                InlineKeyboardButton(
+                    text=f"◀️ {page}/{pages}", callback_data=FaqCategoryCb(category=category_id, page=page - 1).pack()
+                )
+            )
+        if page < pages - 1:
+            nav.append(
+                InlineKeyboardButton(
+                    text=f"{page + 2}/{pages} ▶️",
+                    callback_data=FaqCategoryCb(category=category_id, page=page + 1).pack(),
+                )
+            )
+        builder.row(*nav)
+    builder.row(
+        InlineKeyboardButton(text="⬅️ " + _("Topics"), callback_data=MenuCb(section="faq").pack()), back_to_menu()
+    )
+    title = f"📂 <b>{escape(category.title.get(lang))}</b>"
+    if pages > 1:
+        title += " · " + _("page {page} of {pages}").format(page=page + 1, pages=pages)
+    return Screen(title, builder.as_markup())
+
+
+def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
+    text = entry.text(lang)
+    return (
+        f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources_block(entry.sources)}\n"
+        + "🗓 "
+        + _("Checked on {date}").format(date=fmt_date(entry.reviewed, lang))
+    )
+
+
+def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
+    builder = InlineKeyboardBuilder()
+    builder.button(text="👍 " + _("Helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=True))
+    builder.button(text="👎 " + _("Not helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=False))
+    back_data = FaqCategoryCb(category=back) if back else MenuCb(section="faq")
+    builder.button(text="⬅️ " + _("Back"), callback_data=back_data)
+    builder.add(back_to_menu())
+    builder.adjust(2, 2)
+    return Screen(answer_text(faq, entry, lang, now), builder.as_markup())
+
+
+def suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
+    builder = InlineKeyboardBuilder()
+    for entry_id in ids:
+        entry = faq.entry(entry_id)
+        if entry is not None:
+            builder.row(
+                InlineKeyboardButton(
+                    text=truncate_plain(entry.text(lang).q, BUTTON_TEXT),
+                    callback_data=FaqEntryCb(entry=entry.id).pack(),
+                )
+            )
+    builder.row(InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()))
+    return Screen("🤔 " + _("Did you mean one of these?"), builder.as_markup())
+
+
+def no_answer_screen(faq: FaqService, lang: Lang) -> Screen:
+    campaign = faq.content.campaign
+    text = (
+        "🙇 "
+        + _("I do not have a confirmed answer to that question, so I will not guess.")
+        + "\n\n"
+        + call_centre_line(campaign, lang)
+        + "\n"
+        + _("Official information: {commission}.").format(
+            commission=f'<a href="{escape(campaign.commission.url)}">{escape(campaign.commission.title.get(lang))}</a>'
+        )
+        + "\n\n"
+        + _("You can also browse the questions I can answer:")
+    )
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]
+        ]
+    )
+    return Screen(text, markup)
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+
+async def on_questions(message: Message, faq: FaqService, lang: Lang) -> None:
+    await send(message, categories_screen(faq, lang))
+
+
+async def on_categories(query: CallbackQuery, faq: FaqService, lang: Lang) -> None:
+    await query.answer()
+    await show(query, categories_screen(faq, lang))
+
+
+async def on_category(query: CallbackQuery, callback_data: FaqCategoryCb, faq: FaqService, lang: Lang) -> None:
+    screen = category_screen(faq, callback_data.category, callback_data.page, lang)
+    if screen is None:
+        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        return
+    await query.answer()
+    await show(query, screen)
+
+
+async def on_entry(query: CallbackQuery, callback_data: FaqEntryCb, faq: FaqService, lang: Lang, clock: Clock) -> None:
+    entry = faq.entry(callback_data.entry)
+    if entry is None or (callback_data.back and faq.category(callback_data.back) is None):
+        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        return
+    await query.answer()
+    screen = answer_screen(faq, entry, lang, clock.now(), back=callback_data.back)
+    if callback_data.back:
+        await show(query, screen)  # browsing: the list turns into the answer
+    elif isinstance(query.message, Message):
+        await send(query.message, screen)  # a suggestion: the answer comes as a new message
+    else:
+        await show(query, screen)
+
+
+async def on_vote(query: CallbackQuery, callback_data: FaqVoteCb, faq: FaqService, db: Storage, clock: Clock) -> None:
+    if faq.entry(callback_data.entry) is None:
+        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        return
+    await db.record_feedback(query.from_user.id, callback_data.entry, callback_data.helpful, clock.now())
+    await query.answer(_("Thank you! Your feedback helps us improve the answers."))
+
+
+async def on_deep_link(message: Message, command: CommandObject, faq: FaqService, lang: Lang, clock: Clock) -> None:
+    link = parse_deep_link(command.args)
+    entry = faq.entry(link.value) if link.kind == "faq" else None
+    if entry is None:
+        await send(message, no_answer_screen(faq, lang))
+        return
+    await send(message, answer_screen(faq, entry, lang, clock.now()))
+
+
+async def on_free_text(message: Message, faq: FaqService, lang: Lang, clock: Clock, db: Storage) -> None:
+    text = message.text or ""
+    result = faq.search(text)
+    if result.decision == "answer" and result.best is not None:
+        entry = faq.entry(result.best.id)
+        if entry is not None:
+            await send(message, answer_screen(faq, entry, lang, clock.now()))
+            return
+    if result.decision == "suggest":
+        await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang))
+        return
+    if message.from_user is not None:
+        await db.record_unanswered(message.from_user.id, lang, text, clock.now())
+    await send(message, no_answer_screen(faq, lang))
+
+
+async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Clock, bot: Bot) -> None:
+    me = await bot.me()
+    text = query.query.strip()
+    if text:
+        ids = [m.id for m in faq.search(text).matches if m.score >= 0.2][:5]
+    else:
+        ids = [entry.id for entry in faq.content.faq.entries[:8]]
+    now = clock.now()
+    results: list[InlineQueryResultUnion] = []
+    for entry_id in ids:
+        entry = faq.entry(entry_id)
+        if entry is None:
+            continue
+        link = f"https://t.me/{me.username}?start={make_payload('faq', entry.id)}"
+        body = answer_text(faq, entry, lang, now) + "\n\n🤖 " + _("Ask the bot: {link}").format(link=link)
+        body = split_html(body)[0]
+        button = InlineKeyboardButton(text="🤖 " + _("Open in the bot"), url=link)
+        results.append(
+            InlineQueryResultArticle(
+                id=entry.id,
+                title=truncate_plain(entry.text(lang).q, 100),
+                description=truncate_plain(strip_html(faq.answer(entry, lang, now)).replace("\n", " "), 120),
+                input_message_content=InputTextMessageContent(
+                    message_text=body, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)
+                ),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
+            )
+        )
+    await query.answer(results, cache_time=60, is_personal=True)
+
+
+async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
+    since = clock.now() - timedelta(days=UNANSWERED_DAYS)
+    rows = await db.top_unanswered(since, limit=30)
+    if not rows:
+        await message.answer(_("No unanswered questions in the last {days} days.").format(days=UNANSWERED_DAYS))
+        return
+    lines = ["📭 <b>" + _("Unanswered questions, last {days} days").format(days=UNANSWERED_DAYS) + "</b>"]
+    for number, row in enumerate(rows, start=1):
+        lines.append(f"{number}. {escape(truncate_plain(row.text, 200))} — <b>{row.count}×</b>")
+    for chunk in split_html("\n".join(lines)):
+        await message.answer(chunk)
+
+
+async def on_reload(message: Message, content: ContentStore, faq: FaqService) -> None:
+    try:
+        fresh = content.reload()
+    except ContentError as error:
+        problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
+        more = len(error.problems) - 10
+        text = "⛔️ " + _("The content was not reloaded; the previous version stays live.") + f"\n\n{problems}"
+        if more > 0:
+            text += "\n" + _("…and {n} more.").format(n=more)
+        for chunk in split_html(text):
+            await message.answer(chunk)
+        return
+    log.info("content reloaded by %s", message.from_user.id if message.from_user else None)
+    await message.answer(
+        "✅ "
+        + _("Content reloaded: {n} questions in {c} topics.").format(n=len(fresh.faq.entries), c=len(faq.categories()))
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,9 @@ import aiosqlite
 
 from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserRecord
 from bot.storage.migrations import MIGRATIONS
+
+TOUCH_INTERVAL = 60  # seconds
+USER_CACHE = 100_000
 
 
 def _ts(moment: datetime) -> int:
@@ -29,6 +33,7 @@ class SqliteStorage:
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
+        self._users: dict[int, tuple[UserRecord, int]] = {}  # user -> (record, when last written)
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -90,6 +95,16 @@ class SqliteStorage:
         )
 
     async def touch_user(self, user_id: int, telegram_language: str | None, now: datetime) -> UserRecord:
+        # Every update touches its user; a user active a moment ago needs no new write (last_seen is
+        # kept to within TOUCH_INTERVAL seconds). set_language/set_blocked keep the cache coherent.
+        cached = self._users.get(user_id)
+        if (
+            cached is not None
+            and not cached[0].blocked
+            and telegram_language in (None, cached[0].telegram_language)
+            and 0 <= _ts(now) - cached[1] < TOUCH_INTERVAL
+        ):
+            return replace(cached[0], last_seen=now)
         async with self.db.execute(
             """INSERT INTO users (id, telegram_language, first_seen, last_seen, blocked)
                VALUES (?, ?, ?, ?, 0)
@@ -100,7 +115,11 @@ class SqliteStorage:
             (user_id, telegram_language, _ts(now), _ts(now)),
         ) as cursor:
             row = await cursor.fetchone()
-        return self._user(row)
+        record = self._user(row)
+        if len(self._users) >= USER_CACHE:
+            self._users.clear()
+        self._users[user_id] = (record, _ts(now))
+        return record
 
     async def get_user(self, user_id: int) -> UserRecord | None:
         async with self.db.execute(
@@ -112,8 +131,12 @@ class SqliteStorage:
 
     async def set_language(self, user_id: int, language: str) -> None:
         await self.db.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+        cached = self._users.get(user_id)
+        if cached is not None:
+            self._users[user_id] = (replace(cached[0], language=language), cached[1])
 
     async def set_blocked(self, user_id: int, blocked: bool, now: datetime) -> None:
+        self._users.pop(user_id, None)
         await self.db.execute(
             "UPDATE users SET blocked = ?, blocked_at = ? WHERE id = ?",
             (int(blocked), _ts(now) if blocked else None, user_id),

@@ -1,0 +1,193 @@
+"""FAQ benchmark: accuracy per language (ours vs a plain rapidfuzz baseline), search latency on the
+shipped FAQ and on a synthetic FAQ of 2,000 entries, and updates per second through
+``Dispatcher.feed_update`` for free-text questions against a bare aiogram echo bot."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import statistics
+import tempfile
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+from aiogram import Bot, Dispatcher, F
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.types import Chat, Message, Update, User
+from rapidfuzz import fuzz
+
+from bot.clock import ManualClock
+from bot.config import DatabaseConfig, Settings
+from bot.content import ContentStore, load_content
+from bot.services.faq import FaqService
+from bot.services.faq_search import Document, FaqIndex
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "tests" / "eval" / "questions.yaml"
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def accuracy(report: list[str]) -> None:
+    faq = FaqService(ContentStore(load_content(ROOT / "data")))
+    items = yaml.safe_load(EVAL.read_text(encoding="utf-8"))
+    entries = faq.content.faq.entries
+    questions = [(e.id, e.text(lang).q) for e in entries for lang in ("kk", "ru", "en")]
+    ours, base, total = Counter[str](), Counter[str](), Counter[str]()
+    off = off_ours = 0
+    for item in items:
+        if item["expect"] == "off-topic":
+            off += 1
+            off_ours += faq.search(item["q"]).decision == "fallback"
+            continue
+        lang = item["lang"]
+        total[lang] += 1
+        result = faq.search(item["q"])
+        ours[lang] += bool(result.matches) and result.matches[0].id == item["expect"]
+        best = max(questions, key=lambda pair: fuzz.token_set_ratio(item["q"].lower(), pair[1].lower()))
+        base[lang] += best[0] == item["expect"]
+    report.append("### FAQ accuracy (top-1 on tests/eval/questions.yaml)\n")
+    report.append("| language | questions | ours | baseline: rapidfuzz token_set_ratio over questions |")
+    report.append("|---|---|---|---|")
+    for lang in ("kk", "ru", "en"):
+        report.append(f"| {lang} | {total[lang]} | {ours[lang] / total[lang]:.1%} | {base[lang] / total[lang]:.1%} |")
+    n = sum(total.values())
+    report.append(f"| all | {n} | {sum(ours.values()) / n:.1%} | {sum(base.values()) / n:.1%} |")
+    report.append(f"\nOff-topic questions that fall back: {off_ours}/{off} ({off_ours / off:.1%}).\n")
+
+
+def _latency(index: FaqIndex, queries: list[str], rounds: int) -> tuple[float, float]:
+    timings = []
+    for _ in range(rounds):
+        for query in queries:
+            start = time.perf_counter()
+            index.search(query)
+            timings.append((time.perf_counter() - start) * 1000)
+    return statistics.median(timings), _percentile(timings, 0.99)
+
+
+def synthetic_index(size: int, seed: int = 7) -> FaqIndex:
+    """2,000 entries made of the shipped FAQ's own words, so word frequencies stay realistic."""
+    content = load_content(ROOT / "data")
+    rng = random.Random(seed)
+    pool: list[str] = []
+    for entry in content.faq.entries:
+        for lang in ("kk", "ru", "en"):
+            text = entry.text(lang)
+            pool.extend(" ".join([text.q, *text.alt, *text.keywords]).split())
+    documents = []
+    for number in range(size):
+        phrasings = [" ".join(rng.choices(pool, k=rng.randint(3, 8))) for _ in range(3 * 6)]
+        keywords = [" ".join(rng.choices(pool, k=2)) for _ in range(3 * 15)]
+        answers = [" ".join(rng.choices(pool, k=60)) for _ in range(3)]
+        documents.append(Document(f"synthetic-{number}", phrasings, keywords, answers))
+    return FaqIndex(documents)
+
+
+def latency(report: list[str]) -> None:
+    faq = FaqService(ContentStore(load_content(ROOT / "data")))
+    queries = [item["q"] for item in yaml.safe_load(EVAL.read_text(encoding="utf-8"))]
+    shipped = faq._index  # the service's own index
+    p50, p99 = _latency(shipped, queries, rounds=5)
+    start = time.perf_counter()
+    big = synthetic_index(2000)
+    build = time.perf_counter() - start
+    big_p50, big_p99 = _latency(big, queries, rounds=1)
+    report.append("### FAQ search latency (one core, per query, eval questions)\n")
+    report.append("| FAQ | p50 | p99 | target p99 |")
+    report.append("|---|---|---|---|")
+    report.append(f"| shipped ({len(faq.content.faq.entries)} entries) | {p50:.3f} ms | {p99:.3f} ms | < 2 ms |")
+    report.append(f"| synthetic, 2,000 entries | {big_p50:.3f} ms | {big_p99:.3f} ms | < 20 ms |")
+    report.append(f"\nBuilding the 2,000-entry index took {build:.1f} s.\n")
+
+
+class NullSession(BaseSession):
+    """Answers every Bot API call in-process, so only the bot's own work is measured."""
+
+    async def close(self) -> None:
+        return None
+
+    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+        chat_id = getattr(method, "chat_id", 1)
+        return Message(
+            message_id=1,
+            date=datetime.now(UTC),
+            chat=Chat(id=int(chat_id) if isinstance(chat_id, int) else 1, type="private"),
+            text=str(getattr(method, "text", "") or ""),
+        )
+
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+        raise NotImplementedError
+
+
+def _updates(queries: list[str], count: int) -> list[Update]:
+    user = User(id=5001, is_bot=False, first_name="Bench", language_code="ru")
+    chat = Chat(id=5001, type="private")
+    now = datetime.now(UTC)
+    return [
+        Update(
+            update_id=i + 1,
+            message=Message(message_id=i + 1, date=now, chat=chat, from_user=user, text=queries[i % len(queries)]),
+        )
+        for i in range(count)
+    ]
+
+
+async def _throughput(dp: Dispatcher, bot: Bot, updates: list[Update]) -> float:
+    for update in updates[:50]:  # warm-up
+        await dp.feed_update(bot, update)
+    start = time.perf_counter()
+    for update in updates:
+        await dp.feed_update(bot, update)
+    return len(updates) / (time.perf_counter() - start)
+
+
+async def _feed(report: list[str], count: int = 3000) -> None:
+    from bot.app import create_app
+
+    queries = [item["q"] for item in yaml.safe_load(EVAL.read_text(encoding="utf-8"))]
+    updates = _updates(queries, count)
+
+    echo = Dispatcher()
+
+    @echo.message(F.text)
+    async def _echo(message: Message) -> None:
+        await message.answer(message.text or "")
+
+    echo_bot = Bot("123456:BENCH", session=NullSession())
+    echo_rate = await _throughput(echo, echo_bot, updates)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.sqlite3"
+        settings = Settings(
+            bot_token="123456:BENCH",
+            database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+            content_dir=ROOT / "data",
+        )
+        app = await create_app(settings, clock=ManualClock(datetime(2026, 3, 10, tzinfo=UTC)))
+        bot = Bot("123456:BENCH", session=NullSession(), default=app.bot.default)
+        ours = await _throughput(app.dispatcher, bot, updates)
+        await app.storage.close()
+    report.append("### Updates per second through Dispatcher.feed_update (free-text questions, one core)\n")
+    report.append("| bot | updates/s |")
+    report.append("|---|---|")
+    report.append(f"| bare aiogram echo handler | {echo_rate:,.0f} |")
+    report.append(
+        f"| voterbot (middlewares, SQLite upsert, search, answer) | {ours:,.0f} ({ours / echo_rate:.0%} of echo; "
+        "target ≥ 70 %) |\n"
+    )
+
+
+def run(report: list[str]) -> None:
+    report.append("## Questions and answers\n")
+    accuracy(report)
+    latency(report)
+    asyncio.run(_feed(report))

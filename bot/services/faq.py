@@ -1,0 +1,61 @@
+"""The FAQ as the bot uses it: search, browsing by category, answers for the moment."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from bot.config import LANGUAGES, Lang
+from bot.content import Content, ContentStore, FaqCategory, FaqEntry
+from bot.services.faq_search import Document, FaqIndex, SearchResult
+
+
+def build_index(content: Content) -> FaqIndex:
+    documents = []
+    for entry in content.faq.entries:
+        phrasings: list[str] = []
+        keywords: list[str] = []
+        answers: list[str] = []
+        for lang in LANGUAGES:
+            text = entry.text(lang)
+            phrasings.append(text.q)
+            phrasings.extend(text.alt)
+            keywords.extend(text.keywords)
+            answers.extend(a for a in (text.a, text.a_before, text.a_voting, text.a_after) if a)
+        documents.append(Document(entry.id, phrasings, keywords, answers))
+    off_topic = content.faq.off_topic
+    return FaqIndex(documents, negatives=[*off_topic.kk, *off_topic.ru, *off_topic.en])
+
+
+class FaqService:
+    """Rebuilt whenever the content is reloaded (``/faq_reload``)."""
+
+    def __init__(self, store: ContentStore) -> None:
+        self._store = store
+        self._index = build_index(store.current)
+        store.subscribe(self._rebuild)
+
+    def _rebuild(self, content: Content) -> None:
+        self._index = build_index(content)
+
+    @property
+    def content(self) -> Content:
+        return self._store.current
+
+    def search(self, query: str, limit: int = 5) -> SearchResult:
+        return self._index.search(query, limit)
+
+    def entry(self, entry_id: str) -> FaqEntry | None:
+        return self.content.faq_by_id.get(entry_id)
+
+    def categories(self) -> list[FaqCategory]:
+        used = {entry.category for entry in self.content.faq.entries}
+        return [category for category in self.content.faq.categories if category.id in used]
+
+    def category(self, category_id: str) -> FaqCategory | None:
+        return next((c for c in self.content.faq.categories if c.id == category_id), None)
+
+    def entries_in(self, category_id: str) -> list[FaqEntry]:
+        return [entry for entry in self.content.faq.entries if entry.category == category_id]
+
+    def answer(self, entry: FaqEntry, lang: Lang, now: datetime) -> str:
+        return entry.text(lang).answer(self.content.campaign.phase_at(now))

@@ -1,0 +1,389 @@
+"""FAQ search: finds the entry a resident means, whatever language, script, layout or typos.
+
+No Telegram here. The index is language-agnostic: each entry's questions, alternative phrasings
+and answers in kk, ru and en feed one bag of keys, so a question typed in one language finds the
+entry and the bot answers in the user's language.
+
+Keys of a word (after case folding, ё→е and folding the Kazakh letters ә ғ қ ң ө ұ ү һ і to their
+nearest Russian ones, so Kazakh typed on a Russian keyboard matches):
+  * ``s:<stem[:6]>`` — Snowball stem (Russian or English), cut to 6 letters so Kazakh suffixes fold;
+  * ``p:<word[:5]>`` — the first five letters (morphology the stemmer does not know).
+A query word that is not in the vocabulary is corrected to its closest vocabulary word (rapidfuzz)
+when they are similar enough. A query is also tried as typed on the wrong keyboard layout and
+transliterated from Latin letters; the best reading wins.
+
+Score of an entry = how much of the query's information (IDF-weighted words) it explains, in 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Literal
+
+import snowballstemmer
+from rapidfuzz import fuzz, process
+
+Decision = Literal["answer", "suggest", "fallback"]
+
+_KK_FOLD = str.maketrans("әғқңөұүһіё", "агкноууxие".replace("x", "х"))
+_WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
+_LATIN_RE = re.compile(r"[a-z]")
+_CYRILLIC_RE = re.compile(r"[а-я]")
+
+# Russian typed with the English layout ("rjulf" -> "когда") and the reverse.
+_EN = "qwertyuiop[]asdfghjkl;'zxcvbnm,.`"
+_RU = "йцукенгшщзхъфывапролджэячсмитьбюё"
+_EN_TO_RU = str.maketrans(_EN, _RU)
+
+_TRANSLIT = [
+    ("shch", "щ"), ("sch", "щ"), ("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ya", "я"),
+    ("yu", "ю"), ("yo", "е"), ("ye", "е"), ("ia", "я"), ("iu", "ю"), ("gh", "г"),
+    ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"), ("h", "х"), ("i", "и"),
+    ("j", "ж"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"),
+    ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("w", "у"), ("x", "кс"), ("y", "ы"), ("z", "з"),
+]  # fmt: skip
+_TRANSLIT_RE = re.compile("|".join(re.escape(latin) for latin, _ in _TRANSLIT))
+_TRANSLIT_MAP = dict(_TRANSLIT)
+
+STOP_WORDS = frozenset(
+    [
+        "и",
+        "в",
+        "во",
+        "на",
+        "с",
+        "со",
+        "к",
+        "ко",
+        "по",
+        "из",
+        "у",
+        "о",
+        "об",
+        "от",
+        "а",
+        "но",
+        "ли",
+        "же",
+        "бы",
+        "то",
+        "это",
+        "я",
+        "мы",
+        "вы",
+        "ты",
+        "он",
+        "она",
+        "они",
+        "мне",
+        "меня",
+        "мой",
+        "моя",
+        "мои",
+        "вас",
+        "нам",
+        "нас",
+        "ну",
+        "вот",
+        "там",
+        "тут",
+        "ещё",
+        "еще",
+        "уже",
+        "или",
+        "да",
+        "нет",
+        "бы",
+        "бол",
+        "мен",
+        "сен",
+        "ол",
+        "біз",
+        "сіз",
+        "олар",
+        "және",
+        "мен",
+        "бен",
+        "пен",
+        "ма",
+        "ме",
+        "ба",
+        "бе",
+        "па",
+        "пе",
+        "ше",
+        "ғой",
+        "ғана",
+        "де",
+        "да",
+        "та",
+        "the",
+        "a",
+        "an",
+        "is",
+        "are",
+        "am",
+        "be",
+        "to",
+        "of",
+        "in",
+        "on",
+        "at",
+        "for",
+        "and",
+        "or",
+        "i",
+        "me",
+        "my",
+        "we",
+        "you",
+        "it",
+        "this",
+        "that",
+        "do",
+        "does",
+        "did",
+        "was",
+        "were",
+    ]
+)
+
+_ru_stemmer = snowballstemmer.stemmer("russian")
+_en_stemmer = snowballstemmer.stemmer("english")
+
+STEM_WEIGHT = 1.0
+PREFIX_WEIGHT = 0.5
+PHRASE_WEIGHT = 1.0  # questions and alternative phrasings
+KEYWORD_WEIGHT = 1.0
+ANSWER_WEIGHT = 0.4  # a word found only in an answer counts for less than one in a question
+COSINE_SHARE = 0.5  # score = COSINE_SHARE * best phrasing cosine + the rest * query coverage
+COMMON_KEY_SHARE = 0.08  # keys in more than this share of phrasings are too common to rank by
+FUZZY_CUTOFF = 78.0
+CORRECTION_CACHE = 50_000
+COVERAGE_CANDIDATES = 40
+MAX_POSTINGS = 3000
+ANSWER_SCORE = 0.5
+ANSWER_MARGIN = 0.08
+CONFIDENT_SCORE = 0.75
+SUGGEST_SCORE = 0.3
+READING_DISCOUNT = 0.9
+OFF_TOPIC_MARGIN = -0.05  # fall back when the out-of-scope examples match at least this close to the best
+
+
+def fold(text: str) -> str:
+    return text.casefold().translate(_KK_FOLD)
+
+
+def words(text: str) -> list[str]:
+    return _WORD_RE.findall(fold(text))
+
+
+@lru_cache(maxsize=65536)
+def word_keys(word: str) -> tuple[str, str]:
+    if _CYRILLIC_RE.search(word):
+        stem = _ru_stemmer.stemWord(word)
+    elif _LATIN_RE.search(word):
+        stem = _en_stemmer.stemWord(word)
+    else:
+        stem = word
+    return "s:" + stem[:6], "p:" + word[:5]
+
+
+def features(text: str) -> dict[str, float]:
+    """Keys of the text's words with their weights (a bag: each key counted once)."""
+    out: dict[str, float] = {}
+    for word in words(_strip_tags(text)):
+        if word in STOP_WORDS:
+            continue
+        stem_key, prefix_key = word_keys(word)
+        out[stem_key] = STEM_WEIGHT
+        out.setdefault(prefix_key, PREFIX_WEIGHT)
+    return out
+
+
+def transliterate(text: str) -> str:
+    return _TRANSLIT_RE.sub(lambda match: _TRANSLIT_MAP[match.group(0)], text)
+
+
+def readings(query: str) -> list[str]:
+    """The query as typed, plus wrong-layout and Latin-transliterated readings when plausible."""
+    folded = fold(query)
+    out = [folded]
+    if _LATIN_RE.search(folded):
+        out.append(folded.translate(_EN_TO_RU))
+        out.append(transliterate(folded))
+    return out
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    decision: Decision
+    matches: list[Match]
+
+    @property
+    def best(self) -> Match | None:
+        return self.matches[0] if self.matches else None
+
+    def to_json(self) -> dict[str, object]:
+        return {"decision": self.decision, "matches": [{"id": m.id, "score": round(m.score, 3)} for m in self.matches]}
+
+
+@dataclass(frozen=True)
+class Document:
+    """One entry as the search sees it: its id and its texts in every language."""
+
+    id: str
+    phrasings: list[str]  # questions and alternative phrasings, all languages
+    keywords: list[str] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+
+
+OFF_TOPIC = "\x00off-topic"  # the pseudo-entry of out-of-scope examples
+
+
+class FaqIndex:
+    """``negatives``: out-of-scope examples; a question closest to them is not answered."""
+
+    def __init__(self, documents: Iterable[Document], negatives: Iterable[str] = ()) -> None:
+        documents = [*documents, Document(OFF_TOPIC, list(negatives))]
+        self.ids: list[str] = []
+        phrases: list[tuple[int, float, dict[str, float]]] = []
+        vocabulary: set[str] = set()
+        for entry, document in enumerate(documents):
+            self.ids.append(document.id)
+            for weight, texts in (
+                (PHRASE_WEIGHT, document.phrasings),
+                (KEYWORD_WEIGHT, document.keywords),
+                (ANSWER_WEIGHT, document.answers),
+            ):
+                for text in texts:
+                    bag = features(text)
+                    if bag:
+                        phrases.append((entry, weight, bag))
+                        vocabulary.update(w for w in words(_strip_tags(text)) if w not in STOP_WORDS)
+        self.size = len(phrases)
+        document_frequency: dict[str, int] = defaultdict(int)
+        for _, _, bag in phrases:
+            for key in bag:
+                document_frequency[key] += 1
+        self._idf = {key: math.log((self.size + 1) / (count + 0.5)) for key, count in document_frequency.items()}
+        self.unknown_idf = math.log((self.size + 1) / 0.5)
+        common = min(MAX_POSTINGS, max(20, int(self.size * COMMON_KEY_SHARE)))
+        # key -> [(phrase index, normalised weight)]; entry bags for coverage
+        self._postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        self._phrase_entry: list[int] = []
+        self._phrase_weight: list[float] = []
+        self._entry_bags: list[dict[str, float]] = [{} for _ in self.ids]
+        for index, (entry, weight, bag) in enumerate(phrases):
+            self._phrase_entry.append(entry)
+            self._phrase_weight.append(weight)
+            vector = {key: value * self._idf[key] for key, value in bag.items()}
+            norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
+            for key, value in vector.items():
+                if document_frequency[key] <= common:
+                    self._postings[key].append((index, value / norm))
+            entry_bag = self._entry_bags[entry]
+            for key, value in bag.items():
+                if entry_bag.get(key, 0.0) < value * weight:
+                    entry_bag[key] = value * weight
+        self.vocabulary = sorted(vocabulary)
+        self._known = set(document_frequency)
+        self._buckets: dict[str, list[str]] = defaultdict(list)  # by first letter: typos rarely hit it
+        for word in self.vocabulary:
+            self._buckets[word[0]].append(word)
+        self._corrections: dict[str, str] = {}
+
+    def idf(self, key: str) -> float:
+        return self._idf.get(key, self.unknown_idf)
+
+    def _correct(self, word: str) -> str:
+        """A word the index does not know, replaced by its closest vocabulary word if close enough."""
+        if len(word) < 4:
+            return word
+        cached = self._corrections.get(word)
+        if cached is not None:
+            return cached
+        stem_key, prefix_key = word_keys(word)
+        if stem_key in self._known or prefix_key in self._known:
+            corrected = word
+        else:
+            candidates = self._buckets.get(word[0], [])
+            found = process.extractOne(word, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF)
+            corrected = str(found[0]) if found is not None else word
+        if len(self._corrections) < CORRECTION_CACHE:
+            self._corrections[word] = corrected
+        return corrected
+
+    def _score_reading(self, text: str) -> dict[int, float]:
+        corrected = [self._correct(w) for w in words(text) if w not in STOP_WORDS][:40]
+        query = features(" ".join(corrected))
+        if not query:
+            return {}
+        vector = {key: value * self.idf(key) for key, value in query.items()}
+        norm = math.sqrt(sum(x * x for x in vector.values())) or 1.0
+        total = sum(vector.values())
+        cosine: dict[int, float] = defaultdict(float)
+        for key, value in vector.items():
+            for phrase, weight in self._postings.get(key, ()):
+                cosine[phrase] += value / norm * weight
+        best: dict[int, float] = {}
+        for phrase, value in cosine.items():
+            entry = self._phrase_entry[phrase]
+            value *= self._phrase_weight[phrase]
+            if value > best.get(entry, 0.0):
+                best[entry] = value
+        scores: dict[int, float] = {}
+        candidates = sorted(best.items(), key=lambda item: -item[1])[:COVERAGE_CANDIDATES]
+        for entry, value in candidates:
+            bag = self._entry_bags[entry]
+            coverage = sum(x * bag.get(key, 0.0) for key, x in vector.items()) / total
+            scores[entry] = COSINE_SHARE * value + (1 - COSINE_SHARE) * coverage
+        return scores
+
+    def search(self, query: str, limit: int = 5) -> SearchResult:
+        best: dict[int, float] = {}
+        for number, reading in enumerate(readings(query[:500])):
+            if number and best and max(best.values()) >= CONFIDENT_SCORE:
+                break  # the text as typed is understood; no need to re-read it as another layout
+            discount = 1.0 if number == 0 else READING_DISCOUNT  # as typed beats a re-reading
+            for index, score in self._score_reading(reading).items():
+                score *= discount
+                if score > best.get(index, 0.0):
+                    best[index] = score
+        ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
+        off_topic = next((score for index, score in ranked if self.ids[index] == OFF_TOPIC), 0.0)
+        matches = [Match(self.ids[i], min(1.0, score)) for i, score in ranked if self.ids[i] != OFF_TOPIC][:limit]
+        decision = decide(matches)
+        if matches and off_topic >= matches[0].score - OFF_TOPIC_MARGIN:
+            decision = "fallback"
+        return SearchResult(decision, matches)
+
+
+def decide(matches: list[Match]) -> Decision:
+    if not matches:
+        return "fallback"
+    top = matches[0].score
+    second = matches[1].score if len(matches) > 1 else 0.0
+    if top >= CONFIDENT_SCORE or (top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN):
+        return "answer"
+    if top >= SUGGEST_SCORE:
+        return "suggest"
+    return "fallback"
+
+
+_TAG_RE = re.compile(r"<[^>]+>|&[a-z#0-9]+;")
+
+
+def _strip_tags(text: str) -> str:
+    return _TAG_RE.sub(" ", text)

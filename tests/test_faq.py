@@ -1,0 +1,175 @@
+"""Questions and answers through the fake Bot API, in all three languages."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.devtools.fake_api import FakeTelegram
+from tests.conftest import ADMIN_ID, AFTER, BEFORE, DATA, RunningBot
+
+
+def no_errors(fake: FakeTelegram) -> None:
+    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
+    assert fake.unanswered_callback_queries() == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "heading"),
+    [
+        ("ru", "где мой участок для голосования", "Где мой избирательный участок?"),
+        ("kk", "дауыс беретін учаскем қайда", "Менің дауыс беру учаскем қайда?"),
+        ("en", "where is my polling station", "Where is my polling station?"),
+        ("en", "gde moi uchastok", "Where is my polling station?"),  # Latin letters, English user
+        ("kk", "где мой участок", "Менің дауыс беру учаскем қайда?"),  # asked in Russian, answered in Kazakh
+    ],
+)
+async def test_free_text_question_is_answered_with_sources_in_the_users_language(
+    running: RunningBot, fake: FakeTelegram, lang: str, question: str, heading: str
+) -> None:
+    exchange = await fake.user(3001, language_code=lang).send(question)
+    assert len(exchange.replies) == 1, exchange.text
+    answer = exchange.replies[0]
+    assert answer.content.startswith(f"❓ {heading}")
+    assert "📎" in answer.content
+    links = [e for e in answer.entities if e.get("type") == "text_link"]
+    assert links and all(str(link["url"]).startswith("http") for link in links)
+    assert ["👍" in b.text for b in answer.flat_buttons][:2] == [True, False]
+    no_errors(fake)
+
+
+async def test_browse_categories_questions_answer_back_and_feedback(running: RunningBot, fake: FakeTelegram) -> None:
+    user = fake.user(3002, language_code="en")
+    menu = (await user.send("/menu")).replies[0]
+    topics = (await user.press(menu, "Questions")).edits[0]
+    assert "Questions by topic" in topics.content
+    listing = (await user.press(topics, "Voting")).edits[0]
+    assert "Voting" in listing.content and "page 1 of" in listing.content
+    next_page = (await user.press(listing, "▶️")).edits[0]
+    assert "page 2 of" in next_page.content
+    previous = (await user.press(next_page, "◀️")).edits[0]
+    assert "page 1 of" in previous.content
+    answer = (await user.press(previous, 0)).edits[0]
+    assert answer.content.startswith("❓ ")
+    vote = await user.press(answer, "👍")
+    assert vote.callback_answer is not None and "Thank you" in str(vote.callback_answer.get("text"))
+    assert running.app is not None
+    counts = await running.app.storage.feedback_counts(answer.buttons[0][0].callback_data.split(":")[1])  # type: ignore[union-attr]
+    assert counts.helpful == 1
+    back = (await user.press(answer, "Back")).edits[0]
+    assert "page 1 of" in back.content
+    no_errors(fake)
+
+
+async def test_suggestion_button_opens_the_answer(running: RunningBot, fake: FakeTelegram) -> None:
+    user = fake.user(3004, language_code="en")
+    screen = (await user.send("vote")).replies[0]  # one word: a close call between several questions
+    assert "Did you mean" in screen.content
+    assert 3 <= len(screen.flat_buttons) <= 4  # 2-3 questions and "All topics"
+    opened = await user.press(screen, 0)
+    assert opened.replies and opened.replies[0].content.startswith("❓ ")
+    no_errors(fake)
+
+
+@pytest.mark.parametrize(
+    ("lang", "question", "honest"),
+    [
+        ("ru", "какая погода будет завтра в алматы", "нет подтверждённого ответа"),
+        ("en", "who will win the champions league", "I do not have a confirmed answer"),
+        ("kk", "футбол қашан басталады", "расталған жауабым жоқ"),
+    ],
+)
+async def test_no_match_says_so_offers_topics_and_call_centre_and_is_recorded(
+    running: RunningBot, fake: FakeTelegram, lang: str, question: str, honest: str
+) -> None:
+    exchange = await fake.user(3005, language_code=lang).send(question)
+    reply = exchange.replies[0]
+    assert honest in reply.content
+    assert "1308" in reply.content
+    assert reply.flat_buttons and reply.flat_buttons[0].callback_data == "m:faq"
+    assert running.app is not None
+    rows = await running.app.storage.top_unanswered(BEFORE.replace(year=2025), 10)
+    assert [row.text for row in rows] == [question]
+
+
+async def test_answers_follow_the_moment(running: RunningBot, fake: FakeTelegram, clock: ManualClock) -> None:
+    user = fake.user(3006, language_code="ru")
+    before = (await user.send("/start faq-results")).replies[0].content
+    clock.set(AFTER)
+    after = (await user.send("/start faq-results")).replies[0].content
+    assert "7 954 667" not in before.replace("\u00a0", " ")
+    assert "7 954 667" in after.replace("\u00a0", " ") or "7954667" in after
+    assert "898 099" in after.replace("\u00a0", " ") or "898099" in after
+
+
+async def test_deep_link_opens_the_answer_and_unknown_ids_are_honest(running: RunningBot, fake: FakeTelegram) -> None:
+    user = fake.user(3007, language_code="en")
+    exchange = await user.send("/start faq-documents")
+    assert exchange.replies[0].content.startswith("❓ ")
+    exchange = await user.send("/start faq-no-such-entry")
+    assert "I do not have a confirmed answer" in exchange.replies[0].content
+    no_errors(fake)
+
+
+async def test_inline_mode_offers_answers_with_a_deep_link(running: RunningBot, fake: FakeTelegram) -> None:
+    user = fake.user(3008, language_code="ru")
+    exchange = await user.inline("документы для голосования")
+    results = exchange.inline_results or []
+    assert results and results[0]["id"] == "documents"
+    body = results[0]["input_message_content"]["message_text"]
+    assert f"https://t.me/{fake.bot_username}?start=faq-documents" in body
+    assert results[0]["reply_markup"]["inline_keyboard"][0][0]["url"].endswith("start=faq-documents")
+    empty = await user.inline("")
+    assert len(empty.inline_results or []) >= 5
+    no_errors(fake)
+
+
+async def test_forged_faq_buttons_are_answered(running: RunningBot, fake: FakeTelegram) -> None:
+    user = fake.user(3009, language_code="en")
+    menu = (await user.send("/menu")).replies[0]
+    for data in ["fe:nope:", "fc:nope:0", "fv:nope:1", "fc:voting:99", "fe:documents:nope"]:
+        exchange = await user.press_data(menu.message_id, data)
+        assert exchange.callback_answer is not None
+    no_errors(fake)
+
+
+async def test_unanswered_and_reload_are_for_admins_only(
+    fake: FakeTelegram, make_settings: Callable[..., Settings], clock: ManualClock, tmp_path: Path
+) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(DATA, content)
+    bot = RunningBot(fake, make_settings(fake, content_dir=content), clock)
+    await bot.start()
+    try:
+        resident = fake.user(3010, language_code="en")
+        admin = fake.user(ADMIN_ID, language_code="en")
+        for _ in range(3):
+            await resident.send("where can I buy cheap sneakers")
+        await resident.send("recipe for beshbarmak please")
+        assert "I do not know this command" in (await resident.send("/unanswered")).text
+        assert "I do not know this command" in (await resident.send("/faq_reload")).text
+
+        report = (await admin.send("/unanswered")).text
+        assert "where can I buy cheap sneakers — 3×" in report
+        assert report.index("sneakers") < report.index("beshbarmak")
+
+        faq_file = content / "faq.yaml"
+        good = faq_file.read_text(encoding="utf-8")
+        faq_file.write_text(
+            good.replace("- id: documents\n    category:", "- id: documents\n    category: nowhere\n    x:", 1)
+        )
+        refused = (await admin.send("/faq_reload")).text
+        assert "was not reloaded" in refused and "faq.yaml" in refused
+        assert (await resident.send("/start faq-documents")).replies[0].content.startswith("❓ ")  # old content live
+
+        faq_file.write_text(good.replace("- id: call-centre\n", "- id: hotline\n", 1), encoding="utf-8")
+        assert "Content reloaded" in (await admin.send("/faq_reload")).text
+        assert (await resident.send("/start faq-hotline")).replies[0].content.startswith("❓ ")
+        no_errors(fake)
+    finally:
+        await bot.stop()
