@@ -1,0 +1,9 @@
+"""Router placeholder: filled by its feature."""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+
+def router() -> Router:
+    return Router(name="events")
