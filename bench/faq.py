@@ -115,7 +115,12 @@ class NullSession(BaseSession):
     async def close(self) -> None:
         return None
 
-    async def make_request(self, bot: Bot, method: TelegramMethod[Any], timeout: int | None = None) -> Any:
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[Any],
+        timeout: int | None = None,  # noqa: ASYNC109 (the signature is aiogram's)
+    ) -> Any:
         chat_id = getattr(method, "chat_id", 1)
         return Message(
             message_id=1,
