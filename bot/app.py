@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from aiogram import Bot, Dispatcher
@@ -22,9 +23,15 @@ from bot.commands import register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
+from bot.handlers.broadcast_admin import BroadcastReporter
+from bot.handlers.reminders import voted_markup_json
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.middlewares import InFlightMiddleware, UserMiddleware
+from bot.services.delivery import DeliveryEngine
+from bot.services.events import EventService
 from bot.services.faq import FaqService
+from bot.services.reminders import ReminderService
+from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
@@ -94,9 +101,46 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
     dp["faq"] = FaqService(content)
+    events = EventService(
+        content,
+        storage,
+        clock,
+        bot,
+        i18n,
+        default_language=settings.default_language,
+        grace=timedelta(seconds=settings.reminder_grace_seconds),
+    )
+    dp["events"] = events
 
     # --- background services: created here, exposed to handlers as workflow data, started with
     # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).
+    delivery = DeliveryEngine(
+        bot,
+        storage,
+        clock,
+        rate=settings.broadcast_rate,
+        paid=settings.broadcast_paid,
+        listener=BroadcastReporter(bot, storage, i18n, settings.default_language),
+    )
+    bot.session.middleware(delivery.request_middleware())  # replies share the rate and honour 429 pauses
+    app.background.append(delivery)
+    dp["delivery"] = delivery
+
+    reminders = ReminderService(
+        content,
+        storage,
+        delivery,
+        clock,
+        i18n,
+        grace=timedelta(seconds=settings.reminder_grace_seconds),
+        default_language=settings.default_language,
+        voted_markup=voted_markup_json(i18n),
+    )
+    reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
+    scheduler = ReminderScheduler(reminders, clock)
+    app.background.append(scheduler)  # after the engine: due reminders need it running
+    dp["reminders"] = reminders
+    dp["scheduler"] = scheduler
 
     async def start_background() -> None:
         for service in app.background:

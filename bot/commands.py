@@ -24,12 +24,23 @@ USER_COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Start and main menu")),
     ("menu", N_("Main menu")),
     ("questions", N_("Questions and answers")),
+    ("events", N_("Upcoming events and key dates")),
+    ("countdown", N_("Days left, or today's voting hours, or the results")),
+    ("reminders", N_("Reminder settings")),
     ("language", N_("Change the language")),
     ("help", N_("What the bot can do")),
+    ("subscribe", N_("Reminders and announcements")),
+    ("unsubscribe", N_("Stop reminders and announcements")),
 ]
 ADMIN_COMMANDS: list[tuple[str, str]] = [
+    ("event_add", N_("Admin: add an event")),
+    ("event_edit", N_("Admin: edit an event")),
+    ("event_cancel", N_("Admin: cancel an event")),
     ("unanswered", N_("Admin: most frequent unanswered questions")),
     ("faq_reload", N_("Admin: reload the content from disk")),
+    ("announce", N_("Admin: send an announcement")),
+    ("broadcasts", N_("Admin: recent and scheduled broadcasts")),
+    ("stats", N_("Admin: statistics")),
 ]
 
 

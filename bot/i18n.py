@@ -61,6 +61,13 @@ def resolve_language(record: UserRecord | None, user: User | None, default: Lang
     return normalize_language(user.language_code if user else None) or default
 
 
+def stored_language(record: UserRecord | None, default: Lang) -> Lang:
+    """The language of a stored user outside an update: their choice, else Telegram's, else default."""
+    if record is None:
+        return default
+    return normalize_language(record.language) or normalize_language(record.telegram_language) or default
+
+
 class UserLanguageMiddleware(I18nMiddleware):
     """Picks the language per update; the user middleware has put the stored user in ``data``."""
 

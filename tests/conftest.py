@@ -47,9 +47,11 @@ class RunningBot:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> App:
+        polls_before = self.fake.get_updates_requests
         self.app = await create_app(self.settings, clock=self.clock, token=self.fake.token)
         self._task = asyncio.create_task(run_polling(self.app, handle_signals=False, handle_as_tasks=False))
-        await self.fake.wait_polling()
+        # started means this run has polled (start-up done), not a previous run before a restart
+        await self.fake.wait_for(lambda: self.fake.get_updates_requests > polls_before)
         return self.app
 
     async def stop(self) -> None:

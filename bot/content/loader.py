@@ -14,10 +14,11 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.content.events import EventEntry, EventsFile
 from bot.content.models import Campaign, FaqEntry, FaqFile
 
 M = TypeVar("M", bound=BaseModel)
-CONTENT_FILES = ("campaign.yaml", "faq.yaml")
+CONTENT_FILES = ("campaign.yaml", "faq.yaml", "events.yaml")
 
 
 class ContentError(Exception):
@@ -34,10 +35,13 @@ class Content:
     faq: FaqFile
     directory: Path
     faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
+    events: list[EventEntry] = field(default_factory=list)  # data/events.yaml, as in the file
 
     @classmethod
-    def build(cls, campaign: Campaign, faq: FaqFile, directory: Path) -> Content:
-        return cls(campaign, faq, directory, {entry.id: entry for entry in faq.entries})
+    def build(cls, campaign: Campaign, faq: FaqFile, directory: Path, events: EventsFile | None = None) -> Content:
+        return cls(
+            campaign, faq, directory, {entry.id: entry for entry in faq.entries}, list(events.events if events else [])
+        )
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
@@ -114,9 +118,10 @@ def load_content(directory: Path) -> Content:
         raise ContentError([f"{directory}: content folder not found (set CONTENT_DIR)"])
     campaign = _validate(directory / "campaign.yaml", Campaign, problems)
     faq = _validate(directory / "faq.yaml", FaqFile, problems)
-    if problems or campaign is None or faq is None:
+    events = _validate(directory / "events.yaml", EventsFile, problems)
+    if problems or campaign is None or faq is None or events is None:
         raise ContentError(problems or [f"{directory}: content could not be loaded"])
-    return Content.build(campaign, faq, directory)
+    return Content.build(campaign, faq, directory, events)
 
 
 class ContentStore:

@@ -85,6 +85,37 @@ class CallCentre(Model):
     sources: list[Source] = Field(min_length=1)
 
 
+REMINDER_PLACEHOLDERS = ("{countdown}", "{date}", "{open}", "{close}", "{call_centre}")
+
+
+class Reminder(Model):
+    """A scheduled message: ``days_before`` voting day at ``at`` (campaign time), or on a ``date``.
+
+    ``scope``: ``countdown`` goes to subscribers who want all reminders; ``voting_day`` also to those
+    who want only voting-day ones (and not to those who pressed "I voted" that day); ``after`` is a
+    post-vote message for subscribers who want all reminders."""
+
+    id: Identifier
+    days_before: Annotated[int, Field(ge=0, le=60)] | None = None
+    date_: date | None = Field(default=None, alias="date")
+    at: time
+    scope: Literal["countdown", "voting_day", "after"]
+    text: LocalizedHtml
+    with_status: bool = True  # append the same status text that /countdown shows
+
+    @model_validator(mode="after")
+    def _one_moment(self) -> Reminder:
+        if (self.days_before is None) == (self.date_ is None):
+            raise ValueError("give exactly one of days_before or date")
+        for lang in ("kk", "ru", "en"):
+            unknown = set(re.findall(r"\{[^}]*\}", getattr(self.text, lang))) - set(REMINDER_PLACEHOLDERS)
+            if unknown:
+                raise ValueError(
+                    f"text.{lang}: unknown placeholder {sorted(unknown)[0]} (known: {', '.join(REMINDER_PLACEHOLDERS)})"
+                )
+        return self
+
+
 class Campaign(Model):
     id: Identifier
     kind: Literal["referendum", "election"]
@@ -98,7 +129,17 @@ class Campaign(Model):
     commission: Link
     links: list[Link] = []
     after_vote: LocalizedHtml
+    reminders: list[Reminder] = []
     sources: list[Source] = Field(min_length=1)
+
+    def reminder_moment(self, reminder: Reminder) -> datetime:
+        """When ``reminder`` is due, timezone-aware in the campaign's zone."""
+        day = (
+            reminder.date_
+            if reminder.date_ is not None
+            else self.voting_day - timedelta(days=reminder.days_before or 0)
+        )
+        return datetime.combine(day, reminder.at, self.tz)
 
     @field_validator("timezone")
     @classmethod
@@ -113,6 +154,9 @@ class Campaign(Model):
     def _hours_in_order(self) -> Campaign:
         if self.polls_close <= self.polls_open:
             raise ValueError("polls_close must be after polls_open")
+        ids = [reminder.id for reminder in self.reminders]
+        if len(ids) != len(set(ids)):
+            raise ValueError("reminder ids must be unique")
         return self
 
     @property

@@ -10,6 +10,8 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.handlers.screens import coming_soon_screen, home_screen, language_screen
+from bot.handlers.subscriptions import reminders_section
+from bot.storage import Storage
 from bot.ui import show
 
 SECTIONS = ("home", "faq", "events", "reminders", "language")
@@ -22,12 +24,14 @@ def router() -> Router:
 
 
 async def on_section(
-    query: CallbackQuery, callback_data: MenuCb, content: ContentStore, clock: Clock, lang: Lang
+    query: CallbackQuery, callback_data: MenuCb, content: ContentStore, clock: Clock, lang: Lang, db: Storage
 ) -> None:
     await query.answer()
     if callback_data.section == "home":
         await show(query, home_screen(content.current, clock.now(), lang))
     elif callback_data.section == "language":
         await show(query, language_screen(lang))
+    elif callback_data.section == "reminders":
+        await show(query, await reminders_section(db, query.from_user.id, lang))
     else:  # sections whose features are not built yet
         await show(query, coming_soon_screen())

@@ -1,9 +1,134 @@
-"""Router placeholder: filled by its feature."""
+"""/subscribe, /unsubscribe and the Reminders section of the main menu."""
 
 from __future__ import annotations
 
-from aiogram import Router
+from aiogram import F, Router
+from aiogram.enums import ChatType
+from aiogram.filters import Command
+from aiogram.filters.callback_data import CallbackData
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.clock import Clock
+from bot.config import Lang
+from bot.i18n import _
+from bot.keyboards import back_to_menu
+from bot.services.subscriptions import DISTRICTS, is_district
+from bot.storage import Storage
+from bot.storage.base import Subscription
+from bot.texts import LANGUAGE_NAMES
+from bot.ui import Screen, send, show
+
+SUB_ACTIONS = ("on", "off", "districts", "district")
+
+
+class SubCb(CallbackData, prefix="sub"):
+    action: str  # on, off, districts (the choice), district (value: a district id or "none")
+    value: str = ""
 
 
 def router() -> Router:
-    return Router(name="subscriptions")
+    r = Router(name="subscriptions")
+    r.message.filter(F.chat.type == ChatType.PRIVATE)
+    r.message.register(on_subscribe, Command("subscribe"))
+    r.message.register(on_unsubscribe, Command("unsubscribe"))
+    r.callback_query.register(on_button, SubCb.filter(F.action.in_(SUB_ACTIONS)))
+    return r
+
+
+def _what_you_get() -> str:
+    return _(
+        "Subscribers receive reminders before voting day and on voting day, and rare announcements from the "
+        "bot's team about the referendum. No campaigning, no advertising."
+    )
+
+
+def reminders_screen(subscription: Subscription | None, lang: Lang, *, just_changed: bool = False) -> Screen:
+    """The Reminders section: what a subscription gives, its settings, and how to stop it."""
+    builder = InlineKeyboardBuilder()
+    if subscription is None:
+        lead = ("🔕 " + _("You are unsubscribed.")) if just_changed else "🔔 " + _("Reminders and announcements")
+        text = "\n\n".join(
+            [
+                lead,
+                _what_you_get(),
+                _("Subscribe with the button below or /subscribe; stop at any time with /unsubscribe."),
+            ]
+        )
+        builder.button(text="🔔 " + _("Subscribe"), callback_data=SubCb(action="on"))
+    else:
+        district = DISTRICTS.get(subscription.district or "")
+        lines = [
+            "✅ " + (_("You are subscribed.") if just_changed else _("Your subscription is active.")),
+            _what_you_get(),
+            "🌐 " + _("Language: {name}").format(name=LANGUAGE_NAMES.get(lang, lang)),
+            "📍 " + _("District: {name}").format(name=_(district) if district else _("not chosen (optional)")),
+            _("To stop, press Unsubscribe or send /unsubscribe."),
+        ]
+        text = "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:4]) + "\n\n" + lines[4]
+        builder.button(text="📍 " + _("Choose a district"), callback_data=SubCb(action="districts"))
+        builder.button(text="🔕 " + _("Unsubscribe"), callback_data=SubCb(action="off"))
+    builder.adjust(1)
+    builder.row(back_to_menu())
+    return Screen(text, builder.as_markup())
+
+
+def district_screen(current: str | None) -> Screen:
+    builder = InlineKeyboardBuilder()
+    for district_id, name in DISTRICTS.items():
+        mark = "✅ " if district_id == current else ""
+        builder.button(text=mark + _(name), callback_data=SubCb(action="district", value=district_id))
+    builder.button(
+        text=("✅ " if current is None else "") + _("No district"), callback_data=SubCb(action="district", value="none")
+    )
+    builder.adjust(2)
+    return Screen(
+        "📍 " + _("Choose your district of Almaty (optional): local announcements will reach you."), builder.as_markup()
+    )
+
+
+async def reminders_section(db: Storage, user_id: int, lang: Lang) -> Screen:
+    return reminders_screen(await db.get_subscription(user_id), lang)
+
+
+async def on_subscribe(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
+    if message.from_user is None:
+        return
+    subscription = await db.subscribe(message.from_user.id, lang, clock.now())
+    await send(message, reminders_screen(subscription, lang, just_changed=True))
+
+
+async def on_unsubscribe(message: Message, db: Storage, lang: Lang) -> None:
+    if message.from_user is None:
+        return
+    await db.unsubscribe(message.from_user.id)
+    await send(message, reminders_screen(None, lang, just_changed=True))
+
+
+async def on_button(query: CallbackQuery, callback_data: SubCb, db: Storage, clock: Clock, lang: Lang) -> None:
+    user_id = query.from_user.id
+    action = callback_data.action
+    if action == "on":
+        await query.answer(_("Subscribed"))
+        await show(query, reminders_screen(await db.subscribe(user_id, lang, clock.now()), lang, just_changed=True))
+    elif action == "off":
+        await db.unsubscribe(user_id)
+        await query.answer(_("Unsubscribed"))
+        await show(query, reminders_screen(None, lang, just_changed=True))
+    else:
+        subscription = await db.get_subscription(user_id)
+        if subscription is None:  # unsubscribed meanwhile: the district buttons are out of date
+            await query.answer()
+            await show(query, reminders_screen(None, lang))
+            return
+        if action == "districts":
+            await query.answer()
+            await show(query, district_screen(subscription.district))
+            return
+        value = callback_data.value
+        if value != "none" and not is_district(value):
+            await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+            return
+        await db.set_district(user_id, None if value == "none" else value)
+        await query.answer(_("Saved"))
+        await show(query, reminders_screen(await db.get_subscription(user_id), lang))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Protocol
 
 
@@ -38,7 +38,103 @@ class FeedbackCounts:
     unhelpful: int
 
 
-class Storage(Protocol):
+@dataclass(frozen=True)
+class ReminderPrefs:
+    user_id: int
+    mode: str = "all"  # all, voting_day, none
+    vote_time: time | None = None  # when the user plans to vote on voting day (campaign time)
+    voted_on: date | None = None  # the day they pressed "I voted"
+
+
+class RemindersStorage(Protocol):
+    async def reminder_prefs(self, user_id: int) -> ReminderPrefs: ...
+
+    async def set_reminder_mode(self, user_id: int, mode: str) -> None: ...
+
+    async def set_vote_time(self, user_id: int, vote_time: time | None) -> None: ...
+
+    async def mark_voted(self, user_id: int, day: date) -> None: ...
+
+    async def vote_time_subscribers(self) -> list[ReminderPrefs]: ...
+
+
+# events (admin-made events, cancellations, personal event reminders) ----------------------------
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """An event added by an admin (``/event_add``); the file's events live in ``data/events.yaml``."""
+
+    id: str
+    kind: str
+    title: str  # one text, shown in every language
+    description: str | None
+    starts_at: datetime  # UTC; for an all-day event, midnight of its first day in the campaign's zone
+    ends_at: datetime | None  # UTC; for an all-day event, midnight after its last day
+    all_day: bool
+    district: str | None
+    venue_name: str | None
+    venue_address: str | None
+    latitude: float | None
+    longitude: float | None
+    organiser: str
+    organiser_kind: str  # official, campaign, other
+    link: str | None
+    created_by: int | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class EventReminder:
+    """A personal reminder of one event for one user."""
+
+    user_id: int
+    event_id: str
+    offset: str  # "1h", "1d" (timed events) or "day", "eve" (all-day events)
+    remind_at: datetime  # UTC
+    created_at: datetime
+    sent_at: datetime | None
+    cancelled: bool
+    outcome: str | None  # sent, late (skipped), gone (event cancelled or removed), failed
+    language: str | None = None  # the user's language when joined with users (due reminders)
+
+
+class EventsStorage(Protocol):
+    async def save_event(self, event: EventRecord) -> None: ...
+
+    async def get_event(self, event_id: str) -> EventRecord | None: ...
+
+    async def list_events(self) -> list[EventRecord]: ...
+
+    async def cancel_event(self, event_id: str, admin_id: int | None, now: datetime) -> bool: ...
+
+    async def cancelled_event_ids(self) -> set[str]: ...
+
+    async def set_event_reminder(
+        self, user_id: int, event_id: str, offset: str, remind_at: datetime, now: datetime
+    ) -> EventReminder: ...
+
+    async def get_event_reminder(self, user_id: int, event_id: str) -> EventReminder | None: ...
+
+    async def cancel_event_reminder(self, user_id: int, event_id: str) -> bool: ...
+
+    async def pending_event_reminders(self, event_id: str) -> list[EventReminder]: ...
+
+    async def cancel_event_reminders(self, event_id: str) -> list[EventReminder]: ...
+
+    async def move_event_reminder(self, user_id: int, event_id: str, remind_at: datetime) -> None: ...
+
+    async def due_event_reminders(self, now: datetime, limit: int) -> list[EventReminder]: ...
+
+    async def claim_event_reminder(
+        self, user_id: int, event_id: str, remind_at: datetime, outcome: str, now: datetime
+    ) -> bool: ...
+
+    async def set_event_reminder_outcome(self, user_id: int, event_id: str, outcome: str) -> None: ...
+
+
+class Storage(RemindersStorage, EventsStorage, Protocol):
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -66,3 +162,137 @@ class Storage(Protocol):
     async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None: ...
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]: ...
+
+    # subscriptions
+    async def subscribe(self, user_id: int, language: str, now: datetime) -> Subscription: ...
+
+    async def unsubscribe(self, user_id: int) -> bool: ...
+
+    async def get_subscription(self, user_id: int) -> Subscription | None: ...
+
+    async def set_district(self, user_id: int, district: str | None) -> None: ...
+
+    async def subscriber_counts(self) -> SubscriberCounts: ...
+
+    async def audience_size(self, audience: Audience) -> int: ...
+
+    # broadcasts and deliveries
+    async def create_broadcast(
+        self,
+        message: BroadcastMessage,
+        audience: Audience,
+        *,
+        created_by: int | None,
+        now: datetime,
+        start_at: datetime,
+        key: str | None = None,
+        progress: tuple[int, int] | None = None,
+    ) -> tuple[BroadcastRecord, bool]: ...
+
+    async def start_broadcast(self, broadcast_id: int, now: datetime) -> int: ...
+
+    async def get_broadcast(self, broadcast_id: int) -> BroadcastRecord | None: ...
+
+    async def get_broadcast_by_key(self, key: str) -> BroadcastRecord | None: ...
+
+    async def recent_broadcasts(self, limit: int) -> list[BroadcastRecord]: ...
+
+    async def next_due_broadcast(self, now: datetime) -> BroadcastRecord | None: ...
+
+    async def next_scheduled_start(self) -> datetime | None: ...
+
+    async def pending_deliveries(self, broadcast_id: int, after_user_id: int, limit: int) -> list[int]: ...
+
+    async def record_deliveries(self, broadcast_id: int, results: list[DeliveryResult], now: datetime) -> None: ...
+
+    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts: ...
+
+    async def finish_broadcast(self, broadcast_id: int, status: str, now: datetime) -> None: ...
+
+    async def cancel_broadcast(self, broadcast_id: int, now: datetime) -> bool: ...
+
+    async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None: ...
+
+    async def delivered_since(self, since: datetime) -> int: ...
+
+    # audit log
+    async def audit(self, admin_id: int, action: str, details: str, now: datetime) -> None: ...
+
+    async def audit_entries(self, limit: int) -> list[AuditEntry]: ...
+
+
+# subscriptions, broadcasts, deliveries, audit log ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Subscription:
+    user_id: int
+    language: str  # the language at subscription time; the user's explicit choice wins when set
+    district: str | None  # an Almaty district id (see bot.services.subscriptions.DISTRICTS)
+    subscribed_at: datetime
+
+
+@dataclass(frozen=True)
+class SubscriberCounts:
+    total: int  # active (not blocked) subscribers
+    by_language: dict[str, int]
+    by_district: dict[str, int]  # "" for subscribers without a district
+
+
+@dataclass(frozen=True)
+class Audience:
+    kind: str  # "all", "language" or "district"
+    value: str | None = None
+
+
+@dataclass(frozen=True)
+class BroadcastMessage:
+    """What a broadcast delivers: HTML text, or a copy of a message in a chat (copyMessage)."""
+
+    kind: str  # "text" or "copy"
+    text: str | None = None
+    from_chat_id: int | None = None
+    message_id: int | None = None
+    reply_markup: str | None = None  # an InlineKeyboardMarkup as JSON (buttons under the message)
+
+
+@dataclass(frozen=True)
+class BroadcastRecord:
+    id: int
+    key: str | None
+    status: str  # scheduled, running, done, cancelled
+    message: BroadcastMessage
+    audience: Audience
+    created_by: int | None
+    created_at: datetime
+    start_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    progress_chat_id: int | None
+    progress_message_id: int | None
+
+
+@dataclass(frozen=True)
+class DeliveryCounts:
+    total: int
+    pending: int
+    sent: int
+    blocked: int
+    failed: int
+    cancelled: int
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    user_id: int
+    status: str  # sent, blocked (the user becomes inactive) or failed
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    admin_id: int
+    action: str
+    details: str

@@ -44,4 +44,110 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX unanswered_at ON unanswered (at)",
         ],
     ),
+    (
+        3,
+        "subscriptions, broadcasts, deliveries and the audit log",
+        [
+            """CREATE TABLE subscriptions (
+                user_id BIGINT PRIMARY KEY,
+                language TEXT NOT NULL,
+                district TEXT,
+                subscribed_at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE broadcasts (
+                id BIGINT PRIMARY KEY,
+                idempotency_key TEXT UNIQUE,
+                status TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                text TEXT,
+                from_chat_id BIGINT,
+                message_id BIGINT,
+                audience_kind TEXT NOT NULL,
+                audience_value TEXT,
+                created_by BIGINT,
+                created_at BIGINT NOT NULL,
+                start_at BIGINT NOT NULL,
+                started_at BIGINT,
+                finished_at BIGINT,
+                progress_chat_id BIGINT,
+                progress_message_id BIGINT
+            )""",
+            "CREATE INDEX broadcasts_status ON broadcasts (status, start_at)",
+            """CREATE TABLE deliveries (
+                broadcast_id BIGINT NOT NULL,
+                user_id BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                error TEXT,
+                at BIGINT,
+                PRIMARY KEY (broadcast_id, user_id)
+            )""",
+            "CREATE INDEX deliveries_pending ON deliveries (broadcast_id, status, user_id)",
+            "CREATE INDEX deliveries_at ON deliveries (status, at)",
+            """CREATE TABLE audit_log (
+                id BIGINT PRIMARY KEY,
+                at BIGINT NOT NULL,
+                admin_id BIGINT NOT NULL,
+                action TEXT NOT NULL,
+                details TEXT NOT NULL
+            )""",
+            "CREATE INDEX audit_log_at ON audit_log (at)",
+        ],
+    ),
+    (
+        4,
+        "reminder preferences",
+        [
+            """CREATE TABLE reminder_prefs (
+                user_id BIGINT PRIMARY KEY,
+                mode TEXT NOT NULL DEFAULT 'all',
+                vote_time TEXT,
+                voted_on TEXT
+            )""",
+            "ALTER TABLE broadcasts ADD COLUMN reply_markup TEXT",
+        ],
+    ),
+    (
+        5,
+        "events added by admins, cancellations and personal event reminders",
+        [
+            """CREATE TABLE events (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                title TEXT NOT NULL,
+                description TEXT,
+                starts_at BIGINT NOT NULL,
+                ends_at BIGINT,
+                all_day INTEGER NOT NULL DEFAULT 0,
+                district TEXT,
+                venue_name TEXT,
+                venue_address TEXT,
+                latitude REAL,
+                longitude REAL,
+                organiser TEXT NOT NULL,
+                organiser_kind TEXT NOT NULL,
+                link TEXT,
+                created_by BIGINT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE event_cancellations (
+                event_id TEXT PRIMARY KEY,
+                cancelled_by BIGINT,
+                cancelled_at BIGINT NOT NULL
+            )""",
+            """CREATE TABLE event_reminders (
+                user_id BIGINT NOT NULL,
+                event_id TEXT NOT NULL,
+                reminder_offset TEXT NOT NULL,
+                remind_at BIGINT NOT NULL,
+                created_at BIGINT NOT NULL,
+                sent_at BIGINT,
+                cancelled INTEGER NOT NULL DEFAULT 0,
+                outcome TEXT,
+                PRIMARY KEY (user_id, event_id)
+            )""",
+            "CREATE INDEX event_reminders_due ON event_reminders (sent_at, cancelled, remind_at)",
+            "CREATE INDEX event_reminders_event ON event_reminders (event_id)",
+        ],
+    ),
 ]

@@ -12,6 +12,9 @@ import aiosqlite
 
 from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserRecord
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.sqlite_delivery import SqliteDeliveryMixin
+from bot.storage.sqlite_events import SqliteEventsMixin
+from bot.storage.sqlite_reminders import SqliteRemindersMixin
 
 TOUCH_INTERVAL = 60  # seconds
 USER_CACHE = 100_000
@@ -29,7 +32,7 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
 
 
-class SqliteStorage:
+class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin):
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None

@@ -1,0 +1,158 @@
+"""Countdown reminders: each due reminder becomes broadcasts (one per language) through the delivery
+engine, keyed by (campaign, reminder, language) so that it is created once however often the job
+fires or the bot restarts. Due means: its moment has come and is at most the grace period ago — a
+"3 days left" must never arrive on the 2nd day. Personal "time I plan to vote" reminders go 30
+minutes before that time on voting day.
+
+The clock decides, not the scheduler: :meth:`ReminderService.tick` looks at ``clock.now()``; the
+scheduler (``bot/services/scheduler.py``) only wakes it at the right moments."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, time, timedelta
+from typing import Literal, Protocol
+
+from aiogram.utils.i18n import I18n
+
+from bot.clock import Clock
+from bot.config import LANGUAGES, Lang
+from bot.content import ContentStore
+from bot.content.models import Campaign, Reminder
+from bot.i18n import _, fmt_date, fmt_time, stored_language
+from bot.storage import Storage
+from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
+from bot.texts import days_left, status_text
+
+log = logging.getLogger(__name__)
+VOTE_TIME_LEAD = timedelta(minutes=30)
+Outcome = Literal["sent", "early", "skipped"]
+
+
+class Broadcaster(Protocol):
+    async def create_broadcast(
+        self, message: BroadcastMessage, audience: Audience, *, key: str | None = None
+    ) -> BroadcastRecord: ...
+
+
+class ReminderService:
+    def __init__(
+        self,
+        content: ContentStore,
+        storage: Storage,
+        delivery: Broadcaster,
+        clock: Clock,
+        i18n: I18n,
+        *,
+        grace: timedelta,
+        default_language: Lang,
+        voted_markup: Callable[[Lang], str | None] = lambda lang: None,
+    ) -> None:
+        self.content = content
+        self.storage = storage
+        self.delivery = delivery
+        self.clock = clock
+        self.i18n = i18n
+        self.grace = grace
+        self.default_language = default_language
+        self.voted_markup = voted_markup  # the "I voted" button (JSON) under voting-day messages
+        self.on_tick: list[Callable[[datetime], Awaitable[object]]] = []  # e.g. event reminders
+        self._skipped: set[str] = set()
+
+    @property
+    def campaign(self) -> Campaign:
+        return self.content.current.campaign
+
+    def schedule(self) -> list[tuple[Reminder, datetime]]:
+        """Every reminder of the campaign with its moment, soonest first."""
+        campaign = self.campaign
+        return sorted(((r, campaign.reminder_moment(r)) for r in campaign.reminders), key=lambda pair: pair[1])
+
+    def message(self, reminder: Reminder, lang: Lang, moment: datetime) -> str:
+        campaign = self.campaign
+        tz = campaign.tz
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            values = {
+                "{date}": fmt_date(campaign.voting_day, lang),
+                "{open}": fmt_time(campaign.opens_at, lang, tz),
+                "{close}": fmt_time(campaign.closes_at, lang, tz),
+                "{call_centre}": campaign.call_centre.phone,
+                "{countdown}": "",
+            }
+            if "{countdown}" in reminder.text.get(lang):
+                values["{countdown}"] = days_left((campaign.voting_day - moment.astimezone(tz).date()).days)
+            text = reminder.text.get(lang)
+            for placeholder, value in values.items():
+                text = text.replace(placeholder, value)
+            if reminder.with_status:
+                text += "\n\n" + status_text(campaign, moment, lang)
+            return text
+
+    async def fire(self, reminder_id: str) -> Outcome:
+        """Create the reminder's broadcasts if it is due now (idempotent)."""
+        now = self.clock.now()
+        found = next(((r, m) for r, m in self.schedule() if r.id == reminder_id), None)
+        if found is None:
+            return "skipped"
+        reminder, moment = found
+        if now < moment:
+            return "early"
+        if now - moment > self.grace:
+            if reminder.id not in self._skipped:
+                self._skipped.add(reminder.id)
+                level = logging.WARNING if now - moment < timedelta(days=1) else logging.INFO
+                log.log(
+                    level,
+                    "reminder %s was due at %s, %s ago (grace %s): skipped",
+                    reminder.id, moment.isoformat(), now - moment, self.grace,
+                )  # fmt: skip
+            return "skipped"
+        campaign = self.campaign
+        for lang in LANGUAGES:
+            audience = Audience("reminder", f"{lang}:{reminder.scope}:{campaign.voting_day.isoformat()}")
+            markup = self.voted_markup(lang) if reminder.scope == "voting_day" else None
+            await self.delivery.create_broadcast(
+                BroadcastMessage(kind="text", text=self.message(reminder, lang, moment), reply_markup=markup),
+                audience,
+                key=f"reminder:{campaign.id}:{reminder.id}:{lang}",
+            )
+        return "sent"
+
+    def vote_time_moment(self, vote_time: time) -> datetime:
+        campaign = self.campaign
+        return datetime.combine(campaign.voting_day, vote_time, campaign.tz) - VOTE_TIME_LEAD
+
+    async def fire_personal(self, now: datetime) -> int:
+        """Personal "time I plan to vote" reminders that are due."""
+        campaign = self.campaign
+        created = 0
+        for prefs in await self.storage.vote_time_subscribers():
+            if prefs.vote_time is None or prefs.voted_on == campaign.voting_day:
+                continue
+            moment = self.vote_time_moment(prefs.vote_time)
+            if not timedelta(0) <= now - moment <= self.grace:
+                continue
+            lang = stored_language(await self.storage.get_user(prefs.user_id), self.default_language)
+            with self.i18n.context(), self.i18n.use_locale(lang):
+                text = "⏰ " + _("In 30 minutes it is the time you planned to vote ({time}).").format(
+                    time=prefs.vote_time.strftime("%H:%M")
+                )
+                text += "\n\n" + status_text(campaign, moment, lang)
+            await self.delivery.create_broadcast(
+                BroadcastMessage(kind="text", text=text, reply_markup=self.voted_markup(lang)),
+                Audience("user", str(prefs.user_id)),
+                key=f"vote-time:{campaign.id}:{prefs.user_id}",
+            )
+            created += 1
+        return created
+
+    async def tick(self) -> None:
+        """Everything due at ``clock.now()``: campaign reminders, personal ones, and the hooks."""
+        now = self.clock.now()
+        for reminder, moment in self.schedule():
+            if moment <= now:
+                await self.fire(reminder.id)
+        await self.fire_personal(now)
+        for hook in self.on_tick:
+            await hook(now)

@@ -1,0 +1,372 @@
+"""The delivery engine through the fake Bot API: every subscriber once, the rate, 429s, blocked
+users, scheduling, idempotency keys, restarts and a kill -9 in the middle of a broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import sys
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
+from aiogram.methods import SendMessage
+
+from bot.clock import ManualClock
+from bot.config import Settings
+from bot.devtools.fake_api import FakeMessage, FakeTelegram
+from bot.services.delivery import DeliveryEngine, in_flight_window
+from bot.storage.base import Audience, BroadcastMessage
+from bot.storage.sqlite import SqliteStorage
+from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot
+
+TEXT = BroadcastMessage(kind="text", text="📣 <b>Polling stations</b> open at 07:00.")
+
+
+async def seed(
+    fake: FakeTelegram,
+    storage: Any,
+    ids: range | list[int],
+    *,
+    language: str = "en",
+    district: str | None = None,
+    reachable: bool = True,
+) -> None:
+    """Subscribers straight into the database (fast), with chats the fake knows."""
+    for user_id in ids:
+        user = fake.user(user_id, language_code=language)
+        if reachable:
+            user.open_chat()
+        await storage.touch_user(user_id, language, BEFORE)
+        await storage.subscribe(user_id, language, BEFORE)
+        if district:
+            await storage.set_district(user_id, district)
+
+
+def received(fake: FakeTelegram, user_id: int, marker: str = "Polling stations") -> list[FakeMessage]:
+    return [m for m in fake.bot_messages(user_id) if marker in m.content]
+
+
+def engine_of(bot: RunningBot) -> DeliveryEngine:
+    assert bot.app is not None
+    engine = bot.app.dispatcher["delivery"]
+    assert isinstance(engine, DeliveryEngine)
+    return engine
+
+
+def max_in_any_second(times: list[float]) -> int:
+    times = sorted(times)
+    best, start = 0, 0
+    for end, moment in enumerate(times):
+        while times[start] <= moment - 1.0:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+@pytest.fixture
+async def bot_factory(make_settings: Callable[..., Settings], clock: ManualClock) -> AsyncIterator[Callable[..., Any]]:
+    """A running bot against a fake with chosen limits (the shared ``fake`` has none)."""
+    started: list[tuple[FakeTelegram, RunningBot]] = []
+
+    async def build(*, rate_limit: float | None = None, retry_after: int = 1, **overrides: Any) -> RunningBot:
+        fake = FakeTelegram(rate_limit=rate_limit, retry_after=retry_after)
+        await fake.start()
+        bot = RunningBot(fake, make_settings(fake, **overrides), clock)
+        started.append((fake, bot))
+        await bot.start()
+        return bot
+
+    yield build
+    for fake, bot in started:
+        await bot.stop()
+        await fake.stop()
+
+
+async def test_every_subscriber_gets_it_once_and_unreachable_users_become_inactive(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    assert running.app is not None
+    storage = running.app.storage
+    await seed(fake, storage, range(5000, 5060))
+    for user_id in (5001, 5002):
+        fake.user(user_id).deactivate()  # 403 "user is deactivated"
+    await seed(fake, storage, [5100], reachable=False)  # 400 "chat not found"
+    engine = engine_of(running)
+
+    record = await engine.create_broadcast(TEXT, Audience("all"), created_by=ADMIN_ID)
+    assert (await storage.delivery_counts(record.id)).total == 61  # the rows exist before any send
+    await engine.wait_finished(record.id, timeout=20)
+
+    counts = await storage.delivery_counts(record.id)
+    assert (counts.sent, counts.blocked, counts.failed, counts.pending) == (58, 3, 0, 0)
+    for user_id in range(5000, 5060):
+        if user_id not in (5001, 5002):
+            assert len(received(fake, user_id)) == 1, user_id
+    # not retried: one attempt each for the unreachable users
+    attempts = Counter(c.params.get("chat_id") for c in fake.calls_of("sendMessage"))
+    assert attempts[5001] == attempts[5002] == attempts[5100] == 1
+    for user_id in (5001, 5002, 5100):
+        user = await storage.get_user(user_id)
+        assert user is not None and user.blocked
+    assert await storage.audience_size(Audience("all")) == 58
+    # writing again reactivates
+    await fake.user(5100).send("/menu")
+    assert await storage.audience_size(Audience("all")) == 59
+
+
+async def test_audience_by_language_and_by_district(running: RunningBot, fake: FakeTelegram) -> None:
+    assert running.app is not None
+    storage = running.app.storage
+    await seed(fake, storage, range(5200, 5210), language="kk", district="medeu")
+    await seed(fake, storage, range(5210, 5215), language="ru", district="turksib")
+    await seed(fake, storage, range(5215, 5218), language="en")
+    engine = engine_of(running)
+
+    kk = await engine.create_broadcast(TEXT, Audience("language", "kk"))
+    await engine.wait_finished(kk.id, timeout=10)
+    assert {u for u in range(5200, 5218) if received(fake, u)} == set(range(5200, 5210))
+
+    turksib = await engine.create_broadcast(
+        BroadcastMessage(kind="text", text="Polling stations of Turksib"), Audience("district", "turksib")
+    )
+    await engine.wait_finished(turksib.id, timeout=10)
+    assert {u for u in range(5200, 5218) if received(fake, u, "Turksib")} == set(range(5210, 5215))
+    assert (await storage.delivery_counts(turksib.id)).total == 5
+
+
+async def test_the_rate_stays_under_broadcast_rate_and_replies_keep_flowing(bot_factory: Any) -> None:
+    bot: RunningBot = await bot_factory(broadcast_rate=20.0)
+    fake, storage = bot.fake, bot.app.storage if bot.app else None
+    assert storage is not None
+    await seed(fake, storage, range(6000, 6080))
+    engine = engine_of(bot)
+    record = await engine.create_broadcast(TEXT, Audience("all"))
+    await fake.wait_for(lambda: fake.stats.sent >= 20, timeout=10)
+    resident = fake.user(6999, language_code="en")
+    exchange = await resident.send("/help", timeout=5)
+    assert exchange.replies and "/language" in exchange.replies[0].content  # answered mid-broadcast
+    assert (await storage.delivery_counts(record.id)).pending > 0  # ... really mid-broadcast
+    await engine.wait_finished(record.id, timeout=20)
+
+    sends = [c.timestamp for c in fake.calls if c.ok and c.method in ("sendMessage", "copyMessage")]
+    assert max_in_any_second(sends) <= 20  # broadcast and replies together
+    assert fake.stats.rejected_429 == 0
+
+
+async def test_a_429_storm_pauses_all_sending_and_nobody_is_lost(bot_factory: Any) -> None:
+    # the server allows 8/s but the engine is configured for 30/s: it must honour every retry_after
+    bot: RunningBot = await bot_factory(rate_limit=8, retry_after=1, broadcast_rate=30.0)
+    fake = bot.fake
+    assert bot.app is not None
+    await seed(fake, bot.app.storage, range(6100, 6140))
+    engine = engine_of(bot)
+    record = await engine.create_broadcast(TEXT, Audience("all"))
+    await fake.wait_for(lambda: fake.stats.rejected_429 >= 1, timeout=10)
+    resident = fake.user(6199, language_code="en")
+    await resident.send("/help", timeout=10)
+    await fake.wait_for(lambda: bool(resident.bot_messages()), timeout=10)  # the reply waited out the pause
+    await engine.wait_finished(record.id, timeout=40)
+
+    assert fake.stats.rejected_429 >= 1
+    assert fake.stats.violations_after_429 == 0  # nothing was sent while a pause was running
+    counts = await bot.app.storage.delivery_counts(record.id)
+    assert (counts.sent, counts.failed) == (40, 0)
+    assert all(len(received(fake, u)) == 1 for u in range(6100, 6140))
+
+
+async def test_paid_broadcasts_set_allow_paid_broadcast(bot_factory: Any) -> None:
+    bot: RunningBot = await bot_factory(broadcast_rate=500.0, broadcast_paid=True)
+    assert bot.app is not None
+    await seed(bot.fake, bot.app.storage, range(6200, 6230))
+    engine = engine_of(bot)
+    record = await engine.create_broadcast(TEXT, Audience("all"))
+    await engine.wait_finished(record.id, timeout=10)
+    calls = bot.fake.calls_of("sendMessage")
+    assert len(calls) == 30 and all(c.params.get("allow_paid_broadcast") is True for c in calls)
+
+
+async def test_idempotency_key_returns_the_existing_broadcast(running: RunningBot, fake: FakeTelegram) -> None:
+    assert running.app is not None
+    await seed(fake, running.app.storage, range(6300, 6305))
+    engine = engine_of(running)
+    key = "reminder:kz-referendum-2026:d-3"
+    first = await engine.create_broadcast(TEXT, Audience("all"), key=key)
+    again = await engine.create_broadcast(TEXT, Audience("all"), key=key)
+    assert again.id == first.id
+    await engine.wait_finished(first.id, timeout=10)
+    third = await engine.create_broadcast(TEXT, Audience("all"), key=key)
+    assert third.id == first.id and third.status == "done"
+    assert all(len(received(fake, u)) == 1 for u in range(6300, 6305))
+
+
+async def test_a_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    assert running.app is not None
+    storage = running.app.storage
+    await seed(fake, storage, range(6400, 6405))
+    engine = engine_of(running)
+    later = await engine.create_broadcast(TEXT, Audience("all"), start_at=running.clock.now() + timedelta(hours=2))
+    cancelled = await engine.create_broadcast(TEXT, Audience("all"), start_at=running.clock.now() + timedelta(hours=3))
+    assert later.status == "scheduled"
+    assert await engine.cancel(cancelled.id)
+    await fake.user(6499, language_code="en").send("/help")  # the bot goes on; nothing is sent early
+    assert not any(received(fake, u) for u in range(6400, 6405))
+    assert (await storage.delivery_counts(later.id)).total == 0  # recipients are taken at start time
+
+    await seed(fake, storage, [6405])  # subscribes before the start: included
+    running.clock.advance(timedelta(hours=2, minutes=1))
+    engine.wake()
+    await engine.wait_finished(later.id, timeout=10)
+    assert all(len(received(fake, u)) == 1 for u in range(6400, 6406))
+    record = await storage.get_broadcast(cancelled.id)
+    assert record is not None and record.status == "cancelled"
+    assert not await engine.cancel(later.id)  # already done
+
+
+async def test_errors_retry_with_backoff_then_count_as_failed(tmp_path: Path) -> None:
+    """The engine's error handling on a stub bot: 5xx retried, other 400s failed at once."""
+
+    class StubBot:
+        def __init__(self) -> None:
+            self.calls: Counter[int] = Counter()
+
+        async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> None:
+            self.calls[chat_id] += 1
+            method = SendMessage(chat_id=chat_id, text=text)
+            if chat_id == 1 and self.calls[chat_id] == 1:
+                raise TelegramServerError(method, "Internal Server Error")  # then succeeds
+            if chat_id == 2:
+                raise TelegramServerError(method, "Bad Gateway")  # always
+            if chat_id == 3:
+                raise TelegramBadRequest(method, "Bad Request: can't parse entities")
+            if chat_id == 4:
+                raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
+
+    storage = SqliteStorage(tmp_path / "engine.sqlite3")
+    await storage.connect()
+    try:
+        clock = ManualClock(BEFORE)
+        for user_id in range(1, 6):
+            await storage.touch_user(user_id, "en", BEFORE)
+            await storage.subscribe(user_id, "en", BEFORE)
+        stub = StubBot()
+        engine = DeliveryEngine(stub, storage, clock, rate=1000.0)  # type: ignore[arg-type]
+        await engine.start()
+        try:
+            record = await engine.create_broadcast(TEXT, Audience("all"))
+            await engine.wait_finished(record.id, timeout=20)
+        finally:
+            await engine.stop()
+        counts = await storage.delivery_counts(record.id)
+        assert (counts.sent, counts.failed, counts.blocked) == (2, 2, 1)
+        assert stub.calls == Counter({1: 2, 2: 3, 3: 1, 4: 1, 5: 1})
+    finally:
+        await storage.close()
+
+
+async def test_a_clean_restart_mid_broadcast_resumes_without_duplicates(bot_factory: Any) -> None:
+    bot: RunningBot = await bot_factory(broadcast_rate=30.0)
+    fake = bot.fake
+    assert bot.app is not None
+    await seed(fake, bot.app.storage, range(6500, 6560))
+    record = await engine_of(bot).create_broadcast(TEXT, Audience("all"))
+    await fake.wait_for(lambda: fake.stats.sent >= 15, timeout=10)
+    await bot.restart()
+    assert bot.app is not None
+    assert (await bot.app.storage.delivery_counts(record.id)).pending > 0
+    await engine_of(bot).wait_finished(record.id, timeout=20)
+    assert [len(received(fake, u)) for u in range(6500, 6560)] == [1] * 60
+
+
+def _env(fake: FakeTelegram, database: Path, rate: float) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "BROADCAST_"))}
+    env.update(
+        BOT_TOKEN=fake.token,
+        BOT_API_BASE=fake.base_url,
+        DATABASE_URL=f"sqlite:///{database}",
+        ADMIN_IDS=str(ADMIN_ID),
+        BROADCAST_RATE=str(rate),
+        DEFAULT_LANGUAGE="en",
+        LOG_LEVEL="WARNING",
+    )
+    return env
+
+
+async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def test_kill_9_mid_broadcast_skips_nobody_and_counts_duplicates_exactly(tmp_path: Path) -> None:
+    rate, audience = 30.0, list(range(7000, 7150))
+    database = tmp_path / "crash.sqlite3"
+    fake = FakeTelegram()
+    await fake.start()
+    process: asyncio.subprocess.Process | None = None
+    try:
+        storage = SqliteStorage(database)  # subscribers seeded before the bot starts
+        await storage.connect()
+        await seed(fake, storage, audience)
+        await storage.close()
+
+        env = _env(fake, database, rate)
+        process = await _spawn(env)
+        await fake.wait_polling(timeout=60)
+        admin = fake.user(ADMIN_ID, language_code="en")
+        await admin.send("/announce", timeout=30)
+        await fake.wait_for(lambda: len(admin.bot_messages()) == 1, timeout=30)
+        await admin.send("Polling stations: crash test", timeout=30)
+        await fake.wait_for(lambda: len(admin.bot_messages()) == 3, timeout=30)  # the preview and the controls
+        control = admin.last_bot_message()
+        await admin.press(control, "Send", timeout=30)
+
+        before = fake.get_updates_requests
+        await fake.wait_for(lambda: fake.stats.sent >= 50, timeout=30)
+        process.send_signal(signal.SIGKILL)
+        await process.wait()
+        assert process.returncode == -signal.SIGKILL
+        assert before > 0
+
+        got_before = {u for u in audience if received(fake, u, "crash test")}
+        with contextlib.closing(sqlite3.connect(database)) as db:
+            recorded = {row[0] for row in db.execute("SELECT user_id FROM deliveries WHERE status = 'sent'")}
+            pending = db.execute("SELECT COUNT(*) FROM deliveries WHERE status = 'pending'").fetchone()[0]
+        assert recorded <= got_before  # a row is marked sent only after Telegram accepted the message
+        assert pending > 0  # it really died mid-broadcast
+        in_flight = got_before - recorded  # delivered but not yet recorded: these will arrive twice
+        assert len(in_flight) <= in_flight_window(rate)
+
+        process = await _spawn(env)
+        await fake.wait_for(
+            lambda: (
+                all(received(fake, u, "crash test") for u in audience)
+                and "finished" in (fake._find_message(ADMIN_ID, control.message_id) or control).content
+            ),
+            timeout=60,
+        )
+        per_user = {u: len(received(fake, u, "crash test")) for u in audience}
+        assert min(per_user.values()) == 1  # nobody skipped
+        duplicates = {u for u, n in per_user.items() if n > 1}
+        assert duplicates == in_flight  # exactly the in-flight window, and counted
+        assert max(per_user.values()) <= 2
+        print(f"kill -9 after {len(got_before)} sends: {len(duplicates)} duplicate(s), window {in_flight_window(rate)}")
+
+        process.send_signal(signal.SIGTERM)
+        _, stderr = await asyncio.wait_for(process.communicate(), 30)
+        assert process.returncode == 0, stderr.decode()
+    finally:
+        if process is not None and process.returncode is None:
+            process.kill()
+            await process.wait()
+        await fake.stop()
