@@ -198,3 +198,20 @@ async def test_i_voted_outside_voting_day_is_refused(running: RunningBot, fake: 
     menu = (await user.send("/countdown")).replies[0]
     exchange = await user.press_data(menu.message_id, "rm:voted:")
     assert exchange.callback_answer is not None and "works on voting day" in str(exchange.callback_answer["text"])
+
+
+async def test_key_dates_calendar_file(running: RunningBot, fake: FakeTelegram) -> None:
+    import icalendar
+
+    user = fake.user(4050, language_code="ru")
+    countdown = (await user.send("/countdown")).replies[0]
+    exchange = await user.press(countdown, "календар")
+    (document,) = exchange.documents
+    assert document.filename == "key-dates.ics"
+    calendar = icalendar.Calendar.from_ical(document.content)
+    events = {str(e["UID"]): e for e in calendar.walk("VEVENT")}
+    voting = next(e for uid, e in events.items() if uid.startswith("voting-day"))
+    start = voting.decoded("DTSTART")
+    assert start.astimezone(UTC) == datetime(2026, 3, 15, 2, 0, tzinfo=UTC)  # 07:00 Almaty
+    assert len(events) >= 8
+    assert fake.errors() == []

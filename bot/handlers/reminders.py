@@ -11,7 +11,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -20,6 +20,7 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.i18n import _
 from bot.keyboards import back_to_menu
+from bot.services.events import EventService
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
@@ -44,6 +45,7 @@ def router() -> Router:
     r.callback_query.register(on_mode, ReminderCb.filter((F.action == "mode") & F.value.in_(MODES)))
     r.callback_query.register(on_time, ReminderCb.filter(F.action == "time"))
     r.callback_query.register(on_voted, ReminderCb.filter(F.action == "voted"))
+    r.callback_query.register(on_calendar, ReminderCb.filter(F.action == "calendar"))
     return r
 
 
@@ -65,7 +67,14 @@ def voted_button() -> InlineKeyboardButton:
 def countdown_screen(content: ContentStore, clock: Clock, lang: Lang) -> Screen:
     campaign = content.current.campaign
     now = clock.now()
-    rows = [[InlineKeyboardButton(text="🔔 " + _("Reminder settings"), callback_data=ReminderCb(action="show").pack())]]
+    rows = [
+        [
+            InlineKeyboardButton(
+                text="📆 " + _("Add the key dates to my calendar"), callback_data=ReminderCb(action="calendar").pack()
+            )
+        ],
+        [InlineKeyboardButton(text="🔔 " + _("Reminder settings"), callback_data=ReminderCb(action="show").pack())],
+    ]
     if campaign.phase_at(now) == "voting":
         rows.insert(0, [voted_button()])
     rows.append([back_to_menu()])
@@ -150,6 +159,16 @@ async def on_time(
         scheduler.schedule_personal(query.from_user.id, reminders.vote_time_moment(chosen))
     await query.answer(_("Saved"))
     await show(query, await settings_screen(db, reminders, query.from_user.id))
+
+
+async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
+    await query.answer()
+    data = await events.key_dates_ics(lang, clock.now())
+    await bot.send_document(
+        query.from_user.id,
+        BufferedInputFile(data, filename="key-dates.ics"),
+        caption="📆 " + _("Voting day and the key dates. Open the file to add them to your calendar."),
+    )
 
 
 async def on_voted(query: CallbackQuery, db: Storage, content: ContentStore, clock: Clock, bot: Bot) -> None:

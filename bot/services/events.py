@@ -629,7 +629,7 @@ class EventService:
     async def key_dates(self) -> list[EventView]:
         return key_dates(await self.all_events())
 
-    def ics(self, event: EventView, lang: Lang, now: datetime) -> bytes:
+    def _calendar_item(self, event: EventView, lang: Lang) -> CalendarEvent:
         campaign = self.content.current.campaign
         description = event.description(lang)
         if event.sources:
@@ -641,7 +641,7 @@ class EventService:
             )
         else:
             start, end = event.starts_at, event.ends_at
-        item = CalendarEvent(
+        return CalendarEvent(
             uid=f"{event.id}@{campaign.id}.voterbot",
             summary=event.title(lang),
             start=start,
@@ -655,7 +655,15 @@ class EventService:
             else None,
             sequence=event.sequence,
         )
-        return build_ics([item], stamp=now, zone=self.tz, name=event.title(lang))
+
+    def ics(self, event: EventView, lang: Lang, now: datetime) -> bytes:
+        return build_ics([self._calendar_item(event, lang)], stamp=now, zone=self.tz, name=event.title(lang))
+
+    async def key_dates_ics(self, lang: Lang, now: datetime) -> bytes:
+        """Voting day and the other key dates of the campaign, in one calendar file."""
+        items = [self._calendar_item(event, lang) for event in await self.key_dates()]
+        name = self.content.current.campaign.title.get(lang)
+        return build_ics(items, stamp=now, zone=self.tz, name=name)
 
     # personal reminders ------------------------------------------------------------------------
     async def set_reminder(self, user_id: int, event: EventView, offset: str, now: datetime) -> EventReminder | None:
