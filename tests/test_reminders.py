@@ -215,3 +215,43 @@ async def test_key_dates_calendar_file(running: RunningBot, fake: FakeTelegram) 
     assert start.astimezone(UTC) == datetime(2026, 3, 15, 2, 0, tzinfo=UTC)  # 07:00 Almaty
     assert len(events) >= 8
     assert fake.errors() == []
+
+
+@pytest.mark.parametrize(
+    ("reminder_id", "moment", "ru_text", "to_voting_day_only"),
+    [
+        ("d-7", almaty(2026, 3, 8, 10, 0), "Осталось 7 дней", False),
+        ("d-3", almaty(2026, 3, 12, 10, 0), "Осталось 3 дня", False),
+        ("d-1", almaty(2026, 3, 14, 10, 0), "дни тишины", False),
+        ("day-open", almaty(2026, 3, 15, 7, 0), "Участки открыты", True),
+        ("day-close", almaty(2026, 3, 15, 18, 0), "осталось 2 часа", True),
+        ("results", almaty(2026, 3, 17, 18, 0), "объявила официальные итоги", False),
+        ("entry-into-force", almaty(2026, 7, 1, 10, 0), "вступает в силу", False),
+    ],
+)
+async def test_every_reminder_fires_at_its_time(
+    running: RunningBot, fake: FakeTelegram, reminder_id: str, moment: datetime, ru_text: str, to_voting_day_only: bool
+) -> None:
+    people = await subscribers(fake)
+    assert {r.id: m for r, m in service(running).schedule()}[reminder_id] == moment
+    await at(running, moment - timedelta(seconds=1))
+    seen = {name: len(texts(user)) for name, user in people.items()}
+    await at(running, moment)
+    new = {name: count_new(user, seen[name]) for name, user in people.items()}
+    assert len(new["ru_all"]) == 1 and ru_text in new["ru_all"][0], new["ru_all"]
+    assert len(new["kk_day"]) == (1 if to_voting_day_only else 0)
+    assert new["en_none"] == [] and new["en_unsubscribed"] == []
+
+
+async def test_event_reminders_go_out_on_the_scheduler_tick(running: RunningBot, fake: FakeTelegram) -> None:
+    from tests.test_events import meeting
+    from tests.test_events import service as events_service
+
+    await events_service(running).add_event(meeting())
+    user = fake.user(4060, language_code="en")
+    card = (await user.send("/start event-ev-20260313-1")).replies[0]
+    await user.press(card, "1 hour before")
+    await at(running, almaty(2026, 3, 13, 17, 0))  # the same tick the scheduler runs
+    await fake.wait_for(lambda: any(m.content.startswith("🔔 Reminder") for m in user.bot_messages()))
+    await at(running, almaty(2026, 3, 13, 17, 5))
+    assert sum(m.content.startswith("🔔 Reminder") for m in user.bot_messages()) == 1
