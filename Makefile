@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 PO     := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test lint typecheck unit check chat bench i18n translations clean
+.PHONY: run test test-pg lint typecheck unit check chat bench i18n translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +36,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy bot
 
+PG_INITDB := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin/initdb)))
+
 test: $(STAMP) translations lint typecheck
 	$(BIN)/voterbot check
 	$(BIN)/python -m pytest -q
+	$(MAKE) --no-print-directory test-pg
+
+# The end-to-end suites once more with PostgreSQL as the database (a throwaway cluster, see
+# tests/conftest.py); the storage tests run on both backends in `pytest` above already.
+test-pg: $(STAMP) translations
+ifeq ($(PG_INITDB),)
+	@echo "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): PostgreSQL tests skipped." \
+	      "Install Debian's postgresql package (.ci/run does) to run them."
+else
+	VOTERBOT_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q tests/test_conversation.py tests/test_faq.py \
+	    tests/test_webhook.py
+endif
 
 bench: $(STAMP) translations
 	$(BIN)/python -m bench

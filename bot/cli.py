@@ -24,7 +24,10 @@ def _fail(message: str) -> int:
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="voterbot", description="A Telegram bot that informs voters.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="run the bot (long polling)")
+    run_cmd = sub.add_parser("run", help="run the bot (long polling, or a webhook server with --webhook)")
+    run_cmd.add_argument(
+        "--webhook", action="store_true", help="serve WEBHOOK_URL on WEBHOOK_LISTEN (also /healthz /readyz /metrics)"
+    )
     sub.add_parser("check", help="validate the content files and the translations")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
@@ -45,7 +48,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         return check(settings)
     if args.command == "run":
-        return run(settings)
+        return run(settings, webhook=args.webhook)
     if args.command == "ask":
         return ask(settings, args.question, lang=args.lang or settings.default_language, as_json=args.json)
     if args.command == "chat":
@@ -97,20 +100,26 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
     return 0
 
 
-def run(settings: Settings) -> int:
+def run(settings: Settings, *, webhook: bool = False) -> int:
     from bot.app import create_app
     from bot.logs import setup_logging
     from bot.runners.polling import run_polling
 
     try:
         token = settings.require_token()
+        secret = settings.require_webhook()[1] if webhook else None
     except ConfigError as error:
         return _fail(str(error))
-    setup_logging(settings.log_level, [token])
+    setup_logging(settings.log_level, [token, *([secret] if secret else [])])
 
     async def _main() -> None:
         app = await create_app(settings, token=token)
-        await run_polling(app)
+        if webhook:
+            from bot.runners.webhook import run_webhook
+
+            await run_webhook(app)
+        else:
+            await run_polling(app)
 
     try:
         asyncio.run(_main())

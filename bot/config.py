@@ -18,6 +18,7 @@ Lang = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[Lang, ...] = ("kk", "ru", "en")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 _TOKEN_RE = re.compile(r"^\d{1,20}:[A-Za-z0-9_-]{1,100}$")
+_SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{16,256}$")  # Telegram allows 1-256 of these; we want entropy
 
 
 class ConfigError(Exception):
@@ -57,6 +58,17 @@ class Settings:
     broadcast_rate: float = 25.0
     broadcast_paid: bool = False
     reminder_grace_seconds: int = 3600
+    webhook_url: str | None = None
+    webhook_secret: str | None = None
+    webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
+
+    def require_webhook(self) -> tuple[str, str]:
+        """The webhook's public URL and secret, both required by ``run --webhook``."""
+        if not self.webhook_url:
+            raise ConfigError("WEBHOOK_URL", "not set: the public https:// URL Telegram posts updates to")
+        if not self.webhook_secret:
+            raise ConfigError("WEBHOOK_SECRET", "not set: 16-256 characters A-Z a-z 0-9 _ - (checked on every request)")
+        return self.webhook_url, self.webhook_secret
 
     def require_token(self) -> str:
         if not self.bot_token:
@@ -130,6 +142,14 @@ def _parse_positive(name: str, value: str, *, integer: bool = False, maximum: fl
     return number
 
 
+def parse_listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError("WEBHOOK_LISTEN", f"expected host:port such as 0.0.0.0:8080, got {value!r}")
+    return host, int(port)
+
+
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
     """Build the settings from ``environ`` (default: ``os.environ``) over the values of ``dotenv``."""
     env: dict[str, str] = {}
@@ -173,6 +193,18 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     rate = _parse_positive("BROADCAST_RATE", get("BROADCAST_RATE") or "25", maximum=1000 if paid else 30)
     grace = int(_parse_positive("REMINDER_GRACE_SECONDS", get("REMINDER_GRACE_SECONDS") or "3600", integer=True))
 
+    webhook_url = get("WEBHOOK_URL")
+    if webhook_url is not None:
+        hook = urlsplit(webhook_url)
+        if hook.scheme != "https" or not hook.netloc or hook.fragment:
+            raise ConfigError(
+                "WEBHOOK_URL", f"expected an https:// URL such as https://bot.example.org/webhook, got {webhook_url!r}"
+            )
+    webhook_secret = get("WEBHOOK_SECRET")
+    if webhook_secret is not None and not _SECRET_RE.fullmatch(webhook_secret):
+        raise ConfigError("WEBHOOK_SECRET", "expected 16-256 characters A-Z a-z 0-9 _ -")
+    webhook_listen = parse_listen(get("WEBHOOK_LISTEN") or "0.0.0.0:8080")
+
     return Settings(
         bot_token=token,
         bot_api_base=api_base,
@@ -184,4 +216,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         broadcast_rate=rate,
         broadcast_paid=paid,
         reminder_grace_seconds=grace,
+        webhook_url=webhook_url,
+        webhook_secret=webhook_secret,
+        webhook_listen=webhook_listen,
     )

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import glob
+import itertools
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -84,14 +91,104 @@ async def fake() -> AsyncIterator[FakeTelegram]:
         await server.stop()
 
 
+# --- PostgreSQL: a throwaway cluster (Debian's binaries) on 127.0.0.1, one per session ----------------
+# Tests asking for `postgres_url` get a fresh database in it; they are skipped, with the reason, when
+# PostgreSQL is not installed. VOTERBOT_TEST_DATABASE=postgresql runs the end-to-end tests on it too.
+PG_MISSING = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): PostgreSQL tests skipped"
+
+
+class PgCluster:
+    def __init__(self, bindir: Path) -> None:
+        self.bindir = bindir
+        self.root = Path(tempfile.mkdtemp(prefix="voterbot-pg-"))
+        self.data = self.root / "data"
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self._as_user: list[str] = []
+        if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
+            shutil.chown(self.root, "postgres", "postgres")
+            self._as_user = ["runuser", "-u", "postgres", "--"]
+        self._names = itertools.count(1)
+
+    def _run(self, *args: str) -> None:
+        subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=60)
+
+    def start(self) -> None:
+        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
+        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off"
+        self._run(
+            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", f"{self.root}/log", "start"
+        )
+
+    def stop(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def url(self, database: str = "postgres") -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
+
+    def create_database(self) -> str:
+        name = f"t{os.getpid()}_{next(self._names)}"
+        self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+        return name
+
+    def drop_database(self, name: str) -> None:
+        self._run(
+            str(self.bindir / "dropdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--force", name
+        )
+
+
+def _pg_bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    return Path(found[-1]).parent if found else None
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip(PG_MISSING)
+    cluster = PgCluster(bindir)
+    try:
+        cluster.start()
+    except subprocess.CalledProcessError as error:
+        cluster.stop()
+        pytest.fail(f"could not start PostgreSQL: {error.stderr.decode(errors='replace')}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
-def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+def postgres_url(pg_cluster: PgCluster) -> Iterator[str]:
+    """A fresh, empty database in the session's cluster."""
+    name = pg_cluster.create_database()
+    try:
+        yield pg_cluster.url(name)
+    finally:
+        pg_cluster.drop_database(name)
+
+
+@pytest.fixture
+def test_database(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseConfig:
+    """The end-to-end tests' database: SQLite, or PostgreSQL with VOTERBOT_TEST_DATABASE=postgresql."""
+    if os.environ.get("VOTERBOT_TEST_DATABASE", "sqlite") == "postgresql":
+        url: str = request.getfixturevalue("postgres_url")
+        return DatabaseConfig("postgresql", url)
+    path = tmp_path / "bot.sqlite3"
+    return DatabaseConfig("sqlite", f"sqlite:///{path}", path)
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, test_database: DatabaseConfig) -> Callable[..., Settings]:
     def build(fake: FakeTelegram | None = None, **overrides: Any) -> Settings:
-        path = tmp_path / "bot.sqlite3"
         settings = Settings(
             bot_token=fake.token if fake else "123456:TEST-TOKEN",
             bot_api_base=fake.base_url if fake else "http://127.0.0.1:9",
-            database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+            database=test_database,
             admin_ids=frozenset({ADMIN_ID}),
             content_dir=DATA,
             default_language="ru",

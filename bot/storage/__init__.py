@@ -10,7 +10,9 @@ def open_storage(database: DatabaseConfig) -> Storage:
         from bot.storage.sqlite import SqliteStorage
 
         return SqliteStorage(database.path)
-    raise NotImplementedError("the PostgreSQL backend is not built yet: use a sqlite:// DATABASE_URL")
+    from bot.storage.postgres import PostgresStorage
+
+    return PostgresStorage(database.url)
 
 
 __all__ = ["FeedbackCounts", "Storage", "UnansweredRow", "UserCounts", "UserRecord", "open_storage"]

@@ -1,0 +1,318 @@
+"""The storage interface, run against both backends: SQLite and PostgreSQL (a throwaway cluster from
+conftest; these cases are skipped with the reason when PostgreSQL is not installed)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.config import parse_database_url
+from bot.storage import Storage, open_storage
+from bot.storage.base import Audience, BroadcastMessage, DeliveryResult, EventRecord
+from bot.storage.migrations import MIGRATIONS
+from bot.storage.postgres import PostgresStorage, translate
+
+T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+LATEST = MIGRATIONS[-1][0]
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'storage.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def storage(database_url: str) -> AsyncIterator[Storage]:
+    store = open_storage(parse_database_url(database_url))
+    await store.connect()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def _event(event_id: str, starts: datetime, **changes: object) -> EventRecord:
+    values: dict[str, object] = {
+        "id": event_id,
+        "kind": "meeting",
+        "title": "Встреча «с избирателями»; it's open",
+        "description": None,
+        "starts_at": starts,
+        "ends_at": starts + timedelta(hours=2),
+        "all_day": False,
+        "district": "almaly",
+        "venue_name": "Hall",
+        "venue_address": "Abay 1",
+        "latitude": 43.238949,
+        "longitude": 76.889709,
+        "organiser": "Commission",
+        "organiser_kind": "official",
+        "link": None,
+        "created_by": 1,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    values.update(changes)
+    return EventRecord(**values)  # type: ignore[arg-type]
+
+
+# --- the adapter's SQL translation ---------------------------------------------------------------
+
+
+def test_translate_placeholders_casts_and_literals() -> None:
+    sql, args = translate(
+        "SELECT '?', \"a?\", ? -- what?\n FROM t WHERE a = ? AND b = ? AND c = ? AND d = 'it''s ?'",
+        (5, "x", 1.5, True),
+    )
+    assert sql == (
+        "SELECT '?', \"a?\", $1::bigint -- what?\n FROM t WHERE a = $2 AND b = $3::float8 AND c = $4::bigint"
+        " AND d = 'it''s ?'"
+    )
+    assert args == [5, "x", 1.5, 1] and type(args[3]) is int
+    assert translate("UPDATE t SET a = ?", (None,)) == ("UPDATE t SET a = $1", [None])
+    with pytest.raises(ValueError, match="placeholder"):
+        translate("SELECT ?, ?", (1,))
+    with pytest.raises(ValueError, match="placeholder"):
+        translate("SELECT ?", (1, 2))
+
+
+def test_translate_keeps_real_8_bytes_in_ddl_only() -> None:
+    assert translate("CREATE TABLE e (latitude REAL, note TEXT DEFAULT 'REAL')")[0] == (
+        "CREATE TABLE e (latitude DOUBLE PRECISION, note TEXT DEFAULT 'REAL')"
+    )
+    assert translate("SELECT 'REAL' FROM realm")[0] == "SELECT 'REAL' FROM realm"
+
+
+# --- both backends -------------------------------------------------------------------------------
+
+
+async def test_migrations_run_once_and_ping(database_url: str) -> None:
+    first = open_storage(parse_database_url(database_url))
+    await first.connect()
+    assert await first.ping()
+    assert await first.schema_version() == LATEST
+    await first.close()
+    again = open_storage(parse_database_url(database_url))
+    await again.connect()  # nothing applied twice
+    assert await again.schema_version() == LATEST
+    async with again.db.execute("SELECT COUNT(*) FROM schema_version") as cursor:  # type: ignore[attr-defined]
+        row = await cursor.fetchone()
+    assert row is not None and int(row[0]) == len(MIGRATIONS)
+    await again.close()
+
+
+async def test_users_upsert_language_blocked_and_counts(storage: Storage) -> None:
+    first = await storage.touch_user(7, "kk", T0)
+    assert first.language is None and first.telegram_language == "kk" and not first.blocked
+    await storage.touch_user(8, None, T0)
+    await storage.set_language(7, "en")
+    await storage.set_blocked(7, True, T0 + timedelta(days=1))
+    counts = await storage.user_counts()
+    assert (counts.total, counts.active, counts.blocked) == (2, 1, 1)
+    assert counts.by_language == {"en": 1, "?": 1}
+    again = await storage.touch_user(7, None, T0 + timedelta(days=2))
+    assert again.first_seen == first.first_seen == T0 and again.last_seen == T0 + timedelta(days=2)
+    assert again.language == "en" and again.telegram_language == "kk" and not again.blocked
+    assert await storage.get_user(7) == again
+    assert await storage.get_user(999) is None
+
+
+async def test_feedback_and_unanswered(storage: Storage) -> None:
+    await storage.record_feedback(1, "how-to-vote", True, T0)
+    await storage.record_feedback(2, "how-to-vote", False, T0)
+    await storage.record_feedback(2, "how-to-vote", True, T0)  # changed their mind
+    await storage.record_feedback(3, "other", False, T0)
+    counts = await storage.feedback_counts("how-to-vote")
+    assert (counts.helpful, counts.unhelpful) == (2, 0)
+    for minute, text in enumerate(["Где голосовать?", "где  голосовать", "weather?", "old"]):
+        at = T0 + timedelta(minutes=minute) if text != "old" else T0 - timedelta(days=30)
+        await storage.record_unanswered(1, "ru", text, at)
+    top = await storage.top_unanswered(T0 - timedelta(days=14), 10)
+    assert [(row.text, row.count) for row in top] == [("Где голосовать?", 2), ("weather?", 1)]
+    assert top[0].last_asked == T0 + timedelta(minutes=1)
+
+
+async def test_subscriptions_and_audiences(storage: Storage) -> None:
+    for user, lang in [(1, "ru"), (2, "kk"), (3, "en"), (4, "ru")]:
+        await storage.touch_user(user, lang, T0)
+        await storage.subscribe(user, lang, T0)
+    await storage.set_district(1, "almaly")
+    await storage.set_language(4, "en")
+    await storage.set_blocked(3, True, T0)
+    sub = await storage.get_subscription(1)
+    assert sub is not None and (sub.language, sub.district, sub.subscribed_at) == ("ru", "almaly", T0)
+    counts = await storage.subscriber_counts()
+    assert counts.total == 3 and counts.by_language == {"ru": 1, "kk": 1, "en": 1}
+    assert counts.by_district == {"almaly": 1, "": 2}
+    assert await storage.audience_size(Audience("all")) == 3
+    assert await storage.audience_size(Audience("language", "en")) == 1  # user 4's own choice wins
+    assert await storage.audience_size(Audience("district", "almaly")) == 1
+    assert await storage.audience_size(Audience("user", "2")) == 1
+    await storage.set_reminder_mode(2, "none")
+    await storage.mark_voted(1, date(2026, 3, 15))
+    assert await storage.audience_size(Audience("reminder", "kk:countdown:2026-03-15")) == 0
+    assert await storage.audience_size(Audience("reminder", "ru:voting_day:2026-03-15")) == 0
+    assert await storage.audience_size(Audience("reminder", "ru:countdown:2026-03-15")) == 1
+    assert await storage.unsubscribe(1) is True
+    assert await storage.unsubscribe(1) is False
+    assert await storage.get_subscription(1) is None
+
+
+async def test_reminder_prefs(storage: Storage) -> None:
+    assert (await storage.reminder_prefs(5)).mode == "all"
+    await storage.touch_user(5, "ru", T0)
+    await storage.subscribe(5, "ru", T0)
+    await storage.set_reminder_mode(5, "voting_day")
+    await storage.set_vote_time(5, time(9, 30))
+    await storage.mark_voted(5, date(2026, 3, 15))
+    prefs = await storage.reminder_prefs(5)
+    assert (prefs.mode, prefs.vote_time, prefs.voted_on) == ("voting_day", time(9, 30), date(2026, 3, 15))
+    assert [p.user_id for p in await storage.vote_time_subscribers()] == [5]
+    await storage.set_vote_time(5, None)
+    assert await storage.vote_time_subscribers() == []
+
+
+async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
+    for user in (10, 11, 12, 13):
+        await storage.touch_user(user, "ru", T0)
+        await storage.subscribe(user, "ru", T0)
+    message = BroadcastMessage(kind="text", text="<b>Hello</b> 'quoted' ?", reply_markup='{"inline_keyboard": []}')
+    record, created = await storage.create_broadcast(
+        message, Audience("all"), created_by=1, now=T0, start_at=T0, key="k1", progress=(1, 2)
+    )
+    assert created and record.id == 1 and record.status == "scheduled" and record.message == message
+    same, created = await storage.create_broadcast(
+        message, Audience("all"), created_by=1, now=T0, start_at=T0, key="k1"
+    )
+    assert not created and same.id == record.id
+    later, _ = await storage.create_broadcast(
+        BroadcastMessage(kind="copy", from_chat_id=1, message_id=99),
+        Audience("language", "kk"),
+        created_by=None,
+        now=T0,
+        start_at=T0 + timedelta(hours=1),
+    )
+    assert later.id == 2 and later.key is None
+    assert await storage.next_scheduled_start() == T0
+    due = await storage.next_due_broadcast(T0)
+    assert due is not None and due.id == 1
+    assert await storage.start_broadcast(1, T0) == 4
+    assert await storage.start_broadcast(1, T0) == 0  # not scheduled any more
+    assert await storage.pending_deliveries(1, 0, 2) == [10, 11]
+    assert await storage.pending_deliveries(1, 11, 10) == [12, 13]
+    await storage.record_deliveries(
+        1,
+        [
+            DeliveryResult(10, "sent"),
+            DeliveryResult(11, "sent"),
+            DeliveryResult(12, "blocked", "Forbidden: bot was blocked by the user"),
+            DeliveryResult(13, "failed", "Bad Request"),
+        ],
+        T0 + timedelta(minutes=1),
+    )
+    counts = await storage.delivery_counts(1)
+    assert (counts.total, counts.pending, counts.sent, counts.blocked, counts.failed) == (4, 0, 2, 1, 1)
+    blocked = await storage.get_user(12)
+    assert blocked is not None and blocked.blocked
+    assert await storage.delivered_since(T0) == 2
+    await storage.set_progress_message(1, 5, 6)
+    await storage.finish_broadcast(1, "done", T0 + timedelta(minutes=2))
+    done = await storage.get_broadcast(1)
+    assert done is not None and done.status == "done" and (done.progress_chat_id, done.progress_message_id) == (5, 6)
+    assert done.finished_at == T0 + timedelta(minutes=2)
+    assert await storage.cancel_broadcast(1, T0) is False
+    assert await storage.cancel_broadcast(2, T0) is True
+    assert [b.id for b in await storage.recent_broadcasts(5)] == [2, 1]
+    by_key = await storage.get_broadcast_by_key("k1")
+    assert by_key is not None and by_key.id == 1
+    assert await storage.next_due_broadcast(T0 + timedelta(days=1)) is None
+
+
+async def test_audit_log(storage: Storage) -> None:
+    await storage.audit(1, "broadcast", "id=1 'all'", T0)
+    await storage.audit(2, "cancel", "x" * 3000, T0 + timedelta(seconds=1))
+    entries = await storage.audit_entries(10)
+    assert [(e.id, e.admin_id, e.action) for e in entries] == [(2, 2, "cancel"), (1, 1, "broadcast")]
+    assert len(entries[0].details) == 2000 and entries[1].at == T0
+
+
+async def test_events_and_cancellations(storage: Storage) -> None:
+    await storage.save_event(_event("e2", T0 + timedelta(days=2)))
+    await storage.save_event(_event("e1", T0 + timedelta(days=1), all_day=True, ends_at=None, latitude=None))
+    await storage.save_event(_event("e2", T0 + timedelta(days=3), title="moved"))  # an edit
+    events = await storage.list_events()
+    assert [e.id for e in events] == ["e1", "e2"]
+    assert events[0].all_day and events[0].ends_at is None and events[0].latitude is None
+    e2 = await storage.get_event("e2")
+    assert e2 == _event("e2", T0 + timedelta(days=3), title="moved")  # floats survive exactly
+    assert await storage.get_event("nope") is None
+    assert await storage.cancel_event("e2", 1, T0) is True
+    assert await storage.cancel_event("e2", 1, T0) is False
+    assert await storage.cancelled_event_ids() == {"e2"}
+
+
+async def test_event_reminders_claimed_once(storage: Storage) -> None:
+    await storage.touch_user(1, "kk", T0)
+    await storage.touch_user(2, "ru", T0)
+    at = T0 + timedelta(hours=5)
+    reminder = await storage.set_event_reminder(1, "e1", "1h", at, T0)
+    assert (reminder.offset, reminder.remind_at, reminder.sent_at, reminder.cancelled) == ("1h", at, None, False)
+    await storage.set_event_reminder(2, "e1", "1d", at - timedelta(hours=1), T0)
+    await storage.set_event_reminder(2, "e2", "1h", at, T0)
+    assert [r.user_id for r in await storage.pending_event_reminders("e1")] == [1, 2]
+    assert [r.language for r in await storage.pending_event_reminders("e1")] == ["kk", "ru"]
+    await storage.move_event_reminder(1, "e1", at + timedelta(hours=1))
+    due = await storage.due_event_reminders(at, 10)
+    assert [(r.user_id, r.event_id) for r in due] == [(2, "e1"), (2, "e2")]
+    assert await storage.claim_event_reminder(2, "e1", at - timedelta(hours=1), "sent", at) is True
+    assert await storage.claim_event_reminder(2, "e1", at - timedelta(hours=1), "sent", at) is False
+    await storage.set_event_reminder_outcome(2, "e1", "failed")
+    got = await storage.get_event_reminder(2, "e1")
+    assert got is not None and got.outcome == "failed" and got.sent_at == at
+    assert await storage.cancel_event_reminder(2, "e2") is True
+    assert await storage.cancel_event_reminder(2, "e2") is False
+    cancelled = await storage.cancel_event_reminders("e1")
+    assert [(r.user_id, r.outcome, r.language) for r in cancelled] == [(1, "gone", "kk")]
+    assert await storage.due_event_reminders(at + timedelta(days=1), 10) == []
+
+
+async def test_concurrent_statements_share_the_storage(storage: Storage) -> None:
+    """Handlers use one storage object from many coroutines at once."""
+    await asyncio.gather(*(storage.touch_user(user, "ru", T0) for user in range(1, 51)))
+    await asyncio.gather(*(storage.record_feedback(user, "e", user % 2 == 0, T0) for user in range(1, 51)))
+    assert (await storage.user_counts()).total == 50
+    assert (await storage.feedback_counts("e")).helpful == 25
+
+
+async def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    stores = [PostgresStorage(postgres_url) for _ in range(3)]
+    await asyncio.gather(*(store.connect() for store in stores))
+    try:
+        assert [await store.schema_version() for store in stores] == [LATEST] * 3
+        async with stores[0].db.execute("SELECT COUNT(*) FROM schema_version") as cursor:
+            row = await cursor.fetchone()
+        assert row is not None and int(row[0]) == len(MIGRATIONS)
+    finally:
+        for store in stores:
+            await store.close()
+
+
+async def test_a_language_change_on_another_replica_is_seen_at_once(postgres_url: str) -> None:
+    one, two = PostgresStorage(postgres_url), PostgresStorage(postgres_url)
+    await one.connect()
+    await two.connect()
+    try:
+        await one.touch_user(1, "ru", T0)
+        await two.touch_user(1, "ru", T0)
+        await one.set_language(1, "kk")
+        assert (await two.touch_user(1, "ru", T0 + timedelta(seconds=1))).language == "kk"
+    finally:
+        await one.close()
+        await two.close()
