@@ -43,6 +43,12 @@ def almaty(*args: int) -> datetime:
     return datetime(*args, tzinfo=ALMATY)  # type: ignore[misc]
 
 
+def no_errors(fake: FakeTelegram) -> None:
+    """The bot made no call Telegram refused and left no button press unanswered."""
+    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
+    assert fake.unanswered_callback_queries() == []
+
+
 class RunningBot:
     """The real application, started and stopped (and restarted on the same database) by tests."""
 

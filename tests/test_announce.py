@@ -8,12 +8,7 @@ import pytest
 from bot.devtools.fake_api import FakeTelegram
 from bot.services.delivery import DeliveryEngine
 from bot.storage.base import Audience, BroadcastMessage
-from tests.conftest import ADMIN_ID, BEFORE, RunningBot
-
-
-def no_errors(fake: FakeTelegram) -> None:
-    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
-    assert fake.unanswered_callback_queries() == []
+from tests.conftest import ADMIN_ID, BEFORE, RunningBot, no_errors
 
 
 async def seed(running: RunningBot, fake: FakeTelegram, ids: range, language: str, district: str | None = None) -> None:

@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 
 from bot.devtools.fake_api import FakeTelegram
-from tests.conftest import AFTER, BEFORE, VOTING_OPEN, RunningBot, almaty
+from tests.conftest import AFTER, BEFORE, VOTING_OPEN, RunningBot, almaty, no_errors
 
 GREETING = {"kk": "Сәлеметсіз бе", "ru": "Здравствуйте", "en": "Hello"}
-
-
-def no_errors(fake: FakeTelegram) -> None:
-    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
-    assert fake.unanswered_callback_queries() == []
 
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])

@@ -12,12 +12,7 @@ from bot.devtools.fake_api import FakeMessage, FakeTelegram
 from bot.services.events import EventService
 from bot.storage.base import EventRecord
 from bot.storage.sqlite import SqliteStorage
-from tests.conftest import BEFORE, RunningBot, almaty
-
-
-def no_errors(fake: FakeTelegram) -> None:
-    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
-    assert fake.unanswered_callback_queries() == []
+from tests.conftest import BEFORE, RunningBot, almaty, no_errors
 
 
 def service(bot: RunningBot) -> EventService:

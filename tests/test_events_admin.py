@@ -8,12 +8,7 @@ from datetime import timedelta
 from bot.clock import ManualClock
 from bot.devtools.fake_api import FakeTelegram, FakeUser
 from bot.services.events import EventService
-from tests.conftest import ADMIN_ID, RunningBot, almaty
-
-
-def no_errors(fake: FakeTelegram) -> None:
-    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
-    assert fake.unanswered_callback_queries() == []
+from tests.conftest import ADMIN_ID, RunningBot, almaty, no_errors
 
 
 def service(bot: RunningBot) -> EventService:

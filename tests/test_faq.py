@@ -11,12 +11,7 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.devtools.fake_api import FakeTelegram
-from tests.conftest import ADMIN_ID, AFTER, BEFORE, DATA, RunningBot
-
-
-def no_errors(fake: FakeTelegram) -> None:
-    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
-    assert fake.unanswered_callback_queries() == []
+from tests.conftest import ADMIN_ID, AFTER, BEFORE, DATA, RunningBot, no_errors
 
 
 @pytest.mark.parametrize(

@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from bot.devtools.fake_api import FakeTelegram
 from bot.storage.base import Audience
-from tests.conftest import RunningBot
-
-
-def no_errors(fake: FakeTelegram) -> None:
-    assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
-    assert fake.unanswered_callback_queries() == []
+from tests.conftest import RunningBot, no_errors
 
 
 async def test_subscribe_at_once_choose_a_district_and_unsubscribe(running: RunningBot, fake: FakeTelegram) -> None:

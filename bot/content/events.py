@@ -5,7 +5,7 @@ moments. Every model forbids unknown fields, like the rest of the content."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
@@ -21,16 +21,7 @@ EventKind = Literal[
     "festival",
     "youth-action",
 ]
-EVENT_KINDS: tuple[EventKind, ...] = (
-    "official-date",
-    "meeting",
-    "round-table",
-    "lecture",
-    "public-dialogue",
-    "concert",
-    "festival",
-    "youth-action",
-)
+EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 OrganiserKind = Literal["official", "campaign", "other"]
 # Almaty's districts; the same ids as bot.services.subscriptions.DISTRICTS.
 District = Literal["alatau", "almaly", "auezov", "bostandyk", "zhetysu", "medeu", "nauryzbay", "turksib"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,17 +15,11 @@ from bot.storage.migrations import MIGRATIONS
 from bot.storage.sqlite_delivery import SqliteDeliveryMixin
 from bot.storage.sqlite_events import SqliteEventsMixin
 from bot.storage.sqlite_reminders import SqliteRemindersMixin
+from bot.storage.timestamps import from_ts as _dt
+from bot.storage.timestamps import to_ts as _ts
 
 TOUCH_INTERVAL = 60  # seconds
 USER_CACHE = 100_000
-
-
-def _ts(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _dt(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
 
 
 def normalize_question(text: str) -> str:

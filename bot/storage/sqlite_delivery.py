@@ -7,7 +7,7 @@ crash between two steps leaves a state the engine resumes from correctly."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
@@ -22,19 +22,9 @@ from bot.storage.base import (
     SubscriberCounts,
     Subscription,
 )
-
-
-def _ts(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _dt(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
-
-
-def _opt_dt(value: int | None) -> datetime | None:
-    return None if value is None else _dt(value)
-
+from bot.storage.timestamps import from_opt_ts as _opt_dt
+from bot.storage.timestamps import from_ts as _dt
+from bot.storage.timestamps import to_ts as _ts
 
 _BROADCAST_COLUMNS = """id, idempotency_key, status, kind, text, from_chat_id, message_id, audience_kind,
     audience_value, created_by, created_at, start_at, started_at, finished_at, progress_chat_id,

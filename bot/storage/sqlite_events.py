@@ -7,25 +7,15 @@ whoever claims it sends it, nobody else ever does, and a restart finds it alread
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiosqlite
 
 from bot.storage.base import EventRecord, EventReminder
-
-
-def _ts(moment: datetime) -> int:
-    return int(moment.timestamp())
-
-
-def _dt(value: int) -> datetime:
-    return datetime.fromtimestamp(value, UTC)
-
-
-def _opt_dt(value: int | None) -> datetime | None:
-    return None if value is None else _dt(value)
-
+from bot.storage.timestamps import from_opt_ts as _opt_dt
+from bot.storage.timestamps import from_ts as _dt
+from bot.storage.timestamps import to_ts as _ts
 
 _EVENT_COLUMNS = """id, kind, title, description, starts_at, ends_at, all_day, district, venue_name,
     venue_address, latitude, longitude, organiser, organiser_kind, link, created_by, created_at, updated_at"""
