@@ -133,7 +133,7 @@ def split_html(source: str, limit: int = MESSAGE_LIMIT) -> list[str]:
     Breaks at line ends where possible, then at spaces, then anywhere; tags open across a break are
     closed at the end of one chunk and reopened at the start of the next.
     """
-    if visible_length(source) <= limit:
+    if utf16_length(source) <= limit or visible_length(source) <= limit:  # tags only ever shorten
         return [source]
     pieces: list[_Token] = []
     for token in _tokenize(source):

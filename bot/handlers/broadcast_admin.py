@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
@@ -23,8 +22,9 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
-from bot.config import LANGUAGES, Lang, Settings
+from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
+from bot.filters import IsAdmin, Magic
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
 from bot.services.subscriptions import DISTRICTS
@@ -55,25 +55,16 @@ class BcastCb(CallbackData, prefix="bc"):
     where: str = "p"  # p: the progress message, l: the /broadcasts list
 
 
-def is_admin_here(event: Message | CallbackQuery, settings: Settings) -> bool:
-    """Checked on every message and every button press."""
-    user = event.from_user
-    if user is None or not settings.is_admin(user.id):
-        return False
-    chat = event.chat if isinstance(event, Message) else (event.message.chat if event.message else None)
-    return chat is not None and chat.type == ChatType.PRIVATE
-
-
 def router() -> Router:
     r = Router(name="broadcast_admin")
-    r.message.filter(is_admin_here)
-    r.callback_query.filter(is_admin_here)
+    r.message.filter(IsAdmin())
+    r.callback_query.filter(IsAdmin())
     r.message.register(on_announce, Command("announce"))
     r.message.register(on_broadcasts, Command("broadcasts"))
     r.message.register(on_stats, Command("stats"))
     r.message.register(on_cancel_dialog, Command("cancel"), StateFilter(AnnounceForm))
-    r.message.register(on_announcement, AnnounceForm.message, ~F.text.startswith("/"))
-    r.message.register(on_schedule_time, AnnounceForm.schedule, F.text, ~F.text.startswith("/"))
+    r.message.register(on_announcement, AnnounceForm.message, Magic(~F.text.startswith("/")))
+    r.message.register(on_schedule_time, AnnounceForm.schedule, Magic(F.text & ~F.text.startswith("/")))
     r.callback_query.register(on_announce_button, AnnounceForm.confirm, AnnCb.filter())
     r.callback_query.register(on_cancel_broadcast, BcastCb.filter(F.action == "cancel"))
     return r

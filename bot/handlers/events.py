@@ -4,7 +4,6 @@ reminder, share) and the deep link ``/start event-<id>``."""
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
@@ -14,6 +13,7 @@ from bot.callbacks import MenuCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content.events import EVENT_KINDS
+from bot.filters import private_command
 from bot.i18n import _, fmt_date, fmt_time
 from bot.keyboards import back_to_menu
 from bot.services.deeplinks import make_payload, parse_deep_link
@@ -61,9 +61,9 @@ class EvCb(CallbackData, prefix="ev"):
 
 def router() -> Router:
     r = Router(name="events")
-    private = F.chat.type == ChatType.PRIVATE
-    r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("event-")), private)
-    r.message.register(on_events, Command("events"), private)
+    r.message.filter(private_command())
+    r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("event-")))
+    r.message.register(on_events, Command("events"))
     r.callback_query.register(on_menu, MenuCb.filter(F.section == "events"))
     r.callback_query.register(on_list, EvListCb.filter())
     r.callback_query.register(on_filter, EvFilterCb.filter(F.what.in_(("kind", "district"))))

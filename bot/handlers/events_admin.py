@@ -22,7 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content.events import EVENT_KINDS
-from bot.filters import IsAdmin
+from bot.filters import IsAdmin, Magic
 from bot.i18n import _
 from bot.services.events import (
     EventService,
@@ -86,10 +86,10 @@ def router() -> Router:
     r.message.register(on_add, Command("event_add"))
     r.message.register(on_edit, Command("event_edit"))
     r.message.register(on_cancel_command, Command("event_cancel"))
-    r.message.register(on_kind_text, EventForm.kind, F.text, ~F.text.startswith("/"))
-    r.message.register(on_preview_text, EventForm.preview, F.text, ~F.text.startswith("/"))
-    r.message.register(on_add_input, StateFilter(*_TEXT_STEPS), F.text, ~F.text.startswith("/"))
-    r.message.register(on_edit_input, EventEdit.value, F.text, ~F.text.startswith("/"))
+    r.message.register(on_kind_text, EventForm.kind, Magic(F.text & ~F.text.startswith("/")))
+    r.message.register(on_preview_text, EventForm.preview, Magic(F.text & ~F.text.startswith("/")))
+    r.message.register(on_add_input, StateFilter(*_TEXT_STEPS), Magic(F.text & ~F.text.startswith("/")))
+    r.message.register(on_edit_input, EventEdit.value, Magic(F.text & ~F.text.startswith("/")))
     r.callback_query.register(on_kind, EventForm.kind, EvAdmCb.filter(F.action == "kind"))
     r.callback_query.register(on_district_button, EventForm.district, EvAdmCb.filter(F.action == "district"))
     r.callback_query.register(on_save, EventForm.preview, EvAdmCb.filter(F.action == "save"))

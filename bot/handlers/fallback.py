@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.config import Lang
 from bot.content import ContentStore
+from bot.filters import Magic
 from bot.handlers.screens import help_screen
 from bot.i18n import _
 from bot.keyboards import main_menu
@@ -16,9 +17,9 @@ from bot.ui import Screen, send
 
 def router() -> Router:
     r = Router(name="fallback")
-    r.message.filter(F.chat.type == ChatType.PRIVATE)
-    r.message.register(on_unknown_command, F.text.startswith("/"))
-    r.message.register(on_text, F.text)
+    r.message.filter(Magic(F.chat.type == ChatType.PRIVATE))
+    r.message.register(on_unknown_command, Magic(F.text.startswith("/")))
+    r.message.register(on_text, Magic(F.text))
     r.message.register(on_other)
     r.callback_query.register(on_stale_button)
     return r

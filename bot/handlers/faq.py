@@ -26,7 +26,7 @@ from bot.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentError, ContentStore, FaqEntry
-from bot.filters import IsAdmin
+from bot.filters import IsAdmin, Magic
 from bot.i18n import _, fmt_date
 from bot.keyboards import back_to_menu
 from bot.services.deeplinks import make_payload, parse_deep_link
@@ -44,12 +44,12 @@ UNANSWERED_DAYS = 14
 
 def router() -> Router:
     r = Router(name="faq")
-    private = F.chat.type == ChatType.PRIVATE
+    private = Magic(F.chat.type == ChatType.PRIVATE)
     r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("faq-")), private)
     r.message.register(on_questions, Command("questions"), private)
     r.message.register(on_unanswered, Command("unanswered"), IsAdmin())
     r.message.register(on_reload, Command("faq_reload"), IsAdmin())
-    r.message.register(on_free_text, F.text, ~F.text.startswith("/"), private)
+    r.message.register(on_free_text, Magic(F.text & ~F.text.startswith("/")), private)
     r.callback_query.register(on_categories, MenuCb.filter(F.section == "faq"))
     r.callback_query.register(on_category, FaqCategoryCb.filter())
     r.callback_query.register(on_entry, FaqEntryCb.filter())
@@ -120,14 +120,29 @@ def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> 
 
 
 def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
-    builder = InlineKeyboardBuilder()
-    builder.button(text="👍 " + _("Helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=True))
-    builder.button(text="👎 " + _("Not helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=False))
+    phase = faq.content.campaign.phase_at(now)
+    key = ("answer", entry.id, lang, phase, back)
+    cached = faq.rendered.get(key)
+    if isinstance(cached, Screen):
+        return cached
     back_data = FaqCategoryCb(category=back) if back else MenuCb(section="faq")
-    builder.button(text="⬅️ " + _("Back"), callback_data=back_data)
-    builder.add(back_to_menu())
-    builder.adjust(2, 2)
-    return Screen(answer_text(faq, entry, lang, now), builder.as_markup())
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text="👍 " + _("Helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=True).pack()
+                ),
+                InlineKeyboardButton(
+                    text="👎 " + _("Not helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=False).pack()
+                ),
+            ],
+            [InlineKeyboardButton(text="⬅️ " + _("Back"), callback_data=back_data.pack()), back_to_menu()],
+        ]
+    )
+    screen = Screen(answer_text(faq, entry, lang, now), markup)
+    if len(faq.rendered) < 10_000:
+        faq.rendered[key] = screen
+    return screen
 
 
 def suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:

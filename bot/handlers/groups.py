@@ -7,12 +7,13 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.filters import Magic
 from bot.i18n import _
 
 
 def router() -> Router:
     r = Router(name="groups")
-    r.message.filter(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP}))
+    r.message.filter(Magic(F.chat.type.in_({ChatType.GROUP, ChatType.SUPERGROUP})))
     # Command() accepts "/help" and "/help@this_bot" but not "/help@other_bot".
     r.message.register(on_group_command, Command("start", "help", "menu", "language"))
     r.message.register(ignore)  # everything else in a group stays unanswered, by design

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import cast
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
@@ -15,6 +14,7 @@ from bot.clock import Clock
 from bot.commands import set_chat_commands
 from bot.config import LANGUAGES, Lang, Settings
 from bot.content import ContentStore
+from bot.filters import private_command
 from bot.handlers.screens import home_screen, language_screen
 from bot.i18n import _
 from bot.storage import Storage
@@ -24,7 +24,8 @@ from bot.ui import send, show
 
 def router() -> Router:
     r = Router(name="language")
-    r.message.register(on_language, Command("language"), F.chat.type == ChatType.PRIVATE)
+    r.message.filter(private_command())
+    r.message.register(on_language, Command("language"))
     r.callback_query.register(on_choose, LangCb.filter(F.code.in_(LANGUAGES)))
     return r
 

@@ -8,12 +8,13 @@ from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
 from bot.clock import Clock
+from bot.filters import Magic
 from bot.storage import Storage
 
 
 def router() -> Router:
     r = Router(name="membership")
-    r.my_chat_member.filter(F.chat.type == ChatType.PRIVATE)
+    r.my_chat_member.filter(Magic(F.chat.type == ChatType.PRIVATE))
     r.my_chat_member.register(on_blocked, ChatMemberUpdatedFilter(member_status_changed=KICKED))
     r.my_chat_member.register(on_unblocked, ChatMemberUpdatedFilter(member_status_changed=MEMBER))
     return r

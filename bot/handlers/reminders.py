@@ -8,7 +8,6 @@ from datetime import time
 from urllib.parse import quote
 
 from aiogram import Bot, F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -18,6 +17,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
+from bot.filters import private_command
 from bot.i18n import _
 from bot.keyboards import back_to_menu
 from bot.services.events import EventService
@@ -38,9 +38,9 @@ class ReminderCb(CallbackData, prefix="rm"):
 
 def router() -> Router:
     r = Router(name="reminders")
-    private = F.chat.type == ChatType.PRIVATE
-    r.message.register(on_countdown, Command("countdown"), private)
-    r.message.register(on_settings_command, Command("reminders"), private)
+    r.message.filter(private_command())
+    r.message.register(on_countdown, Command("countdown"))
+    r.message.register(on_settings_command, Command("reminders"))
     r.callback_query.register(on_show, ReminderCb.filter(F.action == "show"))
     r.callback_query.register(on_mode, ReminderCb.filter((F.action == "mode") & F.value.in_(MODES)))
     r.callback_query.register(on_time, ReminderCb.filter(F.action == "time"))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
-from aiogram.enums import ChatType
+from aiogram import Router
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import Message
 
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
+from bot.filters import private_command
 from bot.handlers.screens import help_screen, home_screen, language_screen
 from bot.services.deeplinks import parse_deep_link
 from bot.storage import UserRecord
@@ -18,7 +18,7 @@ from bot.ui import send
 
 def router() -> Router:
     r = Router(name="start")
-    r.message.filter(F.chat.type == ChatType.PRIVATE)
+    r.message.filter(private_command())
     r.message.register(on_start, CommandStart())
     r.message.register(on_menu, Command("menu"))
     r.message.register(on_help, Command("help"))

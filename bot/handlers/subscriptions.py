@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
@@ -11,6 +10,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
 from bot.config import Lang
+from bot.filters import private_command
 from bot.i18n import _
 from bot.keyboards import back_to_menu
 from bot.services.subscriptions import DISTRICTS, is_district
@@ -29,7 +29,7 @@ class SubCb(CallbackData, prefix="sub"):
 
 def router() -> Router:
     r = Router(name="subscriptions")
-    r.message.filter(F.chat.type == ChatType.PRIVATE)
+    r.message.filter(private_command())
     r.message.register(on_subscribe, Command("subscribe"))
     r.message.register(on_unsubscribe, Command("unsubscribe"))
     r.callback_query.register(on_button, SubCb.filter(F.action.in_(SUB_ACTIONS)))

@@ -8,6 +8,8 @@ from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, FaqCategory, FaqEntry
 from bot.services.faq_search import Document, FaqIndex, SearchResult
 
+CACHE_SIZE = 20_000
+
 
 def build_index(content: Content) -> FaqIndex:
     documents = []
@@ -32,17 +34,30 @@ class FaqService:
     def __init__(self, store: ContentStore) -> None:
         self._store = store
         self._index = build_index(store.current)
+        # Residents ask the same questions again and again: results and rendered answers are kept
+        # until the content changes (bounded; cleared on reload).
+        self._results: dict[tuple[str, int], SearchResult] = {}
+        self.rendered: dict[tuple[object, ...], object] = {}
         store.subscribe(self._rebuild)
 
     def _rebuild(self, content: Content) -> None:
         self._index = build_index(content)
+        self._results.clear()
+        self.rendered.clear()
 
     @property
     def content(self) -> Content:
         return self._store.current
 
     def search(self, query: str, limit: int = 5) -> SearchResult:
-        return self._index.search(query, limit)
+        key = (query, limit)
+        result = self._results.get(key)
+        if result is None:
+            result = self._index.search(query, limit)
+            if len(self._results) >= CACHE_SIZE:
+                self._results.clear()
+            self._results[key] = result
+        return result
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         return self.content.faq_by_id.get(entry_id)
