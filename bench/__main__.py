@@ -10,6 +10,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 SUITES = ["bench.faq", "bench.delivery"]
+TITLES = {"## Questions and answers": "bench.faq", "## Delivery engine": "bench.delivery"}
+RESULTS = Path(__file__).with_name("RESULTS.md")
+
+
+def _sections(text: str) -> dict[str, list[str]]:
+    """The previous results, split by suite (a suite's section starts with its ``## `` title)."""
+    sections: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in text.splitlines():
+        if line.startswith("## "):
+            suite = TITLES.get(line.strip())
+            current = sections.setdefault(suite, []) if suite else None
+        if current is not None:
+            current.append(line)
+    return sections
 
 
 def main() -> int:
@@ -22,8 +37,11 @@ def main() -> int:
         f"- Python {platform.python_version()}",
         "",
     ]
+    previous = _sections(RESULTS.read_text(encoding="utf-8")) if RESULTS.is_file() else {}
     for name in SUITES:
         if only and name.split(".")[-1] not in only:
+            # not run this time: keep its figures from the last run (they carry their own date)
+            report.extend(previous.get(name, []))
             continue
         try:
             module = importlib.import_module(name)
@@ -32,7 +50,7 @@ def main() -> int:
         print(f"running {name} …", file=sys.stderr)
         module.run(report)
     text = "\n".join(report) + "\n"
-    Path(__file__).with_name("RESULTS.md").write_text(text, encoding="utf-8")
+    RESULTS.write_text(text, encoding="utf-8")
     print(text)
     return 0
 
