@@ -48,7 +48,7 @@ def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
     except (ConfigError, ContentError, TranslationsError) as error:
         print(f"voterbot: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or the output closed (`| head`)
         return 0
 
 
