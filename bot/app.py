@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -30,12 +30,14 @@ from bot.middlewares import InFlightMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
 from bot.services.events import EventService
 from bot.services.faq import FaqService
+from bot.services.leader import Leadership, lease_for
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage, open_storage
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 25.0
+FSM_TTL = timedelta(days=1)  # conversation state and data in Redis expire after a day unused
 
 
 class Background(Protocol):
@@ -60,6 +62,8 @@ class App:
 
     async def close(self) -> None:
         await self.storage.close()
+        await self.dispatcher.fsm.storage.close()
+        await self.dispatcher.fsm.events_isolation.close()
         await self.bot.session.close()
 
 
@@ -72,10 +76,25 @@ def create_bot(settings: Settings, token: str) -> Bot:
     )
 
 
+def fsm_options(settings: Settings) -> dict[str, Any]:
+    """With ``REDIS_URL``: aiogram's RedisStorage (state and data with TTLs, shared by replicas) and
+    its event isolation (a Redis lock per chat and user: one user's updates are handled one at a
+    time, in order, whichever replica receives them). Without: aiogram's in-memory defaults."""
+    if settings.redis_url is None:
+        return {}
+    from aiogram.fsm.storage.base import DefaultKeyBuilder
+    from aiogram.fsm.storage.redis import RedisStorage
+
+    fsm = RedisStorage.from_url(
+        settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True), state_ttl=FSM_TTL, data_ttl=FSM_TTL
+    )
+    return {"storage": fsm, "events_isolation": fsm.create_isolation()}
+
+
 def create_dispatcher(
     settings: Settings, content: ContentStore, storage: Storage, clock: Clock, i18n: I18n
 ) -> tuple[Dispatcher, InFlightMiddleware]:
-    dp = Dispatcher(settings=settings, content=content, db=storage, clock=clock)
+    dp = Dispatcher(settings=settings, content=content, db=storage, clock=clock, **fsm_options(settings))
     in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(UserMiddleware(storage, clock))
@@ -142,15 +161,17 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     dp["reminders"] = reminders
     dp["scheduler"] = scheduler
 
+    # Only the replica holding the leader lease runs them (with SQLite: always this process).
+    leadership = Leadership(lease_for(settings.database), app.background)
+    dp["leadership"] = leadership
+
     async def start_background() -> None:
-        for service in app.background:
-            await service.start()
+        await leadership.start()
 
     async def stop_background() -> None:
         # updates in flight first (they may use the services), then the services
         await app.in_flight.drain(DRAIN_SECONDS)
-        for service in reversed(app.background):
-            await service.stop()
+        await leadership.stop()
 
     dp.startup.register(start_background)
     dp.shutdown.register(stop_background)

@@ -61,6 +61,7 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
+    redis_url: str | None = None  # conversation state and per-user ordering shared by replicas
 
     def require_webhook(self) -> tuple[str, str]:
         """The webhook's public URL and secret, both required by ``run --webhook``."""
@@ -204,6 +205,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if webhook_secret is not None and not _SECRET_RE.fullmatch(webhook_secret):
         raise ConfigError("WEBHOOK_SECRET", "expected 16-256 characters A-Z a-z 0-9 _ -")
     webhook_listen = parse_listen(get("WEBHOOK_LISTEN") or "0.0.0.0:8080")
+    redis_url = get("REDIS_URL")
+    if redis_url is not None:
+        redis_parts = urlsplit(redis_url)
+        if redis_parts.scheme not in ("redis", "rediss", "unix") or not (redis_parts.netloc or redis_parts.path):
+            raise ConfigError("REDIS_URL", "expected redis://host:6379/0, rediss://… or unix:///path/redis.sock")
 
     return Settings(
         bot_token=token,
@@ -219,4 +225,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_listen=webhook_listen,
+        redis_url=redis_url,
     )

@@ -172,11 +172,15 @@ class WebhookServer:
             checks["database"] = await asyncio.wait_for(self.app.storage.ping(), 5)
             version = await asyncio.wait_for(self.app.storage.schema_version(), 5)
             checks["migrations"] = version == LATEST_MIGRATION
+            redis = getattr(self.app.dispatcher.fsm.storage, "redis", None)  # with REDIS_URL
+            if redis is not None:
+                checks["redis"] = False
+                checks["redis"] = bool(await asyncio.wait_for(redis.ping(), 5))
         except Exception as error:  # any failure means "not ready", with the reason
             checks.setdefault("database", False)
             checks["migrations"] = False
             checks["error"] = type(error).__name__
-        ready = bool(checks["database"] and checks["migrations"] and self.accepting)
+        ready = bool(checks["database"] and checks["migrations"] and checks.get("redis", True) and self.accepting)
         return web.json_response({"ready": ready, **checks}, status=200 if ready else 503)
 
     async def metrics_view(self, request: web.Request) -> web.Response:
@@ -225,6 +229,17 @@ class WebhookServer:
                     "Deliveries still pending in scheduled and running broadcasts.",
                     {},
                     queued,
+                )
+            )
+        leadership = dp.workflow_data.get("leadership")
+        if leadership is not None:
+            gauges.append(
+                (
+                    "voterbot_leader",
+                    "gauge",
+                    "1 when this replica holds the leader lease (runs the scheduler and the delivery engine).",
+                    {},
+                    1.0 if leadership.leading else 0.0,
                 )
             )
         scheduler = dp.workflow_data.get("scheduler")
