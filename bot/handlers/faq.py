@@ -45,11 +45,12 @@ UNANSWERED_DAYS = 14
 def router() -> Router:
     r = Router(name="faq")
     private = Magic(F.chat.type == ChatType.PRIVATE)
+    # free text first: it never matches a command, and it is most of the traffic
+    r.message.register(on_free_text, Magic(F.text & ~F.text.startswith("/")), private)
     r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("faq-")), private)
     r.message.register(on_questions, Command("questions"), private)
     r.message.register(on_unanswered, Command("unanswered"), IsAdmin())
     r.message.register(on_reload, Command("faq_reload"), IsAdmin())
-    r.message.register(on_free_text, Magic(F.text & ~F.text.startswith("/")), private)
     r.callback_query.register(on_categories, MenuCb.filter(F.section == "faq"))
     r.callback_query.register(on_category, FaqCategoryCb.filter())
     r.callback_query.register(on_entry, FaqEntryCb.filter())
