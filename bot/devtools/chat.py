@@ -42,6 +42,8 @@ def parse_moment(value: str, settings: Settings) -> datetime:
 
 def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # previewing a past moment: the scheduler's "reminder skipped" notes are not for the editor
+    logging.getLogger("bot.services.reminders").setLevel(logging.ERROR)
     try:
         clock: Clock = ShiftedClock(parse_moment(at, settings)) if at else SystemClock()
         return asyncio.run(chat(settings, clock=clock, lang=lang or settings.default_language))
