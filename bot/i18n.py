@@ -6,12 +6,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n.context import get_i18n
-from babel.dates import format_date, format_datetime, format_time
+from babel.dates import format_date, format_time
 
 from bot.config import LANGUAGES, Lang
 from bot.storage import UserRecord
@@ -88,10 +88,6 @@ class UserLanguageMiddleware(I18nMiddleware):
         return await super().__call__(handler, event, data)
 
 
-def current_language() -> Lang:
-    return cast(Lang, get_i18n().current_locale)
-
-
 def N_(message: str) -> str:
     """Marks a message for extraction where it is translated later (gettext_noop)."""
     return message
@@ -117,11 +113,3 @@ def fmt_date(value: date | datetime, lang: Lang, tz: Any = None, *, with_weekday
 
 def fmt_time(value: datetime, lang: Lang, tz: Any) -> str:
     return format_time(value.astimezone(tz), "HH:mm", locale=lang)
-
-
-def fmt_datetime(value: datetime, lang: Lang, tz: Any) -> str:
-    return f"{fmt_date(value, lang, tz)}, {fmt_time(value, lang, tz)}"
-
-
-def fmt_datetime_babel(value: datetime, lang: Lang, tz: Any) -> str:
-    return format_datetime(value, "medium", tzinfo=tz, locale=lang)

@@ -8,8 +8,6 @@ import re
 from dataclasses import dataclass
 
 MESSAGE_LIMIT = 4096
-CAPTION_LIMIT = 1024
-CALLBACK_DATA_LIMIT = 64
 
 _ALLOWED: dict[str, frozenset[str]] = {
     "b": frozenset(),
@@ -171,7 +169,7 @@ def split_html(source: str, limit: int = MESSAGE_LIMIT) -> list[str]:
             flush()
         while length > limit:  # a single word longer than a message
             head = piece.raw[:limit]
-            current.append(escape(head) if piece.raw != piece.plain else head)
+            current.append(head)
             size = limit
             flush()
             piece = _Token("text", piece.raw[limit:], plain=piece.plain[limit:])

@@ -9,12 +9,12 @@ from bot.callbacks import MenuCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.handlers.screens import coming_soon_screen, home_screen, language_screen
+from bot.handlers.screens import home_screen, language_screen
 from bot.handlers.subscriptions import reminders_section
 from bot.storage import Storage
 from bot.ui import show
 
-SECTIONS = ("home", "faq", "events", "reminders", "language")
+SECTIONS = ("home", "language", "reminders")  # faq and events: their own routers
 
 
 def router() -> Router:
@@ -31,7 +31,5 @@ async def on_section(
         await show(query, home_screen(content.current, clock.now(), lang))
     elif callback_data.section == "language":
         await show(query, language_screen(lang))
-    elif callback_data.section == "reminders":
+    else:
         await show(query, await reminders_section(db, query.from_user.id, lang))
-    else:  # sections whose features are not built yet
-        await show(query, coming_soon_screen())

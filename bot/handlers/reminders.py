@@ -32,7 +32,7 @@ VOTE_HOURS = tuple(range(7, 20))  # polls are open 07:00-20:00
 
 
 class ReminderCb(CallbackData, prefix="rm"):
-    action: str  # show, mode, time, voted
+    action: str  # show, mode, time, voted, calendar
     value: str = ""
 
 

@@ -48,7 +48,3 @@ def language_screen(lang: Lang, *, first_time: bool = False) -> Screen:
         "🌐 Тілді таңдаңыз · Выберите язык · Choose your language" if first_time else "🌐 " + _("Choose your language:")
     )
     return Screen(text, language_menu(None if first_time else lang))
-
-
-def coming_soon_screen() -> Screen:
-    return Screen("🚧 " + _("This section is coming soon."), menu_only())
