@@ -199,7 +199,7 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
         now=T0,
         start_at=T0 + timedelta(hours=1),
     )
-    assert later.id == 2 and later.key is None
+    assert later.id > record.id and later.key is None  # PostgreSQL's sequence skips the id the conflict used
     assert await storage.next_scheduled_start() == T0
     due = await storage.next_due_broadcast(T0)
     assert due is not None and due.id == 1
@@ -228,8 +228,8 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
     assert done is not None and done.status == "done" and (done.progress_chat_id, done.progress_message_id) == (5, 6)
     assert done.finished_at == T0 + timedelta(minutes=2)
     assert await storage.cancel_broadcast(1, T0) is False
-    assert await storage.cancel_broadcast(2, T0) is True
-    assert [b.id for b in await storage.recent_broadcasts(5)] == [2, 1]
+    assert await storage.cancel_broadcast(later.id, T0) is True
+    assert [b.id for b in await storage.recent_broadcasts(5)] == [later.id, 1]
     by_key = await storage.get_broadcast_by_key("k1")
     assert by_key is not None and by_key.id == 1
     assert await storage.next_due_broadcast(T0 + timedelta(days=1)) is None
@@ -316,3 +316,57 @@ async def test_a_language_change_on_another_replica_is_seen_at_once(postgres_url
     finally:
         await one.close()
         await two.close()
+
+
+async def test_replicas_inserting_at_once_get_distinct_ids(database_url: str) -> None:
+    """Unanswered questions, broadcasts and audit rows written by two replicas at the same moment."""
+    replicas = [open_storage(parse_database_url(database_url)) for _ in range(2)]
+    for replica in replicas:
+        await replica.connect()
+    try:
+        message = BroadcastMessage(kind="text", text="hi")
+        per_replica = 40
+        results = await asyncio.gather(
+            *(
+                call
+                for index, replica in enumerate(replicas)
+                for n in range(per_replica)
+                for call in (
+                    replica.record_unanswered(n, "ru", f"question {index}-{n}", T0),
+                    replica.audit(index, "test", f"{index}-{n}", T0),
+                    replica.create_broadcast(message, Audience("all"), created_by=index, now=T0, start_at=T0),
+                )
+            ),
+            return_exceptions=True,
+        )
+        assert [r for r in results if isinstance(r, BaseException)] == []
+        broadcast_ids = [r[0].id for r in results if isinstance(r, tuple) and r[1]]
+        assert len(broadcast_ids) == len(set(broadcast_ids)) == 2 * per_replica
+        audit = await replicas[0].audit_entries(1000)
+        assert len(audit) == len({entry.id for entry in audit}) == 2 * per_replica
+        unanswered = await replicas[1].top_unanswered(T0 - timedelta(days=1), 1000)
+        assert sum(row.count for row in unanswered) == 2 * per_replica
+    finally:
+        for replica in replicas:
+            await replica.close()
+
+
+async def test_sequences_continue_after_rows_written_before_them(postgres_url: str) -> None:
+    """Upgrading a database whose rows got MAX(id)+1 ids: the new sequences start after them."""
+    store = PostgresStorage(postgres_url)
+    await store.connect()
+    try:
+        for table in ("unanswered", "broadcasts", "audit_log"):
+            await store.db.execute(f"DROP SEQUENCE {table}_id_seq")
+        await store.db.execute("DELETE FROM schema_version WHERE version = 6")
+        await store.db.execute("INSERT INTO audit_log (id, at, admin_id, action, details) VALUES (41, 0, 1, 'old', '')")
+    finally:
+        await store.close()
+    upgraded = PostgresStorage(postgres_url)
+    await upgraded.connect()
+    try:
+        assert await upgraded.schema_version() == LATEST
+        await upgraded.audit(1, "new", "", T0)
+        assert [(entry.id, entry.action) for entry in await upgraded.audit_entries(5)] == [(42, "new"), (41, "old")]
+    finally:
+        await upgraded.close()

@@ -1,12 +1,42 @@
 """Versioned schema migrations, in SQL that SQLite and PostgreSQL both accept.
 
 Each migration runs once, inside a transaction, and bumps ``schema_version``. Append only:
-never edit a migration that has shipped.
+never edit a migration that has shipped. A statement is plain SQL for both backends, or an
+:class:`Only` for one backend (``"sqlite"`` or ``"postgresql"``, see ``SqliteStorage.dialect``).
 """
 
 from __future__ import annotations
 
-MIGRATIONS: list[tuple[int, str, list[str]]] = [
+from typing import NamedTuple
+
+
+class Only(NamedTuple):
+    """A statement for one backend only."""
+
+    dialect: str
+    sql: str
+
+
+# Tables whose ``id`` the database allocates: on PostgreSQL from a sequence ``<table>_id_seq``
+# (replicas insert at once), on SQLite as MAX(id) + 1 inside the insert (one writer at a time).
+ID_TABLES = ("unanswered", "broadcasts", "audit_log")
+
+
+def _sequences() -> list[str | Only]:
+    statements: list[str | Only] = []
+    for table in ID_TABLES:
+        statements += [
+            Only("postgresql", f"CREATE SEQUENCE {table}_id_seq"),
+            Only(
+                "postgresql",
+                f"SELECT setval('{table}_id_seq', (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",
+            ),
+            Only("postgresql", f"ALTER SEQUENCE {table}_id_seq OWNED BY {table}.id"),
+        ]
+    return statements
+
+
+MIGRATIONS: list[tuple[int, str, list[str | Only]]] = [
     (
         1,
         "users",
@@ -150,4 +180,5 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX event_reminders_event ON event_reminders (event_id)",
         ],
     ),
+    (6, "ids allocated by the database (sequences on PostgreSQL)", _sequences()),
 ]

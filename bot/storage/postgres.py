@@ -13,9 +13,9 @@ connection in autocommit mode) or over one connection (the migration runner's tr
 - in ``CREATE TABLE`` / ``ALTER TABLE``, ``REAL`` becomes ``DOUBLE PRECISION``: SQLite's REAL is an
   8-byte float, PostgreSQL's a 4-byte one, so this keeps the migrations' meaning.
 
-Ids are allocated as ``(SELECT COALESCE(MAX(id), 0) + 1 FROM t)`` by the shared SQL: correct for one
-writer process; two replicas inserting into the same table at once can collide on the primary key
-(the insert then fails and is not retried).
+New ids come from a sequence per table (``nextval('<table>_id_seq')``, migration 6), so replicas
+inserting into the same table at once never collide; SQLite, with one writer at a time, keeps
+``MAX(id) + 1``.
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ def _strip(sql: str) -> str:
 class PostgresStorage(SqliteStorage):
     """The SQLite backend's queries and migrations on PostgreSQL."""
 
+    dialect = "postgresql"
+
     def __init__(self, url: str, *, pool_size: int = POOL_SIZE) -> None:
         super().__init__(None)
         self._url = url
@@ -206,6 +208,9 @@ class PostgresStorage(SqliteStorage):
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+
+    def _next_id(self, table: str) -> str:
+        return f"nextval('{table}_id_seq')"
 
     async def touch_user(self, user_id: int, telegram_language: str | None, now: datetime) -> UserRecord:
         # Other replicas may change the user (language, blocked) at any time: no process-local cache.

@@ -11,7 +11,7 @@ from typing import Any
 import aiosqlite
 
 from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserRecord
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrations import MIGRATIONS, Only
 from bot.storage.sqlite_delivery import SqliteDeliveryMixin
 from bot.storage.sqlite_events import SqliteEventsMixin
 from bot.storage.sqlite_reminders import SqliteRemindersMixin
@@ -27,6 +27,8 @@ def normalize_question(text: str) -> str:
 
 
 class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin):
+    dialect = "sqlite"
+
     def __init__(self, path: Path | None) -> None:
         self._path = path
         self._db: aiosqlite.Connection | None = None
@@ -63,12 +65,20 @@ class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin
             await db.execute("BEGIN IMMEDIATE")
             try:
                 for statement in statements:
+                    if isinstance(statement, Only):
+                        if statement.dialect != self.dialect:
+                            continue
+                        statement = statement.sql
                     await db.execute(statement)
                 await db.execute("INSERT INTO schema_version (version, name) VALUES (?, ?)", (version, name))
                 await db.execute("COMMIT")
             except BaseException:
                 await db.execute("ROLLBACK")
                 raise
+
+    def _next_id(self, table: str) -> str:
+        """SQL for a new ``id`` of ``table``: one writer at a time on SQLite, so MAX + 1 is safe."""
+        return f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table})"
 
     async def schema_version(self) -> int:
         async with self.db.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version") as cursor:
@@ -169,8 +179,8 @@ class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin
 
     async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None:
         await self.db.execute(
-            """INSERT INTO unanswered (id, user_id, language, text, normalized, at)
-               VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM unanswered), ?, ?, ?, ?, ?)""",
+            f"""INSERT INTO unanswered (id, user_id, language, text, normalized, at)
+               VALUES ({self._next_id("unanswered")}, ?, ?, ?, ?, ?)""",
             (user_id, language, text[:1000], normalize_question(text), _ts(now)),
         )
 

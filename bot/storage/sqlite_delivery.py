@@ -91,6 +91,9 @@ class SqliteDeliveryMixin:
     async def set_blocked(self, user_id: int, blocked: bool, now: datetime) -> None:  # provided by SqliteStorage
         raise NotImplementedError
 
+    def _next_id(self, table: str) -> str:  # provided by SqliteStorage (and PostgresStorage)
+        raise NotImplementedError
+
     async def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         async with self.db.execute(sql, params) as cursor:
             return await cursor.fetchone()
@@ -155,7 +158,7 @@ class SqliteDeliveryMixin:
             f"""INSERT INTO broadcasts (id, idempotency_key, status, kind, text, from_chat_id, message_id,
                  audience_kind, audience_value, created_by, created_at, start_at, progress_chat_id,
                  progress_message_id, reply_markup)
-               VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM broadcasts), ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?,
+               VALUES ({self._next_id("broadcasts")}, ?, 'scheduled', ?, ?, ?, ?, ?, ?, ?,
                  ?, ?, ?, ?, ?)
                ON CONFLICT (idempotency_key) DO NOTHING
                RETURNING {_BROADCAST_COLUMNS}""",
@@ -310,8 +313,8 @@ class SqliteDeliveryMixin:
     # audit log -------------------------------------------------------------------------------
     async def audit(self, admin_id: int, action: str, details: str, now: datetime) -> None:
         await self.db.execute(
-            """INSERT INTO audit_log (id, at, admin_id, action, details)
-               VALUES ((SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log), ?, ?, ?, ?)""",
+            f"""INSERT INTO audit_log (id, at, admin_id, action, details)
+               VALUES ({self._next_id("audit_log")}, ?, ?, ?, ?)""",
             (_ts(now), admin_id, action, details[:2000]),
         )
 
