@@ -62,6 +62,7 @@ class Metrics:
     def __init__(self) -> None:
         self.updates: dict[str, int] = {"handled": 0, "failed": 0}
         self.unauthorized = 0
+        self.repeated = 0
         self.latency = Histogram()
 
     def render(self, gauges: Iterable[tuple[str, str, str, dict[str, str], float]] = ()) -> str:
@@ -73,6 +74,9 @@ class Metrics:
             "# HELP voterbot_webhook_unauthorized_total Webhook requests refused for a wrong or missing secret.",
             "# TYPE voterbot_webhook_unauthorized_total counter",
             f"voterbot_webhook_unauthorized_total {self.unauthorized}",
+            "# HELP voterbot_webhook_repeated_total Updates Telegram delivered again after they were handled.",
+            "# TYPE voterbot_webhook_repeated_total counter",
+            f"voterbot_webhook_repeated_total {self.repeated}",
             "# HELP voterbot_update_handler_seconds Time to handle one update, middlewares included.",
             "# TYPE voterbot_update_handler_seconds histogram",
             *self.latency.lines("voterbot_update_handler_seconds"),

@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -22,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from redis.asyncio import Redis
 
 from bot.app import App, create_app
 from bot.clock import ManualClock
@@ -214,3 +216,49 @@ async def running(
         yield bot
     finally:
         await bot.stop()
+
+
+# --- Redis: a throwaway redis-server for the session -----------------------------------------------
+REDIS_MISSING = "redis-server is not installed (Debian's redis-server package): Redis tests skipped"
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip(REDIS_MISSING)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    directory = tempfile.mkdtemp(prefix="voterbot-redis-")
+    process = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", directory],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # a process-level event: the server accepts connections
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+                    connection.sendall(b"PING\r\n")
+                    if connection.recv(16).startswith(b"+PONG"):
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("could not start redis-server")
+            time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+async def redis_url(redis_server: str) -> AsyncIterator[str]:
+    yield redis_server
+    client = Redis.from_url(redis_server)
+    await client.flushdb()
+    await client.aclose()

@@ -6,22 +6,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import asyncpg
 
-from bot.devtools.fake_api import FakeMessage, FakeTelegram
+from bot.devtools.fake_api import FakeTelegram
+from bot.devtools.fake_webhook import WebhookDelivery
 from bot.services.delivery import in_flight_window
 from bot.services.leader import Leadership, LocalLease, PgAdvisoryLease
 from bot.storage.postgres import PostgresStorage
-from tests.conftest import ADMIN_ID, BEFORE, ROOT
-from tests.test_webhook import SECRET, URL, _env, _free_port, message_update
+from tests.conftest import ADMIN_ID, ALMATY, BEFORE, DATA, ROOT
+from tests.test_webhook import SECRET, URL, _env, _free_port
 
 
 class Recorder:
@@ -134,15 +136,19 @@ class Replica:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(self._reader, 10)
 
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/tg/webhook"
 
-async def start_replica(name: str, fake: FakeTelegram, database_url: str) -> Replica:
+
+async def start_replica(name: str, fake: FakeTelegram, database_url: str, *, rate: int = RATE, **env: str) -> Replica:
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--webhook", cwd=ROOT,
         env=_env(
             BOT_TOKEN=fake.token, BOT_API_BASE=fake.base_url, DATABASE_URL=database_url,
-            ADMIN_IDS=str(ADMIN_ID), BROADCAST_RATE=str(RATE), LOG_LEVEL="INFO",
-            WEBHOOK_URL=URL, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+            ADMIN_IDS=str(ADMIN_ID), BROADCAST_RATE=str(rate), LOG_LEVEL="INFO",
+            WEBHOOK_URL=URL, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN=f"127.0.0.1:{port}", **env,
         ),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
@@ -153,7 +159,7 @@ async def start_replica(name: str, fake: FakeTelegram, database_url: str) -> Rep
 
 
 async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
-    postgres_url: str, fake: FakeTelegram, tmp_path: Path
+    postgres_url: str, redis_url: str, fake: FakeTelegram, tmp_path: Path
 ) -> None:
     storage = PostgresStorage(postgres_url)
     await storage.connect()
@@ -163,20 +169,17 @@ async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
         await storage.subscribe(user_id, "en", BEFORE)
     admin = fake.user(ADMIN_ID, language_code="en").open_chat()
     replicas: list[Replica] = []
+    balancer: WebhookDelivery | None = None
     session = aiohttp.ClientSession()
     try:
-        leader = await start_replica("A", fake, postgres_url)
+        leader = await start_replica("A", fake, postgres_url, REDIS_URL=redis_url)
         replicas.append(leader)
         assert leader.logged("leader lease acquired")
-        follower = await start_replica("B", fake, postgres_url)
+        follower = await start_replica("B", fake, postgres_url, REDIS_URL=redis_url)
         replicas.append(follower)
         assert not follower.logged("leader lease acquired")
-
-        async def post(update: dict[str, Any]) -> None:  # the admin talks to the follower
-            headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
-            url = f"http://127.0.0.1:{follower.port}/tg/webhook"
-            async with session.post(url, json=update, headers=headers) as response:
-                assert response.status == 200
+        balancer = WebhookDelivery(fake, [leader.url, follower.url])  # the admin's updates go to both
+        await balancer.start()
 
         async def leader_gauge(replica: Replica) -> str:
             async with session.get(f"http://127.0.0.1:{replica.port}/metrics") as response:
@@ -187,26 +190,9 @@ async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
         assert await leader_gauge(leader) == "voterbot_leader 1"
         assert await leader_gauge(follower) == "voterbot_leader 0"
 
-        def control() -> FakeMessage | None:
-            return next((m for m in admin.bot_messages() if any(b.text.endswith("Send") for b in m.flat_buttons)), None)
-
-        await post(message_update(admin, "/announce"))
-        await fake.wait_for(lambda: any("Send me the announcement" in m.content for m in admin.bot_messages()), 30)
-        await post(message_update(admin, "Polling stations open at 07:00"))
-        await fake.wait_for(lambda: control() is not None, 30)
-        screen = control()
-        assert screen is not None
-        send = next(b for b in screen.flat_buttons if b.text.endswith("Send"))
-        query_id = "leader-test-1"
-        fake._open_callbacks[query_id] = None
-        callback = {
-            "id": query_id,
-            "from": admin._state.to_user(),
-            "message": screen.to_dict(),
-            "chat_instance": "1",
-            "data": send.callback_data,
-        }
-        await post({"update_id": 990001, "callback_query": callback})
+        await admin.send("/announce", timeout=30)
+        screen = (await admin.send("Polling stations open at 07:00", timeout=30)).replies[-1]
+        await admin.press(screen, next(b.text for b in screen.flat_buttons if b.text.endswith("Send")), timeout=30)
 
         def received() -> int:
             return sum(1 for u in SUBSCRIBERS if fake.bot_messages(u))
@@ -261,7 +247,116 @@ async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
         )
         assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
     finally:
+        if balancer is not None:
+            await balancer.stop()
         for replica in replicas:
             await replica.finish()
         await session.close()
+        await storage.close()
+
+
+# --- two replicas behind a load balancer, on one PostgreSQL and one Redis -------------------------------
+BALANCED_SUBSCRIBERS = range(7300, 7340)
+CHATTERS = range(7400, 7406)
+PATTERN = ["/help", "/countdown", "/countdown", "/help", "/help", "/countdown", "/help", "/countdown"]
+TEST_REMINDER = "🧪 A reminder due now"
+
+
+def content_with_a_reminder_due_now(directory: Path) -> Path:
+    """The shipped content plus one post-vote reminder at the current minute (within the grace period)."""
+    content = directory / "content"
+    shutil.copytree(DATA, content)
+    now = datetime.now(ALMATY)
+    campaign = content / "campaign.yaml"
+    text = campaign.read_text(encoding="utf-8")
+    reminder = (
+        f'  - id: balancer-test\n    date: {now:%Y-%m-%d}\n    at: "{now:%H:%M}"\n    scope: after\n'
+        f'    with_status: false\n    text:\n      kk: "{TEST_REMINDER}"\n      ru: "{TEST_REMINDER}"\n'
+        f'      en: "{TEST_REMINDER}"\n'
+    )
+    assert "\nsources:\n" in text
+    campaign.write_text(text.replace("\nsources:\n", "\n" + reminder + "sources:\n", 1), encoding="utf-8")
+    return content
+
+
+async def test_two_replicas_behind_a_load_balancer(
+    postgres_url: str, redis_url: str, fake: FakeTelegram, tmp_path: Path
+) -> None:
+    """Each update handled once and in order per user (some delivered twice, to both replicas), a
+    reminder sent once (also after the leader hands over), an announcement delivered once."""
+    content = content_with_a_reminder_due_now(tmp_path)
+    storage = PostgresStorage(postgres_url)
+    await storage.connect()
+    for user_id in BALANCED_SUBSCRIBERS:
+        fake.user(user_id, language_code="en").open_chat()
+        await storage.touch_user(user_id, "en", BEFORE)
+        await storage.subscribe(user_id, "en", BEFORE)
+    replicas: list[Replica] = []
+    balancer: WebhookDelivery | None = None
+    env = {"REDIS_URL": redis_url, "CONTENT_DIR": str(content)}
+    try:
+        replicas = list(
+            await asyncio.gather(
+                start_replica("A", fake, postgres_url, rate=25, **env),
+                start_replica("B", fake, postgres_url, rate=25, **env),
+            )
+        )
+        assert sum(r.logged("leader lease acquired") for r in replicas) == 1
+        balancer = WebhookDelivery(fake, [r.url for r in replicas], repeat=lambda u: u["update_id"] % 4 == 0)
+        await balancer.start()
+
+        # Residents write in bursts: each chat's updates alternate between the replicas.
+        chatters = [fake.user(user_id, language_code="en").open_chat() for user_id in CHATTERS]
+        sends = [asyncio.create_task(u.send(text, timeout=60)) for u in chatters for text in PATTERN]
+        await asyncio.gather(*sends)
+        for user in chatters:
+            replies = user.bot_messages()
+            assert len(replies) == len(PATTERN)  # each update handled once, none lost
+            assert ["/language" in m.content for m in replies] == [t == "/help" for t in PATTERN]  # in order
+        answered = balancer.stats.answered
+        for user in chatters:  # each chat's updates went to both replicas
+            mine = [t.result() for t in sends if t.result().chat_id == user.chat_id]
+            assert {answered[e.update_id] for e in mine} == {r.url for r in replicas}
+        assert balancer.stats.repeats >= 10
+
+        # An announcement, the admin's dialog spread over both replicas (state in Redis).
+        admin = fake.user(ADMIN_ID, language_code="en").open_chat()
+        await admin.send("/announce", timeout=30)
+        screen = (await admin.send("Polling stations open at 07:00", timeout=30)).replies[-1]
+        send = next(b.text for b in screen.flat_buttons if b.text.endswith("Send"))
+        await admin.press(screen, send, timeout=30)
+
+        def announced(user_id: int) -> int:
+            return sum(m.content == "Polling stations open at 07:00" for m in fake.bot_messages(user_id))
+
+        await fake.wait_for(lambda: all(announced(u) for u in BALANCED_SUBSCRIBERS), timeout=60)
+
+        def reminded(user_id: int) -> int:
+            return sum(TEST_REMINDER in m.content for m in fake.bot_messages(user_id))
+
+        await fake.wait_for(lambda: all(reminded(u) for u in BALANCED_SUBSCRIBERS), timeout=60)
+        # The leader steps down; the other replica leads and catches up on reminders at once.
+        leader = next(r for r in replicas if r.logged("leader lease acquired"))
+        other = next(r for r in replicas if r is not leader)
+        await leader.finish()
+        await until(lambda: other.logged("leader lease acquired") and other.logged("scheduler started"), timeout=30)
+        await until(lambda: other.logged("reminder balancer-test"), timeout=30)
+        await storage.touch_user(ADMIN_ID, "en", BEFORE)  # (a round trip: the catch-up's writes are in)
+        assert [reminded(u) for u in BALANCED_SUBSCRIBERS] == [1] * len(BALANCED_SUBSCRIBERS)  # once
+        assert [announced(u) for u in BALANCED_SUBSCRIBERS] == [1] * len(BALANCED_SUBSCRIBERS)  # once
+        broadcasts = await storage.recent_broadcasts(10)  # the reminder: one per language; the announcement
+        assert sorted(b.key or "announcement" for b in broadcasts) == [
+            "announcement",
+            *(f"reminder:kz-referendum-2026:balancer-test:{lang}" for lang in ("en", "kk", "ru")),
+        ]
+        for record in broadcasts:
+            counts = await storage.delivery_counts(record.id)
+            expected = 0 if record.key and not record.key.endswith(":en") else len(BALANCED_SUBSCRIBERS)
+            assert (record.status, counts.sent, counts.pending, counts.failed) == ("done", expected, 0, 0)
+        assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
+    finally:
+        if balancer is not None:
+            await balancer.stop()
+        for replica in replicas:
+            await replica.finish()
         await storage.close()

@@ -125,8 +125,8 @@ async def test_healthz_readyz_and_metrics(start_server: Start, fake: FakeTelegra
     assert status == 200 and '"ready": true' in body and '"migrations": true' in body and '"database": true' in body
     user = fake.user(3002, language_code="ru").open_chat()
     assert await client.post(message_update(user, "/start")) == 200
-    await fake.wait_for(lambda: bool(user.bot_messages()))
-    assert await server.handler.drain(10)  # the update's task has finished
+    assert user.bot_messages()  # the update is handled before the answer
+    assert await server.handler.drain(10)  # nothing in flight
     await client.post(message_update(user, "/help"), secret="nope-nope-nope-nope")
     status, content_type, text = await client.get("/metrics")
     assert status == 200 and content_type.startswith("text/plain") and "version=0.0.4" in content_type
@@ -168,16 +168,38 @@ async def test_shutdown_finishes_updates_in_flight_and_is_not_ready(start_server
     blocker = Blocker()
     server.app.dispatcher.update.outer_middleware(blocker)
     user = fake.user(3003, language_code="en").open_chat()
-    assert await client.post(message_update(user, "/help")) == 200
+    in_flight = asyncio.create_task(client.post(message_update(user, "/help")))  # answered once handled
     await blocker.entered.wait()
     stopping = server.request_stop()  # what SIGTERM does
     status, _, body = await client.get("/readyz")
     assert status == 503 and '"ready": false' in body and '"shutting_down": true' in body
     assert await client.post(message_update(user, "/start")) == 503  # Telegram will deliver it again
-    assert not stopping.done() and not user.bot_messages()
+    assert not stopping.done() and not in_flight.done() and not user.bot_messages()
     blocker.release.set()
+    assert await in_flight == 200
     await asyncio.wait_for(stopping, 30)
     assert len(user.bot_messages()) == 1 and "/language" in user.bot_messages()[0].content
+
+
+async def test_an_update_delivered_again_is_handled_once(start_server: Start, fake: FakeTelegram) -> None:
+    """Telegram delivers an update again when it did not get the answer; the bot answers it only once.
+    One being handled right now gets 503 (Telegram retries later)."""
+    server, client = await start_server()
+    user = fake.user(3004, language_code="en").open_chat()
+    update = message_update(user, "/help")
+    assert await client.post(update) == 200
+    assert len(user.bot_messages()) == 1  # handled before the answer
+    assert await client.post(update) == 200  # delivered again: acknowledged…
+    assert len(user.bot_messages()) == 1 and server.metrics.repeated == 1  # …and not handled twice
+    blocker = Blocker()
+    server.app.dispatcher.update.outer_middleware(blocker)
+    slow = message_update(user, "/menu")
+    first = asyncio.create_task(client.post(slow))
+    await blocker.entered.wait()
+    assert await client.post(slow) == 503  # the same update while it is being handled
+    blocker.release.set()
+    assert await first == 200
+    assert len(user.bot_messages()) == 2
 
 
 def test_webhook_settings_are_validated() -> None:

@@ -2,8 +2,14 @@
 
 - ``POST <path of WEBHOOK_URL>``: updates from Telegram, through aiogram's SimpleRequestHandler;
   a wrong or missing ``X-Telegram-Bot-Api-Secret-Token`` gets 401 and the update is ignored. The
-  update is answered at once and handled in the background; while shutting down, updates get 503
-  so that Telegram delivers them again (to another replica).
+  update is handled before the response: Telegram sends a chat's next update only after the
+  previous one was answered, so one user's updates stay in order whichever replica gets them, and
+  an update whose replica dies mid-way is delivered again (not lost). While shutting down, updates
+  get 503 so that Telegram delivers them again (to another replica).
+- Telegram delivers an update again when it did not get the answer (a timeout, a lost connection):
+  an update ledger (Redis with ``REDIS_URL``, shared by the replicas; else this process's memory)
+  remembers the update ids handled in the last hour, so a repeated update is acknowledged and not
+  handled twice; one that another replica is handling right now gets 503 (Telegram retries).
 - ``GET /healthz``: the process is alive. ``GET /readyz``: the database answers, its migrations are
   applied and the process is not shutting down (else 503). ``GET /metrics``: Prometheus text.
 
@@ -21,11 +27,15 @@ import contextlib
 import hashlib
 import logging
 import signal
+import time
+from collections import OrderedDict
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiogram import Bot
+from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
@@ -46,13 +56,76 @@ def registered_url(url: str, secret: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
 
 
-class _UpdateHandler(SimpleRequestHandler):
-    """SimpleRequestHandler that counts refusals, refuses updates while shutting down, and can wait
-    for the updates it started in the background (aiogram does not wait for them at shutdown)."""
+class Claim(Enum):
+    NEW = "new"  # not seen: handle it
+    DONE = "done"  # handled already: acknowledge, do not handle again
+    BUSY = "busy"  # being handled now (here or by another replica): ask Telegram to retry
 
-    def __init__(self, server: WebhookServer, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+
+LEDGER_SECONDS = 3600  # how long a handled update id is remembered
+CLAIM_SECONDS = 120  # a claim left by a replica that died mid-update expires after this
+
+
+class MemoryLedger:
+    """Update ids handled by this process (one replica, or no Redis)."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._seen: OrderedDict[int, tuple[bool, float]] = OrderedDict()  # id -> (done, expires)
+
+    async def claim(self, update_id: int) -> Claim:
+        now = time.monotonic()
+        entry = self._seen.get(update_id)
+        if entry is not None and entry[1] > now:
+            return Claim.DONE if entry[0] else Claim.BUSY
+        self._seen[update_id] = (False, now + CLAIM_SECONDS)
+        self._seen.move_to_end(update_id)
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return Claim.NEW
+
+    async def done(self, update_id: int) -> None:
+        self._seen[update_id] = (True, time.monotonic() + LEDGER_SECONDS)
+
+    async def release(self, update_id: int) -> None:
+        self._seen.pop(update_id, None)
+
+
+class RedisLedger:
+    """Update ids handled by any replica, in Redis (``SET NX`` claims with expiry)."""
+
+    def __init__(self, redis: Any, bot_id: int) -> None:
+        self.redis = redis
+        self.prefix = f"voterbot:update:{bot_id}:"
+
+    async def claim(self, update_id: int) -> Claim:
+        key = self.prefix + str(update_id)
+        if await self.redis.set(key, b"busy", nx=True, ex=CLAIM_SECONDS):
+            return Claim.NEW
+        value = await self.redis.get(key)
+        if value is None:  # expired just now: try once more
+            return Claim.NEW if await self.redis.set(key, b"busy", nx=True, ex=CLAIM_SECONDS) else Claim.BUSY
+        return Claim.DONE if value == b"done" else Claim.BUSY
+
+    async def done(self, update_id: int) -> None:
+        await self.redis.set(self.prefix + str(update_id), b"done", ex=LEDGER_SECONDS)
+
+    async def release(self, update_id: int) -> None:
+        await self.redis.delete(self.prefix + str(update_id))
+
+
+Ledger = MemoryLedger | RedisLedger
+
+
+class _UpdateHandler(SimpleRequestHandler):
+    """SimpleRequestHandler that counts refusals, refuses updates while shutting down, and handles
+    each update once (see the update ledger) before answering the request."""
+
+    def __init__(self, server: WebhookServer, ledger: Ledger, **kwargs: Any) -> None:
+        super().__init__(handle_in_background=False, **kwargs)
         self.server = server
+        self.ledger = ledger
+        self.active: set[asyncio.Task[Any]] = set()  # requests being handled now
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot):
@@ -61,10 +134,17 @@ class _UpdateHandler(SimpleRequestHandler):
             return web.Response(text="Unauthorized", status=401)
         if not self.server.accepting:
             return web.Response(text="Shutting down", status=503, headers={"Retry-After": "1"})
-        return await super().handle(request)
+        task = asyncio.current_task()
+        assert task is not None
+        self.active.add(task)
+        try:
+            return await super().handle(request)
+        finally:
+            self.active.discard(task)
 
     async def drain(self, seconds: float) -> bool:
-        tasks = set(self._background_feed_update_tasks)
+        """Wait until the updates being handled are answered; False if some still are after ``seconds``."""
+        tasks = set(self.active)
         if not tasks:
             return True
         log.info("finishing %d update(s) in flight", len(tasks))
@@ -72,6 +152,27 @@ class _UpdateHandler(SimpleRequestHandler):
         if pending:
             log.warning("%d update(s) still in flight after %.0f s", len(pending), seconds)
         return not pending
+
+    async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
+        update = await request.json(loads=bot.session.json_loads)
+        update_id = update.get("update_id") if isinstance(update, dict) else None
+        if not isinstance(update_id, int):
+            return web.Response(text="Bad Request: no update_id", status=400)
+        claim = await self.ledger.claim(update_id)
+        if claim is Claim.DONE:
+            self.server.metrics.repeated += 1
+            log.info("update %d was handled already: acknowledged again", update_id)
+            return web.json_response({})
+        if claim is Claim.BUSY:
+            log.info("update %d is being handled elsewhere: Telegram will retry", update_id)
+            return web.Response(text="In progress", status=503, headers={"Retry-After": "1"})
+        try:
+            result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
+        except BaseException:
+            await self.ledger.release(update_id)  # not handled: Telegram's retry may handle it
+            raise
+        await self.ledger.done(update_id)
+        return web.Response(body=self._build_response_writer(bot=bot, result=result))
 
     async def close(self) -> None:  # the runner closes the bot session itself, after the drain
         return None
@@ -91,7 +192,9 @@ class WebhookServer:
         self._stopping: asyncio.Task[None] | None = None
         app.dispatcher.update.outer_middleware(MetricsMiddleware(self.metrics))
         self.web = web.Application()
-        self.handler = _UpdateHandler(self, dispatcher=app.dispatcher, bot=app.bot, secret_token=secret)
+        redis = getattr(app.dispatcher.fsm.storage, "redis", None)  # with REDIS_URL
+        ledger: Ledger = RedisLedger(redis, app.bot.id) if redis is not None else MemoryLedger()
+        self.handler = _UpdateHandler(self, ledger, dispatcher=app.dispatcher, bot=app.bot, secret_token=secret)
         path = urlsplit(url).path or "/"
         self.web.router.add_post(path, self.handler.handle)
         self.web.router.add_get("/healthz", self.healthz)

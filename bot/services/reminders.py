@@ -59,6 +59,7 @@ class ReminderService:
         self.voted_markup = voted_markup  # the "I voted" button (JSON) under voting-day messages
         self.on_tick: list[Callable[[datetime], Awaitable[object]]] = []  # e.g. event reminders
         self._skipped: set[str] = set()
+        self._queued: set[str] = set()
 
     @property
     def campaign(self) -> Campaign:
@@ -109,14 +110,19 @@ class ReminderService:
                 )  # fmt: skip
             return "skipped"
         campaign = self.campaign
+        ids: list[int] = []
         for lang in LANGUAGES:
             audience = Audience("reminder", f"{lang}:{reminder.scope}:{campaign.voting_day.isoformat()}")
             markup = self.voted_markup(lang) if reminder.scope == "voting_day" else None
-            await self.delivery.create_broadcast(
+            record = await self.delivery.create_broadcast(
                 BroadcastMessage(kind="text", text=self.message(reminder, lang, moment), reply_markup=markup),
                 audience,
                 key=f"reminder:{campaign.id}:{reminder.id}:{lang}",
             )
+            ids.append(record.id)
+        if reminder.id not in self._queued:  # the catch-up tick calls this again within the grace period
+            self._queued.add(reminder.id)
+            log.info("reminder %s due at %s: broadcasts %s (each created once)", reminder.id, moment.isoformat(), ids)
         return "sent"
 
     def vote_time_moment(self, vote_time: time) -> datetime:
