@@ -7,14 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import glob
-import itertools
 import os
 import shutil
-import socket
 import subprocess
-import tempfile
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from datetime import datetime
@@ -29,6 +24,7 @@ from bot.app import App, create_app
 from bot.clock import ManualClock
 from bot.config import DatabaseConfig, Settings
 from bot.devtools.fake_api import FakeTelegram
+from bot.devtools.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
 from bot.runners.polling import run_polling
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,62 +98,13 @@ async def fake() -> AsyncIterator[FakeTelegram]:
 # --- PostgreSQL: a throwaway cluster (Debian's binaries) on 127.0.0.1, one per session ----------------
 # Tests asking for `postgres_url` get a fresh database in it; they are skipped, with the reason, when
 # PostgreSQL is not installed. VOTERBOT_TEST_DATABASE=postgresql runs the end-to-end tests on it too.
-PG_MISSING = "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): PostgreSQL tests skipped"
-
-
-class PgCluster:
-    def __init__(self, bindir: Path) -> None:
-        self.bindir = bindir
-        self.root = Path(tempfile.mkdtemp(prefix="voterbot-pg-"))
-        self.data = self.root / "data"
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
-        self._as_user: list[str] = []
-        if os.geteuid() == 0:  # initdb refuses root: run the cluster as the postgres user
-            shutil.chown(self.root, "postgres", "postgres")
-            self._as_user = ["runuser", "-u", "postgres", "--"]
-        self._names = itertools.count(1)
-
-    def _run(self, *args: str) -> None:
-        subprocess.run([*self._as_user, *args], check=True, capture_output=True, timeout=60)
-
-    def start(self) -> None:
-        self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8")
-        options = f"-h 127.0.0.1 -p {self.port} -k {self.root} -c fsync=off -c full_page_writes=off"
-        self._run(
-            str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options, "-w", "-l", f"{self.root}/log", "start"
-        )
-
-    def stop(self) -> None:
-        with contextlib.suppress(subprocess.SubprocessError):
-            self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
-        shutil.rmtree(self.root, ignore_errors=True)
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{database}"
-
-    def create_database(self) -> str:
-        name = f"t{os.getpid()}_{next(self._names)}"
-        self._run(str(self.bindir / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
-        return name
-
-    def drop_database(self, name: str) -> None:
-        self._run(
-            str(self.bindir / "dropdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "--force", name
-        )
-
-
-def _pg_bindir() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
-    return Path(found[-1]).parent if found else None
 
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[PgCluster]:
-    bindir = _pg_bindir()
+    bindir = pg_bindir()
     if bindir is None:
-        pytest.skip(PG_MISSING)
+        pytest.skip(f"{PG_MISSING}: PostgreSQL tests skipped")
     cluster = PgCluster(bindir)
     try:
         cluster.start()
@@ -219,41 +166,20 @@ async def running(
 
 
 # --- Redis: a throwaway redis-server for the session -----------------------------------------------
-REDIS_MISSING = "redis-server is not installed (Debian's redis-server package): Redis tests skipped"
-
-
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     binary = shutil.which("redis-server")
     if binary is None:
-        pytest.skip(REDIS_MISSING)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    directory = tempfile.mkdtemp(prefix="voterbot-redis-")
-    process = subprocess.Popen(
-        [binary, "--bind", "127.0.0.1", "--port", str(port), "--save", "", "--appendonly", "no", "--dir", directory],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+        pytest.skip(f"{REDIS_MISSING}: Redis tests skipped")
+    server = RedisServer(binary)
     try:
-        deadline = time.monotonic() + 30
-        while True:  # a process-level event: the server accepts connections
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
-                    connection.sendall(b"PING\r\n")
-                    if connection.recv(16).startswith(b"+PONG"):
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("could not start redis-server")
-            time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
+        server.start()
+    except RuntimeError as error:
+        pytest.fail(str(error))
+    try:
+        yield server.url
     finally:
-        process.terminate()
-        process.wait(10)
-        shutil.rmtree(directory, ignore_errors=True)
+        server.stop()
 
 
 @pytest.fixture
