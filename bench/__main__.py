@@ -9,8 +9,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery"]
-TITLES = {"## Questions and answers": "bench.faq", "## Delivery engine": "bench.delivery"}
+SUITES = ["bench.faq", "bench.delivery", "bench.runtime"]
+TITLES = {
+    "## Questions and answers": "bench.faq",
+    "## Delivery engine": "bench.delivery",
+    "## Production runtime": "bench.runtime",
+}
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
