@@ -183,7 +183,7 @@ async def test_shutdown_finishes_updates_in_flight_and_is_not_ready(start_server
 
 async def test_an_update_delivered_again_is_handled_once(start_server: Start, fake: FakeTelegram) -> None:
     """Telegram delivers an update again when it did not get the answer; the bot answers it only once.
-    One being handled right now gets 503 (Telegram retries later)."""
+    One being handled right now gets 409 (Telegram retries later)."""
     server, client = await start_server()
     user = fake.user(3004, language_code="en").open_chat()
     update = message_update(user, "/help")
@@ -196,7 +196,7 @@ async def test_an_update_delivered_again_is_handled_once(start_server: Start, fa
     slow = message_update(user, "/menu")
     first = asyncio.create_task(client.post(slow))
     await blocker.entered.wait()
-    assert await client.post(slow) == 503  # the same update while it is being handled
+    assert await client.post(slow) == 409  # the same update while it is being handled: Telegram retries
     blocker.release.set()
     assert await first == 200
     assert len(user.bot_messages()) == 2

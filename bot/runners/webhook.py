@@ -9,7 +9,8 @@
 - Telegram delivers an update again when it did not get the answer (a timeout, a lost connection):
   an update ledger (Redis with ``REDIS_URL``, shared by the replicas; else this process's memory)
   remembers the update ids handled in the last hour, so a repeated update is acknowledged and not
-  handled twice; one that another replica is handling right now gets 503 (Telegram retries).
+  handled twice; one that another replica is handling right now gets 409 (Telegram retries; not
+  503, which tells the reverse proxy that this replica is going away).
 - ``GET /healthz``: the process is alive. ``GET /readyz``: the database answers, its migrations are
   applied and the process is not shutting down (else 503). ``GET /metrics``: Prometheus text.
 
@@ -163,9 +164,9 @@ class _UpdateHandler(SimpleRequestHandler):
             self.server.metrics.repeated += 1
             log.info("update %d was handled already: acknowledged again", update_id)
             return web.json_response({})
-        if claim is Claim.BUSY:
+        if claim is Claim.BUSY:  # 409, not 503: the proxy must not take this replica out of rotation
             log.info("update %d is being handled elsewhere: Telegram will retry", update_id)
-            return web.Response(text="In progress", status=503, headers={"Retry-After": "1"})
+            return web.Response(text="Conflict: being handled", status=409, headers={"Retry-After": "1"})
         try:
             result: TelegramMethod[Any] | None = await self.dispatcher.feed_webhook_update(bot, update, **self.data)
         except BaseException:
