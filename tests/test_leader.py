@@ -23,7 +23,7 @@ from bot.services.delivery import in_flight_window
 from bot.services.leader import Leadership, LocalLease, PgAdvisoryLease
 from bot.storage.postgres import PostgresStorage
 from tests.conftest import ADMIN_ID, ALMATY, BEFORE, DATA, ROOT
-from tests.test_webhook import SECRET, URL, _env, _free_port
+from tests.test_webhook import SECRET, URL, _env, _free_port, message_update
 
 
 class Recorder:
@@ -304,6 +304,13 @@ async def test_two_replicas_behind_a_load_balancer(
         assert sum(r.logged("leader lease acquired") for r in replicas) == 1
         balancer = WebhookDelivery(fake, [r.url for r in replicas], repeat=lambda u: u["update_id"] % 4 == 0)
         await balancer.start()
+        intruder = fake.user(7499, language_code="en").open_chat()
+        async with aiohttp.ClientSession() as session:  # not from Telegram: refused, not handled
+            for replica in replicas:
+                forged = message_update(intruder, "/help")
+                headers = {"X-Telegram-Bot-Api-Secret-Token": "guessed-secret-0123456789"}
+                async with session.post(replica.url, json=forged, headers=headers) as response:
+                    assert response.status == 401
 
         # Residents write in bursts: each chat's updates alternate between the replicas.
         chatters = [fake.user(user_id, language_code="en").open_chat() for user_id in CHATTERS]
@@ -353,6 +360,7 @@ async def test_two_replicas_behind_a_load_balancer(
             counts = await storage.delivery_counts(record.id)
             expected = 0 if record.key and not record.key.endswith(":en") else len(BALANCED_SUBSCRIBERS)
             assert (record.status, counts.sent, counts.pending, counts.failed) == ("done", expected, 0, 0)
+        assert not intruder.bot_messages()
         assert fake.errors() == [], [(c.method, c.description) for c in fake.errors()]
     finally:
         if balancer is not None:
