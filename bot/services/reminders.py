@@ -59,7 +59,7 @@ class ReminderService:
         self.voted_markup = voted_markup  # the "I voted" button (JSON) under voting-day messages
         self.on_tick: list[Callable[[datetime], Awaitable[object]]] = []  # e.g. event reminders
         self._skipped: set[str] = set()
-        self._queued: set[str] = set()
+        self._queued: set[tuple[str, str]] = set()  # (campaign, reminder) queued by this process
 
     @property
     def campaign(self) -> Campaign:
@@ -110,6 +110,9 @@ class ReminderService:
                 )  # fmt: skip
             return "skipped"
         campaign = self.campaign
+        queued = (campaign.id, reminder.id)
+        if queued in self._queued:  # the catch-up tick calls this again throughout the grace period
+            return "sent"
         ids: list[int] = []
         for lang in LANGUAGES:
             audience = Audience("reminder", f"{lang}:{reminder.scope}:{campaign.voting_day.isoformat()}")
@@ -120,9 +123,8 @@ class ReminderService:
                 key=f"reminder:{campaign.id}:{reminder.id}:{lang}",
             )
             ids.append(record.id)
-        if reminder.id not in self._queued:  # the catch-up tick calls this again within the grace period
-            self._queued.add(reminder.id)
-            log.info("reminder %s due at %s: broadcasts %s (each created once)", reminder.id, moment.isoformat(), ids)
+        self._queued.add(queued)
+        log.info("reminder %s due at %s: broadcasts %s (each created once)", reminder.id, moment.isoformat(), ids)
         return "sent"
 
     def vote_time_moment(self, vote_time: time) -> datetime:
