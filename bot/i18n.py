@@ -69,7 +69,8 @@ def stored_language(record: UserRecord | None, default: Lang) -> Lang:
 
 
 class UserLanguageMiddleware(I18nMiddleware):
-    """Picks the language per update; the user middleware has put the stored user in ``data``."""
+    """Picks the language per update; the user middleware has put the stored user in ``data``.
+    Handlers get it as ``lang``, and gettext (``_``) uses it for the rest of the update."""
 
     def __init__(self, i18n: I18n, default: Lang) -> None:
         super().__init__(i18n)
@@ -84,8 +85,13 @@ class UserLanguageMiddleware(I18nMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
-        data["lang"] = await self.get_locale(event, data)
-        return await super().__call__(handler, event, data)
+        # I18nMiddleware.__call__ with the locale resolved once (it runs on every update)
+        data["lang"] = lang = await self.get_locale(event, data)
+        if self.i18n_key:
+            data[self.i18n_key] = self.i18n
+        data[self.middleware_key] = self
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            return await handler(event, data)
 
 
 def N_(message: str) -> str:

@@ -38,6 +38,21 @@ async def test_free_text_question_is_answered_with_sources_in_the_users_language
     no_errors(fake)
 
 
+async def test_a_question_during_a_dialog_goes_to_the_dialog_that_takes_text(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    admin = fake.user(ADMIN_ID, language_code="en")
+    question = "where is my polling station"
+    assert (await admin.send(question)).replies[0].content.startswith("❓ Where is my polling station?")
+    await admin.send("/announce")
+    preview, control = (await admin.send(question)).replies  # the dialog's step takes it: the draft
+    assert preview.content == question and "This is exactly what subscribers will receive" in control.content
+    # the next step waits for a button, not for text: a question is still answered
+    assert (await admin.send(question)).replies[0].content.startswith("❓ Where is my polling station?")
+    assert "nothing was sent" in (await admin.send("/cancel")).text
+    no_errors(fake)
+
+
 async def test_browse_categories_questions_answer_back_and_feedback(running: RunningBot, fake: FakeTelegram) -> None:
     user = fake.user(3002, language_code="en")
     menu = (await user.send("/menu")).replies[0]

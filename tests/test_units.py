@@ -7,10 +7,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from aiogram import Dispatcher
+from aiogram.dispatcher.event.handler import CallableObject
 
 from bot.clock import ManualClock
 from bot.config import ConfigError, load_settings
 from bot.content import ContentError, load_content
+from bot.handlers import build_routers
 from bot.i18n import create_i18n, fmt_date, fmt_time, ngettext
 from bot.services.campaign import status_at
 from bot.services.deeplinks import make_payload, parse_deep_link
@@ -265,3 +268,21 @@ def test_translation_template_is_up_to_date(tmp_path: Path) -> None:
         fresh_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fresh) if m.id}
         shipped_ids = {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(shipped) if m.id}
     assert fresh_ids - shipped_ids == set(), "run `make i18n` and translate the new messages"
+
+
+# --- routers --------------------------------------------------------------------------------
+
+
+def test_no_filter_or_handler_runs_in_a_thread() -> None:
+    """aiogram runs a synchronous filter or handler (a magic filter, a State) through
+    asyncio.to_thread: a thread hop per check. Every check the bot's routers make is async."""
+    dp = Dispatcher()
+    dp.include_routers(*build_routers())
+    synchronous: list[str] = []
+    for router in dp.chain_tail:
+        for event, observer in router.observers.items():
+            checks: list[CallableObject] = [*(observer._handler.filters or [])]  # the router-level filters
+            for handler in observer.handlers:
+                checks.extend([handler, *(handler.filters or [])])
+            synchronous.extend(f"{router.name}.{event}: {check.callback!r}" for check in checks if not check.awaitable)
+    assert synchronous == []

@@ -25,10 +25,13 @@ from bot.handlers import (
 
 
 def build_routers() -> list[Router]:
-    # Order matters: group chats first (they only get commands); admin dialogs (FSM states) before
-    # anything that would take their messages; the FAQ (deep links and free text) before the
+    # Order matters. A resident's question outside any dialog first: it is most of the traffic and
+    # nothing else takes it (private chat, text, not a command, no FSM state). Then group chats
+    # (they only get commands); admin dialogs (FSM states) before anything that would take their
+    # messages; the FAQ (deep links, and free text in a dialog that did not take it) before the
     # greeting and the catch-alls; the catch-alls last.
     return [
+        faq.free_text_router(),
         errors.router(),
         groups.router(),
         membership.router(),

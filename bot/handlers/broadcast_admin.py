@@ -63,9 +63,9 @@ def router() -> Router:
     r.message.register(on_broadcasts, Command("broadcasts"))
     r.message.register(on_stats, Command("stats"))
     r.message.register(on_cancel_dialog, Command("cancel"), StateFilter(AnnounceForm))
-    r.message.register(on_announcement, AnnounceForm.message, Magic(~F.text.startswith("/")))
-    r.message.register(on_schedule_time, AnnounceForm.schedule, Magic(F.text & ~F.text.startswith("/")))
-    r.callback_query.register(on_announce_button, AnnounceForm.confirm, AnnCb.filter())
+    r.message.register(on_announcement, StateFilter(AnnounceForm.message), Magic(~F.text.startswith("/")))
+    r.message.register(on_schedule_time, StateFilter(AnnounceForm.schedule), Magic(F.text & ~F.text.startswith("/")))
+    r.callback_query.register(on_announce_button, StateFilter(AnnounceForm.confirm), AnnCb.filter())
     r.callback_query.register(on_cancel_broadcast, BcastCb.filter(F.action == "cancel"))
     return r
 

@@ -4,11 +4,12 @@ and the admins' /unanswered and /faq_reload."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -40,13 +41,24 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 6
 BUTTON_TEXT = 60
 UNANSWERED_DAYS = 14
+RENDERED_LIMIT = 10_000  # rendered screens kept per content version
+PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/")
+
+
+def free_text_router() -> Router:
+    """A resident's question typed outside any dialog: most of the traffic. This router comes
+    before all others (see ``build_routers``), so such a message passes two filters instead of
+    every feature router's; commands, group chats and dialogs are not its business."""
+    r = Router(name="faq_text")
+    r.message.register(on_free_text, Magic(PRIVATE_FREE_TEXT), StateFilter(None))
+    return r
 
 
 def router() -> Router:
     r = Router(name="faq")
     private = Magic(F.chat.type == ChatType.PRIVATE)
-    # free text first: it never matches a command, and it is most of the traffic
-    r.message.register(on_free_text, Magic(F.text & ~F.text.startswith("/")), private)
+    # free text during a dialog that the dialog's router (ordered before this one) did not take
+    r.message.register(on_free_text, Magic(PRIVATE_FREE_TEXT))
     r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("faq-")), private)
     r.message.register(on_questions, Command("questions"), private)
     r.message.register(on_unanswered, Command("unanswered"), IsAdmin())
@@ -120,12 +132,25 @@ def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> 
     )
 
 
-def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
-    phase = faq.content.campaign.phase_at(now)
-    key = ("answer", entry.id, lang, phase, back)
+def _cached(faq: FaqService, key: tuple[object, ...], build: Callable[[], Screen]) -> Screen:
+    """Screens depend only on the content, the language (and the phase): residents ask the same
+    questions again and again, so each one is built once per content version (``faq.rendered`` is
+    cleared on reload). ``key`` must name everything ``build`` depends on."""
     cached = faq.rendered.get(key)
     if isinstance(cached, Screen):
         return cached
+    screen = build()
+    if len(faq.rendered) < RENDERED_LIMIT:
+        faq.rendered[key] = screen
+    return screen
+
+
+def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
+    phase = faq.content.campaign.phase_at(now)
+    return _cached(faq, ("answer", entry.id, lang, phase, back), lambda: _answer_screen(faq, entry, lang, now, back))
+
+
+def _answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str) -> Screen:
     back_data = FaqCategoryCb(category=back) if back else MenuCb(section="faq")
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
@@ -140,13 +165,14 @@ def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, b
             [InlineKeyboardButton(text="⬅️ " + _("Back"), callback_data=back_data.pack()), back_to_menu()],
         ]
     )
-    screen = Screen(answer_text(faq, entry, lang, now), markup)
-    if len(faq.rendered) < 10_000:
-        faq.rendered[key] = screen
-    return screen
+    return Screen(answer_text(faq, entry, lang, now), markup)
 
 
 def suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
+    return _cached(faq, ("suggest", tuple(ids), lang), lambda: _suggestions_screen(faq, ids, lang))
+
+
+def _suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
     builder = InlineKeyboardBuilder()
     for entry_id in ids:
         entry = faq.entry(entry_id)
@@ -162,6 +188,10 @@ def suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
 
 
 def no_answer_screen(faq: FaqService, lang: Lang) -> Screen:
+    return _cached(faq, ("no-answer", lang), lambda: _no_answer_screen(faq, lang))
+
+
+def _no_answer_screen(faq: FaqService, lang: Lang) -> Screen:
     campaign = faq.content.campaign
     text = (
         "🙇 "
