@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sqlite3
@@ -17,15 +18,23 @@ from typing import Any
 
 import pytest
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
-from aiogram.methods import SendMessage
+from aiogram.methods import SendMessage, TelegramMethod
 
+from bot.app import create_app, create_bot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.devtools.fake_api import FakeMessage, FakeTelegram
-from bot.services.delivery import DeliveryEngine, in_flight_window
+from bot.services.delivery import (
+    STATUS_SECONDS,
+    BroadcastSender,
+    DeliveryEngine,
+    broadcast_method,
+    concurrency_for,
+    in_flight_window,
+)
 from bot.storage.base import Audience, BroadcastMessage
 from bot.storage.sqlite import SqliteStorage
-from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot
+from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot, no_errors
 
 TEXT = BroadcastMessage(kind="text", text="📣 <b>Polling stations</b> open at 07:00.")
 
@@ -232,16 +241,135 @@ async def test_a_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
     assert not await engine.cancel(later.id)  # already done
 
 
+async def test_a_broadcast_cancelled_on_another_replica_stops_here(bot_factory: Any) -> None:
+    """Replicas share the database and only the leader's engine sends; an admin's Cancel handled by
+    a follower only writes the status. The leader's running broadcast notices and stops."""
+    rate = 10.0
+    leader: RunningBot = await bot_factory(broadcast_rate=rate)
+    fake = leader.fake
+    assert leader.app is not None
+    audience = list(range(6600, 6660))
+    await seed(fake, leader.app.storage, audience)
+    admin = fake.user(ADMIN_ID, language_code="en")
+    await admin.send("/announce")
+    control = (await admin.send("Polling stations: cancelled elsewhere")).replies[-1]
+    await admin.press(control, "Send")
+
+    def reached() -> set[int]:
+        return {u for u in audience if received(fake, u, "cancelled elsewhere")}
+
+    await fake.wait_for(lambda: len(reached()) >= 5, timeout=10)
+    # a second replica: its own connection to the same database, its engine not running
+    follower = await create_app(leader.settings, clock=leader.clock, token=fake.token)
+    try:
+        (record,) = await follower.storage.recent_broadcasts(1)
+        assert record.status == "running"
+        engine = follower.dispatcher["delivery"]
+        assert isinstance(engine, DeliveryEngine)
+        before = reached()
+        assert await engine.cancel(record.id)
+    finally:
+        await follower.close()
+
+    final = await engine_of(leader).wait_finished(record.id, timeout=20)  # the leader's run has ended
+    assert final.status == "cancelled"
+    after = reached()
+    assert len(after) < len(audience)  # not everybody got it
+    assert len(after - before) <= rate * (STATUS_SECONDS + 1)  # it stopped soon after the cancel
+    assert all(len(received(fake, u, "cancelled elsewhere")) == 1 for u in after)
+    counts = await leader.app.storage.delivery_counts(record.id)
+    assert counts.pending == 0 and counts.cancelled >= len(audience) - len(after)
+    assert counts.sent <= len(after) and counts.blocked == counts.failed == 0
+    report = fake._find_message(ADMIN_ID, control.message_id)  # the final report, as for a local cancel
+    assert report is not None and "cancelled" in report.content and report.flat_buttons == []
+    no_errors(fake)
+
+
+async def test_the_prepared_request_is_what_aiogram_would_send(make_settings: Callable[..., Settings]) -> None:
+    """The engine serializes a broadcast once and posts JSON; the fields are aiogram's own (bot
+    defaults resolved, markup dumped), and a foreign request middleware turns the shortcut off."""
+    bot = create_bot(make_settings(), "123456:TEST-TOKEN")
+    markup = '{"inline_keyboard": [[{"text": "Yes", "callback_data": "v:1"}]]}'
+    message = BroadcastMessage(kind="text", text="<b>Vote</b>", reply_markup=markup)
+    try:
+        sender = BroadcastSender(bot, message, paid=True)
+        assert sender.prepared
+        form = bot.session.build_form_data(bot, broadcast_method(message, 42, paid=True))  # type: ignore[attr-defined]
+        expected: dict[str, Any] = {}
+        for options, _headers, value in form._fields:  # (name, headers, value) of each form field
+            with contextlib.suppress(ValueError):  # aiogram sends nested objects as JSON strings
+                value = json.loads(value)
+            expected[options["name"]] = value
+        assert json.loads(sender.body(42)) == expected
+        assert expected["parse_mode"] == "HTML" and expected["allow_paid_broadcast"] is True
+
+        async def passthrough(make_request: Any, bot: Any, method: Any) -> Any:
+            return await make_request(bot, method)
+
+        bot.session.middleware(passthrough)
+        assert not BroadcastSender(bot, message, paid=True).prepared
+    finally:
+        await bot.session.close()
+
+
+async def test_a_server_serving_a_backlog_at_once_never_sees_more_than_the_rate(tmp_path: Path) -> None:
+    """A server that stands still for a moment and then serves the requests waiting for it all at
+    once counts them in the same instant, as a burst we never sent. The gate counts a request as
+    sent until it is answered, so whatever the server counts in any second stays within the rate."""
+    rate = 50.0
+
+    class StallingServer:
+        """A stub Bot: it serves each request at once, except that from the 30th on it stands
+        still until every request the engine may have in flight is waiting, then serves them."""
+
+        def __init__(self, backlog: int) -> None:
+            self.backlog = backlog
+            self.requests = 0
+            self.waiting = 0
+            self.resume = asyncio.Event()
+            self.served: list[float] = []
+
+        async def __call__(self, method: TelegramMethod[Any], request_timeout: int | None = None) -> None:
+            self.requests += 1
+            if self.requests >= 30 and not self.resume.is_set():
+                self.waiting += 1
+                if self.waiting == self.backlog:
+                    self.resume.set()
+                await self.resume.wait()
+            self.served.append(asyncio.get_running_loop().time())
+
+    storage = SqliteStorage(tmp_path / "stall.sqlite3")
+    await storage.connect()
+    try:
+        for user_id in range(1, 121):
+            await storage.touch_user(user_id, "en", BEFORE)
+            await storage.subscribe(user_id, "en", BEFORE)
+        server = StallingServer(backlog=concurrency_for(rate))
+        engine = DeliveryEngine(server, storage, ManualClock(BEFORE), rate=rate)  # type: ignore[arg-type]
+        await engine.start()
+        try:
+            record = await engine.create_broadcast(TEXT, Audience("all"))
+            await engine.wait_finished(record.id, timeout=30)
+        finally:
+            await engine.stop()
+        assert server.resume.is_set() and len(server.served) == 120
+        assert max_in_any_second(server.served) <= rate
+    finally:
+        await storage.close()
+
+
 async def test_errors_retry_with_backoff_then_count_as_failed(tmp_path: Path) -> None:
-    """The engine's error handling on a stub bot: 5xx retried, other 400s failed at once."""
+    """The engine's error handling on a stub bot: 5xx retried, other 400s failed at once, and a
+    message that cannot be sent at all fails for everybody without a call."""
 
     class StubBot:
         def __init__(self) -> None:
             self.calls: Counter[int] = Counter()
 
-        async def send_message(self, chat_id: int, text: str, **kwargs: Any) -> None:
+        async def __call__(self, method: TelegramMethod[Any], request_timeout: int | None = None) -> None:
+            assert isinstance(method, SendMessage) and isinstance(method.chat_id, int)
+            chat_id = method.chat_id
             self.calls[chat_id] += 1
-            method = SendMessage(chat_id=chat_id, text=text)
             if chat_id == 1 and self.calls[chat_id] == 1:
                 raise TelegramServerError(method, "Internal Server Error")  # then succeeds
             if chat_id == 2:
@@ -264,11 +392,17 @@ async def test_errors_retry_with_backoff_then_count_as_failed(tmp_path: Path) ->
         try:
             record = await engine.create_broadcast(TEXT, Audience("all"))
             await engine.wait_finished(record.id, timeout=20)
+            # a message that cannot be sent at all (a copy without its source): all fail, no call
+            unsendable = await engine.create_broadcast(BroadcastMessage(kind="copy"), Audience("all"))
+            await engine.wait_finished(unsendable.id, timeout=20)
         finally:
             await engine.stop()
         counts = await storage.delivery_counts(record.id)
         assert (counts.sent, counts.failed, counts.blocked) == (2, 2, 1)
         assert stub.calls == Counter({1: 2, 2: 3, 3: 1, 4: 1, 5: 1})
+        failed = await storage.delivery_counts(unsendable.id)
+        assert failed.total == failed.failed == 4  # user 4 blocked the bot in the first one
+        assert sum(stub.calls.values()) == 8
     finally:
         await storage.close()
 

@@ -183,6 +183,20 @@ def test_parse_html_rejects(bad: str) -> None:
         parse_html(bad)
 
 
+def test_the_same_html_parsed_again_gives_entities_of_its_own() -> None:
+    """The fake remembers parsed texts (a broadcast sends one text thousands of times); each
+    message still gets entities of its own, and bad markup is still refused every time."""
+    from bot.devtools.fake_api import ApiError
+
+    first = FakeTelegram._parse_text("<b>Vote</b> today", "HTML", None, caption=False)
+    first[1][0]["length"] = 99
+    second = FakeTelegram._parse_text("<b>Vote</b> today", "HTML", None, caption=False)
+    assert second == ("Vote today", [{"type": "bold", "offset": 0, "length": 4}], "<b>Vote</b> today")
+    for _ in range(2):
+        with pytest.raises(ApiError, match="can't parse entities"):
+            FakeTelegram._parse_text("<b>Vote", "HTML", None, caption=False)
+
+
 # ------------------------------------------------------------------ end-to-end with aiogram
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import itertools
 import json
 import math
@@ -332,6 +333,13 @@ def parse_html(src: str) -> tuple[str, list[JSON]]:
         raise HtmlParseError(f'Can\'t find end tag corresponding to start tag "{stack[-1].tag}"')
     entities.sort(key=lambda e: (e["offset"], -e["length"]))
     return "".join(out), entities
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_html_cached(src: str) -> tuple[str, list[JSON]]:
+    """:func:`parse_html` remembered: a broadcast sends the same text thousands of times. Callers
+    copy the entities (the cached list is never handed out); errors are not cached."""
+    return parse_html(src)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -1338,9 +1346,10 @@ class FakeTelegram:
         if mode == "html":
             html = raw
             try:
-                raw, parsed_entities = parse_html(raw)
+                raw, cached = _parse_html_cached(raw)
             except HtmlParseError as exc:
                 raise bad_request(f"can't parse entities: {exc}") from exc
+            parsed_entities = [dict(e) for e in cached]
         elif mode:
             raise bad_request(f"fake server does not model parse_mode {parse_mode}")
         elif entities:
