@@ -229,6 +229,8 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
     assert done.finished_at == T0 + timedelta(minutes=2)
     assert await storage.cancel_broadcast(1, T0) is False
     assert await storage.cancel_broadcast(later.id, T0) is True
+    assert await storage.cancel_broadcast(later.id, T0) is False  # once
+    assert (await storage.delivery_counts(later.id)).pending == 0
     assert [b.id for b in await storage.recent_broadcasts(5)] == [later.id, 1]
     by_key = await storage.get_broadcast_by_key("k1")
     assert by_key is not None and by_key.id == 1

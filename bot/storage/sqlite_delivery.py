@@ -250,11 +250,12 @@ class SqliteDeliveryMixin:
             return
         at = _ts(now)
         sent = [r.user_id for r in results if r.status == "sent"]
-        if sent:  # one statement for the common case
+        if sent:  # one statement for the common case; a message Telegram accepted counts as sent even
+            # if the broadcast was cancelled (by another replica) while it was in flight
             marks = ",".join("?" * len(sent))
             await self.db.execute(
                 f"""UPDATE deliveries SET status = 'sent', at = ?
-                    WHERE broadcast_id = ? AND status = 'pending' AND user_id IN ({marks})""",
+                    WHERE broadcast_id = ? AND status IN ('pending', 'cancelled') AND user_id IN ({marks})""",
                 (at, broadcast_id, *sent),
             )
         for result in results:
@@ -294,10 +295,19 @@ class SqliteDeliveryMixin:
             )
 
     async def cancel_broadcast(self, broadcast_id: int, now: datetime) -> bool:
-        record = await self.get_broadcast(broadcast_id)
-        if record is None or record.status not in ("scheduled", "running"):
+        """Cancel a scheduled or running broadcast; False when it has already ended (one statement
+        decides, so a broadcast the leader finishes at that moment is never reported cancelled)."""
+        row = await self._one(
+            """UPDATE broadcasts SET status = 'cancelled', finished_at = ?
+               WHERE id = ? AND status IN ('scheduled', 'running') RETURNING id""",
+            (_ts(now), broadcast_id),
+        )
+        if row is None:
             return False
-        await self.finish_broadcast(broadcast_id, "cancelled", now)
+        await self.db.execute(
+            "UPDATE deliveries SET status = 'cancelled', at = ? WHERE broadcast_id = ? AND status = 'pending'",
+            (_ts(now), broadcast_id),
+        )
         return True
 
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
