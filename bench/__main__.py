@@ -46,6 +46,8 @@ def main() -> int:
         if only and name.split(".")[-1] not in only:
             # not run this time: keep its figures from the last run (they carry their own date)
             report.extend(previous.get(name, []))
+            if report[-1] != "":
+                report.append("")
             continue
         try:
             module = importlib.import_module(name)
@@ -53,6 +55,8 @@ def main() -> int:
             continue
         print(f"running {name} …", file=sys.stderr)
         module.run(report)
+        if report[-1] != "":
+            report.append("")
     text = "\n".join(report) + "\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(text)
