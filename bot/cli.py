@@ -101,19 +101,33 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
 
 
 def run(settings: Settings, *, webhook: bool = False) -> int:
+    """Run the bot. Whatever stops it is told in one line, with every secret redacted: a
+    configuration, content, database or Bot API problem exits with code 2 and no traceback; an
+    unexpected error logs its (redacted) traceback and exits with code 1."""
     from bot.app import create_app
-    from bot.logs import setup_logging
+    from bot.logs import secrets_of, setup_logging
     from bot.runners.polling import run_polling
+    from bot.runners.startup import StartupError, wait_for_bot_api
+    from bot.storage.errors import StorageError
 
     try:
         token = settings.require_token()
-        secret = settings.require_webhook()[1] if webhook else None
+        if webhook:
+            settings.require_webhook()
     except ConfigError as error:
         return _fail(str(error))
-    setup_logging(settings.log_level, [token, *([secret] if secret else [])])
+    redact = setup_logging(
+        settings.log_level,
+        secrets_of(token, settings.webhook_secret, [settings.database.url, settings.redis_url, settings.bot_api_base]),
+    )
 
     async def _main() -> None:
         app = await create_app(settings, token=token)
+        try:
+            await wait_for_bot_api(app.bot, settings.bot_api_base, budget=settings.startup_retry_seconds)
+        except BaseException:
+            await app.close()
+            raise
         if webhook:
             from bot.runners.webhook import run_webhook
 
@@ -123,8 +137,13 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
 
     try:
         asyncio.run(_main())
-    except (ContentError, TranslationsError, ConfigError) as error:
-        return _fail(str(error))
+    except (ContentError, TranslationsError, ConfigError, StorageError, StartupError) as error:
+        return _fail(redact(str(error)))
     except KeyboardInterrupt:
         logging.getLogger(__name__).info("interrupted")
+    except Exception as error:
+        logging.getLogger(__name__).error("stopped by an unexpected error", exc_info=True)  # redacted
+        detail = " ".join(str(error).split())[:300]
+        print(redact(f"voterbot: stopped by an unexpected error: {type(error).__name__}: {detail}"), file=sys.stderr)
+        return EXIT_PROBLEMS
     return 0

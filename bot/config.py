@@ -61,7 +61,9 @@ class Settings:
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
+    metrics_listen: tuple[str, int] | None = None  # /metrics on its own (private) address
     redis_url: str | None = None  # conversation state and per-user ordering shared by replicas
+    startup_retry_seconds: float = 120.0  # how long start-up retries an unreachable Bot API
 
     def require_webhook(self) -> tuple[str, str]:
         """The webhook's public URL and secret, both required by ``run --webhook``."""
@@ -143,11 +145,11 @@ def _parse_positive(name: str, value: str, *, integer: bool = False, maximum: fl
     return number
 
 
-def parse_listen(value: str) -> tuple[str, int]:
+def parse_listen(value: str, variable: str = "WEBHOOK_LISTEN", example: str = "0.0.0.0:8080") -> tuple[str, int]:
     host, sep, port = value.strip().rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError("WEBHOOK_LISTEN", f"expected host:port such as 0.0.0.0:8080, got {value!r}")
+        raise ConfigError(variable, f"expected host:port such as {example}, got {value!r}")
     return host, int(port)
 
 
@@ -205,6 +207,11 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if webhook_secret is not None and not _SECRET_RE.fullmatch(webhook_secret):
         raise ConfigError("WEBHOOK_SECRET", "expected 16-256 characters A-Z a-z 0-9 _ -")
     webhook_listen = parse_listen(get("WEBHOOK_LISTEN") or "0.0.0.0:8080")
+    metrics_value = get("METRICS_LISTEN")
+    metrics_listen = parse_listen(metrics_value, "METRICS_LISTEN", "127.0.0.1:9090") if metrics_value else None
+    if metrics_listen is not None and metrics_listen == webhook_listen:
+        raise ConfigError("METRICS_LISTEN", "must differ from WEBHOOK_LISTEN (the point is a private port)")
+    startup_retry = _parse_positive("STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "120", maximum=3600)
     redis_url = get("REDIS_URL")
     if redis_url is not None:
         redis_parts = urlsplit(redis_url)
@@ -225,5 +232,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_listen=webhook_listen,
+        metrics_listen=metrics_listen,
         redis_url=redis_url,
+        startup_retry_seconds=startup_retry,
     )

@@ -20,6 +20,7 @@ inserting into the same table at once never collide; SQLite, with one writer at 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Generator, Sequence
 from datetime import datetime
@@ -29,11 +30,14 @@ from typing import Any, cast
 import aiosqlite
 import asyncpg
 
+from bot.config import DatabaseConfig
 from bot.storage.base import UserRecord
+from bot.storage.errors import connection_problem
 from bot.storage.sqlite import SqliteStorage
 
 MIGRATION_LOCK = 0x766F746572626F74  # "voterbot": one process migrates at a time
 POOL_SIZE = 10
+CONNECT_TIMEOUT = 10  # seconds, per connection attempt: an unreachable server is a clear exit
 
 _TOKENS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?")
 _LITERALS = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*")
@@ -185,7 +189,13 @@ class PostgresStorage(SqliteStorage):
         return cast(aiosqlite.Connection, self._conn)  # the subset of it the storage uses (see PgConnection)
 
     async def connect(self) -> None:
-        self._pool = await asyncpg.create_pool(self._url, min_size=1, max_size=self._pool_size)
+        try:
+            self._pool = await asyncio.wait_for(
+                asyncpg.create_pool(self._url, min_size=1, max_size=self._pool_size, timeout=CONNECT_TIMEOUT),
+                CONNECT_TIMEOUT * 2,
+            )
+        except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            raise connection_problem(DatabaseConfig("postgresql", self._url).describe(), error) from None
         try:
             async with self._pool.acquire() as connection:
                 # One dedicated connection, in real transactions, under an advisory lock: replicas
