@@ -22,5 +22,5 @@ async def run_polling(app: App, *, handle_signals: bool = True, handle_as_tasks:
             close_bot_session=True,
         )
     finally:
-        await app.storage.close()
+        await app.close()  # also when polling never started (the HTTP session is closed once)
         log.info("stopped")

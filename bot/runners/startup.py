@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from aiogram import Bot
 from aiogram.exceptions import (
     ClientDecodeError,
+    TelegramAPIError,
     TelegramNetworkError,
     TelegramNotFound,
     TelegramRetryAfter,
@@ -33,6 +34,8 @@ class StartupError(Exception):
 
 
 def _reason(error: BaseException) -> str:
+    if isinstance(error, ClientDecodeError):  # not what the server said: it may echo the request (the token)
+        return f"{type(error).__name__}: {error.message}: not a Bot API answer ({type(error.original).__name__})"
     text = " ".join(str(error).split())  # one line, whatever the server sent
     text = text[:200] + "…" if len(text) > 200 else text
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
@@ -79,6 +82,8 @@ async def wait_for_bot_api(
             await sleep(delay)
             delay = min(delay * 2, MAX_DELAY)
             continue
+        except TelegramAPIError as error:  # any other refusal: waiting will not change it
+            raise StartupError(f"BOT_API_BASE: the Bot API at {base} refused getMe ({_reason(error)})") from None
         if attempt > 1:
             log.info("the Bot API at %s answered after %d attempt(s)", base, attempt)
         return me
