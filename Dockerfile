@@ -27,7 +27,8 @@ ENV PATH=/opt/venv/bin:$PATH \
     CONTENT_DIR=/app/data
 USER voterbot
 VOLUME ["/app/var"]
-# Alive while the process runs and its database opens; `voterbot check` validates content too.
+# Healthy while the database answers with the current schema (its schema_version row, read-only;
+# not `select 1`: a damaged or foreign file turns it red). Webhook replicas are also checked on /readyz.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
-  CMD ["python", "-c", "import sqlite3,sys; sqlite3.connect('/app/var/voterbot.sqlite3').execute('select 1'); sys.exit(0)"]
+  CMD ["voterbot", "health"]
 CMD ["voterbot", "run"]

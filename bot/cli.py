@@ -29,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
         "--webhook", action="store_true", help="serve WEBHOOK_URL on WEBHOOK_LISTEN (also /healthz /readyz /metrics)"
     )
     sub.add_parser("check", help="validate the content files and the translations")
+    sub.add_parser("health", help="the container health check: the database answers with the current schema")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
     chat.add_argument("--at", metavar="YYYY-MM-DDTHH:MM", help="the moment, in the campaign's time zone")
@@ -47,6 +48,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(error))
     if args.command == "check":
         return check(settings)
+    if args.command == "health":
+        return health(settings)
     if args.command == "run":
         return run(settings, webhook=args.webhook)
     if args.command == "ask":
@@ -75,6 +78,18 @@ def check(settings: Settings) -> int:
         return EXIT_PROBLEMS
     assert content is not None
     print(f"ok: campaign {content.campaign.id}, {len(content.faq.entries)} questions, translations kk ru en")
+    return 0
+
+
+def health(settings: Settings) -> int:
+    from bot.storage.errors import StorageError
+    from bot.storage.health import check_schema
+
+    try:
+        print(check_schema(settings.database))
+    except StorageError as error:
+        print(f"voterbot: unhealthy: {error}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return 0
 
 

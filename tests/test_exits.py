@@ -241,3 +241,33 @@ async def test_a_bot_api_echoing_the_token_never_prints_it(echo_api: str, mode: 
         assert "Traceback" in output and "TelegramBadRequest" in last
     else:
         assert process.returncode == 2 and "Traceback" not in output
+
+
+def test_health_check_reads_the_schema(tmp_path: Path) -> None:
+    """`voterbot health` (the Docker HEALTHCHECK): green only for a database with the current schema."""
+
+    def health(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "health"],
+            env=_env(DATABASE_URL=f"sqlite:///{path}"),
+            capture_output=True,
+            text=True,
+            timeout=HANG_GUARD,
+            cwd=ROOT,
+        )
+
+    good = tmp_path / "good.sqlite3"
+    _populated_database(good)
+    result = health(good)
+    assert result.returncode == 0 and result.stdout.startswith("ok: database"), result.stderr
+    foreign = tmp_path / "foreign.sqlite3"
+    with sqlite3.connect(foreign) as db:  # a database, but not the bot's: `select 1` would pass
+        db.execute("CREATE TABLE t (x)")
+    broken = tmp_path / "broken.sqlite3"
+    broken.write_bytes(os.urandom(8192))
+    for path, problem in ((foreign, "no such table: schema_version"), (broken, "not an SQLite database")):
+        result = health(path)
+        assert result.returncode == 1 and result.stderr.count("\n") == 1 and problem in result.stderr, result.stderr
+    assert not (tmp_path / "missing.sqlite3").exists()
+    assert health(tmp_path / "missing.sqlite3").returncode == 1
+    assert not (tmp_path / "missing.sqlite3").exists()  # the check creates nothing
