@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -62,6 +63,7 @@ class Metrics:
     def __init__(self) -> None:
         self.updates: dict[str, int] = {"handled": 0, "failed": 0}
         self.unauthorized = 0
+        self.refused: Counter[str] = Counter()  # webhook requests and connections refused, by reason
         self.repeated = 0
         self.latency = Histogram()
 
@@ -74,6 +76,9 @@ class Metrics:
             "# HELP voterbot_webhook_unauthorized_total Webhook requests refused for a wrong or missing secret.",
             "# TYPE voterbot_webhook_unauthorized_total counter",
             f"voterbot_webhook_unauthorized_total {self.unauthorized}",
+            "# HELP voterbot_webhook_refused_total Webhook requests and connections refused, by reason.",
+            "# TYPE voterbot_webhook_refused_total counter",
+            *(f'voterbot_webhook_refused_total{{reason="{k}"}} {v}' for k, v in sorted(self.refused.items())),
             "# HELP voterbot_webhook_repeated_total Updates Telegram delivered again after they were handled.",
             "# TYPE voterbot_webhook_repeated_total counter",
             f"voterbot_webhook_repeated_total {self.repeated}",

@@ -26,26 +26,38 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import logging
 import signal
 import time
-from collections import OrderedDict
-from datetime import UTC, datetime
+from collections import Counter, OrderedDict
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from aiogram import Bot
 from aiogram.methods import TelegramMethod
+from aiogram.types import Update
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
+from pydantic import ValidationError
 
 from bot.app import DRAIN_SECONDS, App
+from bot.config import ConfigError
 from bot.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from bot.runners.http_guard import ConnectionGuard
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
 LATEST_MIGRATION = MIGRATIONS[-1][0]
+HEADER_TIMEOUT = 10.0  # seconds for a request's headers (then the connection is closed)
+BODY_TIMEOUT = 10.0  # seconds for its body (then 408)
+MAX_BODY = 1024 * 1024  # bytes; Telegram's updates are a few kilobytes (then 413)
+MAX_CONNECTIONS = 256  # open at once; Telegram uses at most 100 (setWebhook max_connections)
+BACKLOG = 128
+REFUSAL_LOG_SECONDS = 60.0  # refused requests are logged at most this often (always counted)
+METRICS_CACHE_SECONDS = 5.0
 Gauge = tuple[str, str, str, dict[str, str], float]
 
 
@@ -119,27 +131,34 @@ Ledger = MemoryLedger | RedisLedger
 
 
 class _UpdateHandler(SimpleRequestHandler):
-    """SimpleRequestHandler that counts refusals, refuses updates while shutting down, and handles
-    each update once (see the update ledger) before answering the request."""
+    """SimpleRequestHandler that refuses bad requests cheaply (counted, logged at most once a
+    minute), refuses updates while shutting down, and handles each update once (see the update
+    ledger) before answering the request."""
 
     def __init__(self, server: WebhookServer, ledger: Ledger, **kwargs: Any) -> None:
         super().__init__(handle_in_background=False, **kwargs)
         self.server = server
         self.ledger = ledger
         self.active: set[asyncio.Task[Any]] = set()  # requests being handled now
+        self._secret = (self.secret_token or "").encode()
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        """Compared as bytes: any header (non-ASCII included) is an answer, never an exception.
+        aiohttp decodes headers as UTF-8 with surrogateescape, which gives the bytes back."""
+        given = telegram_secret_token.encode("utf-8", "surrogateescape")
+        return hmac.compare_digest(given, self._secret)
 
     async def handle(self, request: web.Request) -> web.Response:
         if not self.verify_secret(request.headers.get("X-Telegram-Bot-Api-Secret-Token", ""), self.bot):
             self.server.metrics.unauthorized += 1
-            log.warning("webhook request with a wrong or missing secret from %s refused", request.remote)
-            return web.Response(text="Unauthorized", status=401)
+            return self.server.refuse("secret", request.remote, 401, "Unauthorized")
         if not self.server.accepting:
             return web.Response(text="Shutting down", status=503, headers={"Retry-After": "1"})
         task = asyncio.current_task()
         assert task is not None
         self.active.add(task)
         try:
-            return await super().handle(request)
+            return await self._handle_request(self.bot, request)
         finally:
             self.active.discard(task)
 
@@ -154,11 +173,32 @@ class _UpdateHandler(SimpleRequestHandler):
             log.warning("%d update(s) still in flight after %.0f s", len(pending), seconds)
         return not pending
 
+    async def _read_update(self, bot: Bot, request: web.Request) -> Update | web.Response:
+        """The request's Update, or the response refusing it: 408 for a body that does not arrive
+        in time, 413 for one too large, 400 for malformed JSON or something that is not an Update."""
+        remote = request.remote
+        try:
+            body = await asyncio.wait_for(request.read(), self.server.body_timeout)
+        except TimeoutError:
+            return self.server.refuse("body-timeout", remote, 408, "Request Timeout")
+        except web.HTTPRequestEntityTooLarge:
+            return self.server.refuse("too-large", remote, 413, "Request Entity Too Large")
+        try:
+            raw = bot.session.json_loads(body.decode("utf-8"))
+        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+            return self.server.refuse("malformed", remote, 400, "Bad Request: malformed JSON")
+        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+            return self.server.refuse("invalid", remote, 400, "Bad Request: no update_id")
+        try:
+            return Update.model_validate(raw, context={"bot": bot})
+        except ValidationError:
+            return self.server.refuse("invalid", remote, 400, "Bad Request: not an Update")
+
     async def _handle_request(self, bot: Bot, request: web.Request) -> web.Response:
-        update = await request.json(loads=bot.session.json_loads)
-        update_id = update.get("update_id") if isinstance(update, dict) else None
-        if not isinstance(update_id, int):
-            return web.Response(text="Bad Request: no update_id", status=400)
+        update = await self._read_update(bot, request)
+        if isinstance(update, web.Response):
+            return update
+        update_id = update.update_id
         claim = await self.ledger.claim(update_id)
         if claim is Claim.DONE:
             self.server.metrics.repeated += 1
@@ -180,19 +220,43 @@ class _UpdateHandler(SimpleRequestHandler):
 
 
 class WebhookServer:
-    def __init__(self, app: App, *, url: str, secret: str, host: str, port: int) -> None:
+    def __init__(
+        self,
+        app: App,
+        *,
+        url: str,
+        secret: str,
+        host: str,
+        port: int,
+        metrics_address: tuple[str, int] | None = None,
+        max_connections: int = MAX_CONNECTIONS,
+        header_timeout: float = HEADER_TIMEOUT,
+        body_timeout: float = BODY_TIMEOUT,
+        metrics_cache_seconds: float = METRICS_CACHE_SECONDS,
+    ) -> None:
         self.app = app
         self.url = url
         self.secret = secret
         self.host = host
         self.port = port
+        self.metrics_address = metrics_address
+        self.max_connections = max_connections
+        self.header_timeout = header_timeout
+        self.body_timeout = body_timeout
+        self.metrics_cache_seconds = metrics_cache_seconds
         self.metrics = Metrics()
         self.started = False  # services started and webhook registered
         self.shutting_down = False
         self._runner: web.AppRunner | None = None
+        self._listener: asyncio.Server | None = None
+        self._metrics_runner: web.AppRunner | None = None
         self._stopping: asyncio.Task[None] | None = None
+        self._refusals: Counter[str] = Counter()  # not logged yet
+        self._refusals_logged_at: float | None = None
+        self._gauges_cache: tuple[float, list[Gauge]] | None = None
+        self._gauges_lock = asyncio.Lock()
         app.dispatcher.update.outer_middleware(MetricsMiddleware(self.metrics))
-        self.web = web.Application()
+        self.web = web.Application(client_max_size=MAX_BODY)
         redis = getattr(app.dispatcher.fsm.storage, "redis", None)  # with REDIS_URL
         ledger: Ledger = RedisLedger(redis, app.bot.id) if redis is not None else MemoryLedger()
         self.handler = _UpdateHandler(self, ledger, dispatcher=app.dispatcher, bot=app.bot, secret_token=secret)
@@ -200,28 +264,85 @@ class WebhookServer:
         self.web.router.add_post(path, self.handler.handle)
         self.web.router.add_get("/healthz", self.healthz)
         self.web.router.add_get("/readyz", self.readyz)
-        self.web.router.add_get("/metrics", self.metrics_view)
+        if metrics_address is None:
+            self.web.router.add_get("/metrics", self.metrics_view)
+            self.metrics_web: web.Application | None = None
+        else:  # /metrics only there (and the health endpoints, for the monitoring's convenience)
+            self.metrics_web = web.Application()
+            self.metrics_web.router.add_get("/metrics", self.metrics_view)
+            self.metrics_web.router.add_get("/healthz", self.healthz)
+            self.metrics_web.router.add_get("/readyz", self.readyz)
 
     @property
     def bound_port(self) -> int:
         """The port actually listened on (useful with port 0)."""
-        assert self._runner is not None
-        for address in self._runner.addresses:
-            return int(address[1])
+        assert self._listener is not None
+        for sock in self._listener.sockets:
+            return int(sock.getsockname()[1])
         raise RuntimeError("not listening")
+
+    @property
+    def metrics_port(self) -> int | None:
+        if self._metrics_runner is None:
+            return None
+        for address in self._metrics_runner.addresses:
+            return int(address[1])
+        return None
 
     @property
     def accepting(self) -> bool:
         return self.started and not self.shutting_down
 
+    # --- refusals --------------------------------------------------------------------------------
+    def refuse(self, reason: str, remote: Any, status: int, text: str) -> web.Response:
+        self.note_refusal(reason, remote)
+        return web.Response(text=text, status=status)
+
+    def note_refusal(self, reason: str, remote: Any) -> None:
+        """Counted always (``voterbot_webhook_refused_total``); logged at most once a minute, as a
+        summary: an outsider must not be able to fill the log."""
+        self.metrics.refused[reason] += 1
+        self._refusals[reason] += 1
+        now = time.monotonic()
+        if self._refusals_logged_at is not None and now - self._refusals_logged_at < REFUSAL_LOG_SECONDS:
+            return
+        summary = ", ".join(f"{reason} {count}" for reason, count in sorted(self._refusals.items()))
+        since = "" if self._refusals_logged_at is None else f" in the last {now - self._refusals_logged_at:.0f} s"
+        log.warning("webhook requests refused%s: %s (the latest from %s)", since, summary, _peer(remote))
+        self._refusals.clear()
+        self._refusals_logged_at = now
+
     # --- life cycle ------------------------------------------------------------------------------
     async def start(self) -> None:
         """Listen (updates get 503 until ready), start the services, then register the webhook."""
         bot, dp = self.app.bot, self.app.dispatcher
-        self._runner = web.AppRunner(self.web, handle_signals=False, access_log=None)
+        # keepalive_timeout also bounds the headers of a kept-alive connection's next request
+        self._runner = web.AppRunner(
+            self.web, handle_signals=False, access_log=None, keepalive_timeout=self.header_timeout
+        )
         await self._runner.setup()
-        await web.TCPSite(self._runner, self.host, self.port).start()
-        log.info("webhook server listening on %s:%d", self.host, self.bound_port)
+        assert self._runner.server is not None
+        guard = ConnectionGuard(
+            self._runner.server,
+            header_timeout=self.header_timeout,
+            max_connections=self.max_connections,
+            on_refused=self.note_refusal,
+        )
+        loop = asyncio.get_running_loop()
+        try:
+            self._listener = await loop.create_server(guard.factory, self.host, self.port, backlog=BACKLOG)
+            log.info("webhook server listening on %s:%d", self.host, self.bound_port)
+            if self.metrics_web is not None and self.metrics_address is not None:
+                self._metrics_runner = web.AppRunner(self.metrics_web, handle_signals=False, access_log=None)
+                await self._metrics_runner.setup()
+                host, port = self.metrics_address
+                await web.TCPSite(self._metrics_runner, host, port).start()
+                log.info("metrics on %s:%d", host, self.metrics_port)
+        except OSError as error:
+            raise ConfigError(
+                "METRICS_LISTEN" if self._listener is not None else "WEBHOOK_LISTEN",
+                f"cannot listen: {error.strerror or error}",
+            ) from None
         await dp.emit_startup(bot=bot, **dp.workflow_data)  # commands, delivery engine, scheduler
         self.started = True
         await ensure_webhook(bot, registered_url(self.url, self.secret), self.secret, dp.resolve_used_update_types())
@@ -243,9 +364,14 @@ class WebhookServer:
         try:
             await self.handler.drain(DRAIN_SECONDS)
             dp = self.app.dispatcher
-            await dp.emit_shutdown(bot=self.app.bot, **dp.workflow_data)  # drains InFlight, stops services
+            if self.started:
+                await dp.emit_shutdown(bot=self.app.bot, **dp.workflow_data)  # drains InFlight, stops services
+            if self._listener is not None:
+                self._listener.close()
             if self._runner is not None:
-                await self._runner.cleanup()
+                await self._runner.cleanup()  # closes the connections still open
+            if self._metrics_runner is not None:
+                await self._metrics_runner.cleanup()
         finally:
             await self.app.close()
             log.info("stopped")
@@ -291,6 +417,8 @@ class WebhookServer:
         return web.Response(text=self.metrics.render(await self._gauges()), headers={"Content-Type": CONTENT_TYPE})
 
     async def _gauges(self) -> list[Gauge]:
+        """The gauges read from elsewhere: the database's two queries at most once per
+        ``metrics_cache_seconds`` (scrapes in between get the same figures), the rest live."""
         gauges: list[Gauge] = [
             ("voterbot_updates_in_flight", "gauge", "Updates being handled now.", {}, self.app.in_flight.in_flight)
         ]
@@ -306,35 +434,7 @@ class WebhookServer:
                     delivery.gate.pauses,
                 )
             )
-        with contextlib.suppress(Exception):  # a database outage must not break /metrics
-            queued = 0
-            totals = {"sent": 0, "blocked": 0, "failed": 0}
-            for record in await self.app.storage.recent_broadcasts(100):
-                counts = await self.app.storage.delivery_counts(record.id)
-                totals["sent"] += counts.sent
-                totals["blocked"] += counts.blocked
-                totals["failed"] += counts.failed
-                if record.status in ("scheduled", "running"):
-                    queued += counts.pending
-            for status, value in totals.items():
-                gauges.append(
-                    (
-                        "voterbot_deliveries",
-                        "gauge",
-                        "Delivery rows of the last 100 broadcasts, by status (all replicas).",
-                        {"status": status},
-                        value,
-                    )
-                )
-            gauges.append(
-                (
-                    "voterbot_broadcast_queue_depth",
-                    "gauge",
-                    "Deliveries still pending in scheduled and running broadcasts.",
-                    {},
-                    queued,
-                )
-            )
+        gauges += await self._database_gauges()
         leadership = dp.workflow_data.get("leadership")
         if leadership is not None:
             gauges.append(
@@ -361,6 +461,43 @@ class WebhookServer:
             )
         return gauges
 
+    async def _database_gauges(self) -> list[Gauge]:
+        async with self._gauges_lock:  # scrapes arriving together share one reading
+            now = time.monotonic()
+            if self._gauges_cache is not None and now - self._gauges_cache[0] < self.metrics_cache_seconds:
+                return self._gauges_cache[1]
+            gauges: list[Gauge] = []
+            with contextlib.suppress(Exception):  # a database outage must not break /metrics
+                since = self.app.clock.now() - timedelta(days=1)
+                recent, queued = await asyncio.wait_for(self.app.storage.delivery_summary(since), 5)
+                for status in ("sent", "blocked", "failed"):
+                    gauges.append(
+                        (
+                            "voterbot_deliveries",
+                            "gauge",
+                            "Deliveries recorded in the last 24 hours, by status (all replicas).",
+                            {"status": status},
+                            recent.get(status, 0),
+                        )
+                    )
+                gauges.append(
+                    (
+                        "voterbot_broadcast_queue_depth",
+                        "gauge",
+                        "Deliveries still pending in scheduled and running broadcasts.",
+                        {},
+                        queued,
+                    )
+                )
+            self._gauges_cache = (now, gauges)
+            return gauges
+
+
+def _peer(remote: Any) -> str:
+    if isinstance(remote, tuple) and remote:
+        return str(remote[0])
+    return str(remote) if remote else "?"
+
 
 async def ensure_webhook(bot: Bot, url: str, secret: str, allowed_updates: list[str]) -> bool:
     """``setWebhook`` only when Telegram's webhook differs; True when it was called."""
@@ -377,5 +514,6 @@ async def ensure_webhook(bot: Bot, url: str, secret: str, allowed_updates: list[
 async def run_webhook(app: App, *, handle_signals: bool = True) -> None:
     url, secret = app.settings.require_webhook()
     host, port = app.settings.webhook_listen
-    server = WebhookServer(app, url=url, secret=secret, host=host, port=port)
+    metrics = app.settings.metrics_listen
+    server = WebhookServer(app, url=url, secret=secret, host=host, port=port, metrics_address=metrics)
     await server.run(handle_signals=handle_signals)
