@@ -5,11 +5,14 @@ shipped FAQ and on a synthetic FAQ of 2,000 entries, and updates per second thro
 from __future__ import annotations
 
 import asyncio
+import gc
+import os
 import random
 import statistics
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -155,7 +158,7 @@ async def _throughput(dp: Dispatcher, bot: Bot, updates: list[Update]) -> float:
     return len(updates) / (time.perf_counter() - start)
 
 
-class _NoCache(dict[Any, Any]):
+class _NoCache(OrderedDict[Any, Any]):
     """A cache that keeps nothing: every question is searched."""
 
     def __setitem__(self, key: Any, value: Any) -> None:
@@ -232,4 +235,64 @@ def run(report: list[str]) -> None:
     report.append("## Questions and answers\n")
     accuracy(report)
     latency(report)
+    memory(report)
     asyncio.run(_feed(report))
+
+
+def _rss_mib() -> float:
+    """The process's resident memory now (Linux /proc), in MiB."""
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        pages = int(statm.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def long_messages(count: int, length: int = 4000, seed: int = 11) -> Iterator[str]:
+    """``count`` distinct messages of about ``length`` characters, made of the FAQ's own words with
+    typos, each different from the others from its first words on (no two share a cache key).
+    Made one at a time, so that they do not sit in memory themselves."""
+    content = load_content(ROOT / "data")
+    rng = random.Random(seed)
+    pool: list[str] = []
+    for entry in content.faq.entries:
+        for lang in ("kk", "ru", "en"):
+            text = entry.text(lang)
+            pool.extend(" ".join([text.q, *text.alt]).split())
+    letters = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі"
+    for number in range(count):
+        parts = [f"{number} {''.join(rng.choices(letters, k=8))}"]
+        size = len(parts[0])
+        while size < length:
+            word = rng.choice(pool)
+            if rng.random() < 0.3:  # a typo
+                at = rng.randrange(len(word))
+                word = word[:at] + rng.choice(letters) + word[at + 1 :]
+            parts.append(word)
+            size += len(word) + 1
+        yield " ".join(parts)[:length]
+
+
+def memory(report: list[str], count: int = 20_000) -> None:
+    """RSS before, at its highest (sampled every 500 messages) and after ``count`` distinct
+    messages of 4,000 characters went through ``FaqService.search`` (the handlers' path)."""
+    faq = FaqService(ContentStore(load_content(ROOT / "data")))
+    faq.search("warm-up: где мой участок")
+    gc.collect()
+    before = peak = _rss_mib()
+    start = time.perf_counter()
+    length = 0
+    for number, message in enumerate(long_messages(count), start=1):
+        length = max(length, len(message))
+        faq.search(message)
+        if number % 500 == 0:
+            peak = max(peak, _rss_mib())
+    elapsed = time.perf_counter() - start
+    gc.collect()
+    after = _rss_mib()
+    cached = len(faq._results)
+    report.append("### Memory: distinct long messages through the search and its result cache\n")
+    report.append("| messages | length | RSS before | highest | after | added at most | results cached | per message |")
+    report.append("|---|---|---|---|---|---|---|---|")
+    report.append(
+        f"| {count:,} distinct | {length:,} characters | {before:.1f} MiB | {peak:.1f} MiB | {after:.1f} MiB | "
+        f"{max(peak, after) - before:+.1f} MiB | {cached:,} | {elapsed / count * 1000:.2f} ms |\n"
+    )

@@ -93,3 +93,27 @@ def test_json_shape(faq: FaqService) -> None:
     assert set(data) == {"decision", "matches"}
     assert data["decision"] in ("answer", "suggest", "fallback")
     assert all(set(m) == {"id", "score"} for m in data["matches"])  # type: ignore[attr-defined]
+
+
+def test_result_cache_is_keyed_by_the_searched_text_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.services import faq as faq_module
+
+    service = FaqService(ContentStore(load_content(DATA)))
+    question = "Где мой избирательный участок?"
+    padding = " да" * 2000  # beyond what the search reads
+    first = service.search(question + padding)
+    variant = "ГДЕ мой избирательный\tучасток?"  # as long as the question: the same 500 characters are read
+    assert len(variant) == len(question)
+    assert service.search(variant + padding + " и ещё что-то") is first  # the same searched text: a cache hit
+    (text, _), *_ = service._results
+    assert len(text) <= 500  # the key is what was searched, not the 6,000-character message
+    assert service.search(question) == service._index.search(question)  # the same answer as uncached
+
+    monkeypatch.setattr(faq_module, "CACHE_SIZE", 50)
+    monkeypatch.setattr(faq_module, "CACHE_CHARACTERS", 5_000)
+    for n in range(300):
+        service.search(f"вопрос номер {n} " + "слово " * (n % 120))
+    assert len(service._results) <= 50
+    assert sum(len(text) for text, _ in service._results) <= 5_000
+    assert service._cached_characters == sum(len(text) for text, _ in service._results)
+    assert any(text.startswith("вопрос номер 299") for text, _ in service._results)  # the newest are kept

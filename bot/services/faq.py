@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from datetime import datetime
 
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, FaqCategory, FaqEntry
-from bot.services.faq_search import Document, FaqIndex, SearchResult
+from bot.services.faq_search import Document, FaqIndex, SearchResult, searched_text
 
-CACHE_SIZE = 20_000
+CACHE_SIZE = 10_000  # search results kept (least recently used dropped first)
+CACHE_CHARACTERS = 1_000_000  # and at most this many characters of keys (a few MiB)
 
 
 def build_index(content: Content) -> FaqIndex:
@@ -35,14 +37,17 @@ class FaqService:
         self._store = store
         self._index = build_index(store.current)
         # Residents ask the same questions again and again: results and rendered answers are kept
-        # until the content changes (bounded; cleared on reload).
-        self._results: dict[tuple[str, int], SearchResult] = {}
+        # until the content changes (bounded; cleared on reload). Results are keyed by the text the
+        # search actually reads (the first 500 characters, normalized), never the whole message.
+        self._results: OrderedDict[tuple[str, int], SearchResult] = OrderedDict()
+        self._cached_characters = 0
         self.rendered: dict[tuple[object, ...], object] = {}
         store.subscribe(self._rebuild)
 
     def _rebuild(self, content: Content) -> None:
         self._index = build_index(content)
         self._results.clear()
+        self._cached_characters = 0
         self.rendered.clear()
 
     @property
@@ -50,13 +55,18 @@ class FaqService:
         return self._store.current
 
     def search(self, query: str, limit: int = 5) -> SearchResult:
-        key = (query, limit)
+        text = searched_text(query)
+        key = (text, limit)
         result = self._results.get(key)
-        if result is None:
-            result = self._index.search(query, limit)
-            if len(self._results) >= CACHE_SIZE:
-                self._results.clear()
-            self._results[key] = result
+        if result is not None:
+            self._results.move_to_end(key)
+            return result
+        result = self._index.search(text, limit)
+        self._results[key] = result
+        self._cached_characters += len(text)
+        while self._results and (len(self._results) > CACHE_SIZE or self._cached_characters > CACHE_CHARACTERS):
+            (old, _), _ = self._results.popitem(last=False)
+            self._cached_characters -= len(old)
         return result
 
     def entry(self, entry_id: str) -> FaqEntry | None:

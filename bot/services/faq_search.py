@@ -165,6 +165,8 @@ COSINE_SHARE = 0.5  # score = COSINE_SHARE * best phrasing cosine + the rest * q
 COMMON_KEY_SHARE = 0.08  # keys in more than this share of phrasings are too common to rank by
 FUZZY_CUTOFF = 78.0
 CORRECTION_CACHE = 50_000
+MAX_QUERY = 500  # characters of a message that are searched
+MAX_WORD = 64  # longer "words" are cut: no vocabulary word is that long, and caches stay small
 COVERAGE_CANDIDATES = 40
 MAX_POSTINGS = 3000
 ANSWER_SCORE = 0.5
@@ -177,6 +179,13 @@ OFF_TOPIC_MARGIN = -0.05  # fall back when the out-of-scope examples match at le
 
 def fold(text: str) -> str:
     return text.casefold().translate(_KK_FOLD)
+
+
+def searched_text(query: str) -> str:
+    """The part of ``query`` the search reads, normalized: its first ``MAX_QUERY`` characters,
+    folded, runs of white space made one space. ``FaqIndex.search`` gives the same result for a query
+    and for its searched text, so this is the key of a result cache."""
+    return " ".join(fold(query[:MAX_QUERY]).split())
 
 
 def words(text: str) -> list[str]:
@@ -326,7 +335,7 @@ class FaqIndex:
         return corrected
 
     def _score_reading(self, text: str) -> dict[int, float]:
-        corrected = [self._correct(w) for w in words(text) if w not in STOP_WORDS][:40]
+        corrected = [self._correct(w[:MAX_WORD]) for w in words(text) if w not in STOP_WORDS][:40]
         query = features(" ".join(corrected))
         if not query:
             return {}
@@ -353,7 +362,7 @@ class FaqIndex:
 
     def search(self, query: str, limit: int = 5) -> SearchResult:
         best: dict[int, float] = {}
-        for number, reading in enumerate(readings(query[:500])):
+        for number, reading in enumerate(readings(query[:MAX_QUERY])):
             if number and best and max(best.values()) >= CONFIDENT_SCORE:
                 break  # the text as typed is understood; no need to re-read it as another layout
             discount = 1.0 if number == 0 else READING_DISCOUNT  # as typed beats a re-reading
