@@ -208,3 +208,32 @@ async def test_official_dates_from_the_file_can_be_cancelled(running: RunningBot
     assert "Day of silence" not in (await fake.user(7006, language_code="en").send("/events")).replies[0].content
     assert "There is no event" in await say(admin, "/event_cancel nothing-here")
     no_errors(fake)
+
+
+async def test_control_and_bidi_characters_are_stripped_from_what_admins_type(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    admin = fake.user(ADMIN_ID, language_code="en")
+    kinds = (await admin.send("/event_add")).replies[0]
+    await admin.press(kinds, "Meeting")
+    for text in [
+        "Residents\r\nmeeting \u202eevil\u202c\u200b\x07 now",  # CR/LF, a right-to-left override, zero width, BEL
+        "First line\r\nSecond\u2066 line\u2069",  # the description keeps its lines, loses the controls
+        "2026-03-20 18:00",
+        "20:00",
+        "Medeu",
+        "Test\u202e hall; 1 Test\r street",
+        "-",
+        "Coalition\u200f",
+        "-",
+    ]:
+        last = (await admin.send(text)).replies[0]
+    saved = await admin.press(last, "Save")
+    assert "The event is saved and listed: ev-20260320-1." in saved.edits[0].content
+    event = await service(running).get("ev-20260320-1")
+    assert event is not None
+    assert event.title("en") == "Residents meeting evil now"
+    assert event.description("en") == "First line\nSecond line"
+    assert (event.venue_name("en"), event.venue_addresses.get("en")) == ("Test hall", "1 Test street")
+    assert event.organisers.get("en") == "Coalition"
+    no_errors(fake)

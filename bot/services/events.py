@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -432,8 +433,31 @@ def _skip(text: str) -> bool:
     return text.strip() in ("-", "—")
 
 
-def _limited(text: str, limit: int, what: str) -> str:
-    value = " ".join(text.split()) if "\n" not in text else text.strip()
+ZERO_WIDTH_JOINER = "\u200d"  # a format character, but part of emoji such as 👨‍👩‍👧: kept
+
+
+def plain_text(text: str, *, multiline: bool = False) -> str:
+    """Text as an admin typed it, minus what could hide or reorder it in others' chats: control
+    characters (CR, LF unless ``multiline``, tabs, NUL…) become a space, format characters (bidi
+    overrides such as U+202E, zero-width spaces, BOM…) are removed; runs of spaces become one."""
+    kept: list[str] = []
+    for char in text:
+        if char == "\n" and multiline:
+            kept.append(char)
+            continue
+        category = unicodedata.category(char)
+        if category == "Cc":
+            kept.append(" ")
+        elif category != "Cf" or char == ZERO_WIDTH_JOINER:
+            kept.append(char)
+    value = "".join(kept)
+    if multiline:
+        return "\n".join(" ".join(line.split()) for line in value.split("\n")).strip()
+    return " ".join(value.split())
+
+
+def _limited(text: str, limit: int, what: str, *, multiline: bool = False) -> str:
+    value = plain_text(text, multiline=multiline)
     if not value:
         raise InputError(_("The {what} must not be empty.").format(what=what))
     if len(value) > limit:
@@ -451,7 +475,7 @@ def parse_title(text: str) -> str:
 
 
 def parse_description(text: str) -> str | None:
-    return None if _skip(text) else _limited(text, DESCRIPTION_LIMIT, _("description"))
+    return None if _skip(text) else _limited(text, DESCRIPTION_LIMIT, _("description"), multiline=True)
 
 
 def parse_organiser(text: str) -> str:
