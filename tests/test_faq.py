@@ -183,3 +183,27 @@ async def test_unanswered_and_reload_are_for_admins_only(
         no_errors(fake)
     finally:
         await bot.stop()
+
+
+async def test_faq_reload_reads_the_files_off_the_event_loop(
+    running: RunningBot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from bot.content import loader
+
+    threads: dict[str, bool] = {}  # step -> ran on the event loop's thread
+    real_load = loader.load_content
+
+    def load(directory: Path) -> loader.Content:
+        threads["load"] = threading.current_thread() is threading.main_thread()
+        return real_load(directory)
+
+    assert running.app is not None
+    store = running.app.content
+    store.subscribe(lambda content: threads.setdefault("swap", threading.current_thread() is threading.main_thread()))
+    monkeypatch.setattr(loader, "load_content", load)
+    admin = fake.user(ADMIN_ID, language_code="en")
+    assert "Content reloaded" in (await admin.send("/faq_reload")).text
+    assert threads == {"load": False, "swap": True}  # YAML parsed in a worker thread, swapped on the loop
+    no_errors(fake)

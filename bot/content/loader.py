@@ -6,6 +6,7 @@ Every problem names the file, the entry and the field, e.g.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -139,7 +140,14 @@ class ContentStore:
         self._listeners.append(listener)
 
     def reload(self) -> Content:
-        content = load_content(self._content.directory)
+        return self.swap(load_content(self._content.directory))
+
+    async def reload_in_thread(self) -> Content:
+        """``reload`` with the files read and validated in a worker thread (a large file must not
+        stall every other update); the swap itself happens here, on the event loop."""
+        return self.swap(await asyncio.to_thread(load_content, self._content.directory))
+
+    def swap(self, content: Content) -> Content:
         self._content = content
         for listener in self._listeners:
             listener(content)

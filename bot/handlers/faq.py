@@ -328,7 +328,7 @@ async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang)
 
 async def on_reload(message: Message, content: ContentStore, faq: FaqService) -> None:
     try:
-        fresh = content.reload()
+        fresh = await content.reload_in_thread()  # parsing off the event loop
     except ContentError as error:
         problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
         more = len(error.problems) - 10
