@@ -9,7 +9,7 @@ import threading
 import traceback
 from collections.abc import Iterable
 from types import TracebackType
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 REDACTED = "<redacted>"
 
@@ -49,7 +49,7 @@ def secrets_of(
             except ValueError:
                 password = None
             if password:
-                secrets.append(password)
+                secrets += [password, unquote(password)]  # as written in the URL, and as used
     return secrets
 
 

@@ -271,3 +271,36 @@ def test_health_check_reads_the_schema(tmp_path: Path) -> None:
     assert not (tmp_path / "missing.sqlite3").exists()
     assert health(tmp_path / "missing.sqlite3").returncode == 1
     assert not (tmp_path / "missing.sqlite3").exists()  # the check creates nothing
+
+
+def test_redaction_covers_the_token_its_secret_part_and_passwords_in_urls() -> None:
+    import io
+    import logging
+
+    from bot.logs import RedactFilter, Redactor, secrets_of
+
+    redact = Redactor(
+        secrets_of(
+            TOKEN, "webhook-Secret-0123456789", ["postgresql://bot:p%40ss:w0rd@db/x", "redis://:r3dis-pw@r:6379/0"]
+        )
+    )
+    secret_part = TOKEN.partition(":")[2]
+    text = redact(
+        f"GET /bot{TOKEN}/getMe; part {secret_part}; hook webhook-Secret-0123456789; pg p@ss:w0rd, p%40ss:w0rd"
+    )  # noqa: E501
+    assert text == ("GET /bot<redacted>/getMe; part <redacted>; hook <redacted>; pg <redacted>, <redacted>"), text
+    assert "r3dis-pw" not in redact("redis said r3dis-pw")
+
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactFilter(redact))
+    logger = logging.getLogger("tests.redaction")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise RuntimeError(f"failed at /bot{TOKEN}/getMe")
+        except RuntimeError:
+            logger.error("while calling %s", f"/bot{TOKEN}/x", exc_info=True)
+    finally:
+        logger.removeHandler(handler)
+    assert secret_part not in stream.getvalue() and stream.getvalue().count("<redacted>") == 2
