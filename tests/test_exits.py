@@ -287,7 +287,7 @@ def test_redaction_covers_the_token_its_secret_part_and_passwords_in_urls() -> N
     secret_part = TOKEN.partition(":")[2]
     text = redact(
         f"GET /bot{TOKEN}/getMe; part {secret_part}; hook webhook-Secret-0123456789; pg p@ss:w0rd, p%40ss:w0rd"
-    )  # noqa: E501
+    )
     assert text == ("GET /bot<redacted>/getMe; part <redacted>; hook <redacted>; pg <redacted>, <redacted>"), text
     assert "r3dis-pw" not in redact("redis said r3dis-pw")
 

@@ -201,7 +201,11 @@ async def test_faq_reload_reads_the_files_off_the_event_loop(
 
     assert running.app is not None
     store = running.app.content
-    store.subscribe(lambda content: threads.setdefault("swap", threading.current_thread() is threading.main_thread()))
+
+    def swapped(content: loader.Content) -> None:
+        threads["swap"] = threading.current_thread() is threading.main_thread()
+
+    store.subscribe(swapped)
     monkeypatch.setattr(loader, "load_content", load)
     admin = fake.user(ADMIN_ID, language_code="en")
     assert "Content reloaded" in (await admin.send("/faq_reload")).text

@@ -7,6 +7,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import aiohttp
@@ -189,18 +190,18 @@ async def test_refused_requests_are_counted_and_logged_at_most_once_a_minute(
     assert "wrong-" not in caplog.text  # nothing the outsider sent is written to the log
 
 
-async def test_metrics_on_their_own_port_and_cheap(start_server: Start, fake: FakeTelegram) -> None:
+async def test_metrics_on_their_own_port_and_cheap(start_server: Start, monkeypatch: pytest.MonkeyPatch) -> None:
     server = await start_server(metrics_address=("127.0.0.1", 0), metrics_cache_seconds=3600)
     assert server.metrics_port is not None and server.metrics_port != server.bound_port
     calls = 0
     summary = server.app.storage.delivery_summary
 
-    async def counted(*args: Any) -> tuple[dict[str, int], int]:
+    async def counted(since: datetime) -> tuple[dict[str, int], int]:
         nonlocal calls
         calls += 1
-        return await summary(*args)
+        return await summary(since)
 
-    server.app.storage.delivery_summary = counted  # type: ignore[method-assign]
+    monkeypatch.setattr(server.app.storage, "delivery_summary", counted)
     async with aiohttp.ClientSession() as session:
         async with session.get(f"http://127.0.0.1:{server.bound_port}/metrics") as response:
             assert response.status == 404  # not on the public port
