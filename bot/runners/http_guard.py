@@ -15,6 +15,7 @@ Each refusal is reported to ``on_refused(reason, peer)``."""
 from __future__ import annotations
 
 import asyncio
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -33,6 +34,7 @@ class _Guarded(asyncio.Protocol):
 
     def __init__(self, guard: ConnectionGuard, inner: Any) -> None:
         self.guard = guard
+        self.guard.open.add(self)  # counted from here: asyncio may create several before connecting any
         self.inner = inner
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
@@ -42,7 +44,6 @@ class _Guarded(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
-        self.guard.open.add(self)
         self.timer = asyncio.get_running_loop().call_later(self.guard.header_timeout, self._late)
         self.inner.connection_made(transport)
 
@@ -93,7 +94,8 @@ class ConnectionGuard:
         self.header_timeout = header_timeout
         self.max_connections = max_connections
         self.on_refused = on_refused
-        self.open: set[_Guarded] = set()
+        # weak: a protocol whose connection failed before it was made is forgotten, not leaked
+        self.open: weakref.WeakSet[_Guarded] = weakref.WeakSet()
 
     def factory(self) -> asyncio.Protocol:
         if len(self.open) >= self.max_connections:
