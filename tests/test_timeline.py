@@ -194,3 +194,18 @@ def test_vote_times_follow_the_polling_hours() -> None:
     other = type(CAMPAIGN).model_validate(raw)
     assert [t.strftime("%H:%M") for t in other.vote_times()][:3] == ["08:30", "09:00", "10:00"]
     assert other.vote_times()[-1].strftime("%H:%M") == "19:00"
+
+
+def test_a_source_whose_title_tells_the_outcome_waits_for_its_milestone() -> None:
+    from bot.content.models import Source
+    from bot.texts import sources_block
+
+    sources = [
+        Source.model_validate({"title": "Polling hours", "url": "https://example.org/hours"}),
+        Source.model_validate({"title": "Constitution in force", "url": "https://example.org/x", "from": "results"}),
+    ]
+    with I18N.context(), I18N.use_locale("en"):
+        before = sources_block(sources, "en", CAMPAIGN.passed_ids(CAMPAIGN.at("polls-close") + MINUTE))
+        after = sources_block(sources, "en", CAMPAIGN.passed_ids(CAMPAIGN.at("results") + MINUTE))
+    assert "Polling hours" in before and "Constitution in force" not in before
+    assert "Constitution in force" in after
