@@ -6,6 +6,9 @@ import logging
 import sys
 
 
+QUIET_LOGGERS = ("aiosqlite",)
+
+
 class RedactFilter(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -37,3 +40,7 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiogram.event").setLevel(max(logging.getLogger().level, logging.WARNING))
+    # aiosqlite logs every call with its SQL parameters at DEBUG (residents' questions, ids): never
+    # below INFO, whatever LOG_LEVEL says.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))

@@ -102,6 +102,7 @@ async def on_unsubscribe(message: Message, db: Storage, lang: Lang) -> None:
     if message.from_user is None:
         return
     await db.unsubscribe(message.from_user.id)
+    await db.drop_reminder_prefs(message.from_user.id)  # they only serve the subscription
     await send(message, reminders_screen(None, lang, just_changed=True))
 
 
@@ -113,6 +114,7 @@ async def on_button(query: CallbackQuery, callback_data: SubCb, db: Storage, clo
         await show(query, reminders_screen(await db.subscribe(user_id, lang, clock.now()), lang, just_changed=True))
     elif action == "off":
         await db.unsubscribe(user_id)
+        await db.drop_reminder_prefs(user_id)
         await query.answer(_("Unsubscribed"))
         await show(query, reminders_screen(None, lang, just_changed=True))
     else:

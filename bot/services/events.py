@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
@@ -29,7 +29,8 @@ from bot.i18n import N_, _, fmt_date, fmt_time, normalize_language
 from bot.services.calendar import CalendarEvent, build_ics
 from bot.services.subscriptions import DISTRICTS
 from bot.storage import Storage
-from bot.storage.base import EventRecord, EventReminder
+from bot.storage.base import BroadcastMessage, BroadcastRecord, EventRecord, EventReminder
+from bot.storage.timestamps import to_ts
 from bot.telegram_text import escape, escape_attr, truncate_plain
 
 log = logging.getLogger(__name__)
@@ -574,6 +575,15 @@ def new_event_id(start: datetime, taken: set[str], tz: ZoneInfo) -> str:
 # --- the service ---------------------------------------------------------------------------------
 
 
+class Notices(Protocol):
+    """Queues one message for a fixed list of recipients (the delivery engine: persistent,
+    paced, resumed after a crash); the same ``key`` never queues twice."""
+
+    async def create_notice(
+        self, message: BroadcastMessage, recipients: Sequence[int], *, key: str, label: str, created_by: int | None
+    ) -> BroadcastRecord: ...
+
+
 class EventService:
     """Events for handlers and the scheduler. ``send_due`` is safe to call often and concurrently
     with handlers: each reminder is claimed in the database before it is sent, so it goes out at
@@ -589,7 +599,9 @@ class EventService:
         *,
         default_language: Lang,
         grace: timedelta = timedelta(hours=1),
+        notices: Notices | None = None,
     ) -> None:
+        self.notices = notices  # without it (tests of the service alone), notices are sent directly
         self.content = content
         self.storage = storage
         self.clock = clock
@@ -695,7 +707,9 @@ class EventService:
 
     async def send_due(self, now: datetime) -> int:
         """Send every due reminder once; skip (and log) those more than ``grace`` late or whose
-        event is gone. Returns the number sent."""
+        event is gone. Returns the number sent. First, finish any cancellation that was interrupted
+        before its notices were queued."""
+        await self.resume_cancellations()
         sent = 0
         events: dict[str, EventView | None] = {}
         while True:
@@ -746,35 +760,75 @@ class EventService:
         await self.storage.save_event(record)
         return from_record(record, self.tz)
 
-    async def update_event(self, record: EventRecord, now: datetime) -> int:
-        """Save an edited admin event; move the reminders and tell their users. Returns how many."""
+    async def update_event(self, record: EventRecord, now: datetime, admin_id: int | None = None) -> int:
+        """Save an edited admin event; move the reminders and tell their users (through the
+        delivery engine: one notice per language and new reminder moment, queued before the
+        reminders move). Returns how many people are told."""
         await self.storage.save_event(record)
         event = from_record(record, self.tz)
-        told = 0
+        plan: list[tuple[EventReminder, datetime | None]] = []
         for reminder in await self.storage.pending_event_reminders(record.id):
             moment = remind_at(event, reminder.offset, self.tz)
             if moment is None and reminder.offset in ("1h", "1d", "eve", "day"):
                 moment = remind_at(event, "eve" if event.all_day else "1h", self.tz)
-            if moment is not None and moment > now:
-                await self.storage.move_event_reminder(reminder.user_id, record.id, moment)
-            else:
-                moment = None
-                await self.storage.cancel_event_reminder(reminder.user_id, record.id)
-            lang = self._lang(reminder.language)
+            plan.append((reminder, moment if moment is not None and moment > now else None))
+        groups: dict[tuple[Lang, datetime | None], list[int]] = {}
+        for reminder, moment in plan:
+            groups.setdefault((self._lang(reminder.language), moment), []).append(reminder.user_id)
+        version = to_ts(record.updated_at)
+        for (lang, moment), users in groups.items():
             with self.i18n.context(), self.i18n.use_locale(lang):
                 text = changed_text(event, lang, self.tz, moment)
-            told += int(await self._send(reminder.user_id, text))
-        return told
+            at = to_ts(moment) if moment is not None else "none"
+            await self._notify(text, users, f"event-edit:{record.id}:{version}:{lang}:{at}", admin_id)
+        for reminder, moment in plan:
+            if moment is not None:
+                await self.storage.move_event_reminder(reminder.user_id, record.id, moment)
+            else:
+                await self.storage.cancel_event_reminder(reminder.user_id, record.id)
+        return len(plan)
 
     async def cancel_event(self, event: EventView, admin_id: int | None, now: datetime) -> int | None:
-        """Cancel ``event``; tell everyone with a pending reminder. None if it was cancelled before."""
+        """Cancel ``event``; tell everyone with a pending reminder. None if it was cancelled before.
+
+        Crash-safe in three steps: the event is marked cancelled; the notices are queued in the
+        delivery engine (one broadcast per language, keyed by event and language); then the
+        reminders are stopped. Interrupted after the first or second step, the scheduler's next
+        tick (:meth:`resume_cancellations`) finds reminders of a cancelled event still pending and
+        completes the rest; the engine resumes the notices like any broadcast."""
         if not await self.storage.cancel_event(event.id, admin_id, now):
             return None
-        cancelled = replace(event, cancelled=True)
-        told = 0
-        for reminder in await self.storage.cancel_event_reminders(event.id):
-            lang = self._lang(reminder.language)
+        return await self._notify_cancelled(replace(event, cancelled=True), admin_id)
+
+    async def _notify_cancelled(self, event: EventView, admin_id: int | None) -> int:
+        pending = await self.storage.pending_event_reminders(event.id)
+        groups: dict[Lang, list[int]] = {}
+        for reminder in pending:
+            groups.setdefault(self._lang(reminder.language), []).append(reminder.user_id)
+        for lang, users in groups.items():
             with self.i18n.context(), self.i18n.use_locale(lang):
-                text = cancelled_text(cancelled, lang, self.tz)
-            told += int(await self._send(reminder.user_id, text))
+                text = cancelled_text(event, lang, self.tz)
+            await self._notify(text, users, f"event-cancel:{event.id}:{lang}", admin_id)
+        await self.storage.cancel_event_reminders(event.id)
+        return len(pending)
+
+    async def resume_cancellations(self) -> int:
+        """Complete cancellations interrupted before their reminders were stopped (see
+        :meth:`cancel_event`). Returns how many people it queued notices for."""
+        told = 0
+        for event_id in await self.storage.cancelled_events_with_pending_reminders():
+            event = await self.get(event_id)
+            if event is None:  # an admin event deleted meanwhile: nothing to describe
+                await self.storage.cancel_event_reminders(event_id)
+                continue
+            log.warning("event %s: resuming its interrupted cancellation", event_id)
+            told += await self._notify_cancelled(replace(event, cancelled=True), None)
         return told
+
+    async def _notify(self, text: str, users: list[int], key: str, admin_id: int | None) -> None:
+        if self.notices is None:
+            for user_id in users:
+                await self._send(user_id, text)
+            return
+        message = BroadcastMessage(kind="text", text=text)
+        await self.notices.create_notice(message, users, key=key, label=key, created_by=admin_id)
