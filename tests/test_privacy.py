@@ -11,6 +11,7 @@ import logging
 import signal
 import sqlite3
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -332,6 +333,42 @@ async def test_an_interrupted_cancellation_is_completed_by_the_next_tick(
     no_errors(fake)
 
 
+async def test_an_interrupted_edit_is_completed_by_the_next_tick(
+    running: RunningBot, fake: FakeTelegram, clock: ManualClock
+) -> None:
+    assert running.app is not None
+    storage = running.app.storage
+    _privacy, events, engine, _reminders = app_parts(running)
+    now = clock.now()
+    starts = almaty(2026, 3, 20, 18, 0)
+    record = meeting("ev-20260320-1", starts, now)
+    await storage.save_event(record)
+    person = fake.user(8650, language_code="en")
+    await person.send("/help")
+    event = await events.get(record.id)
+    assert event is not None and await events.set_reminder(person.id, event, "1h", now) is not None
+    # the process died right after saving the new start: reminders not moved, nobody told
+    later = clock.now() + timedelta(minutes=5)
+    await storage.save_event(replace(record, starts_at=starts + timedelta(days=1), updated_at=later))
+    await events.send_due(clock.now())
+    reminder = await storage.get_event_reminder(person.id, record.id)
+    assert reminder is not None and reminder.remind_at == starts + timedelta(days=1, hours=-1)
+    (notice,) = [b for b in await storage.recent_broadcasts(5) if (b.key or "").startswith("event-edit:")]
+    await engine.wait_finished(notice.id, timeout=20)
+    assert len([m for m in person.bot_messages() if "has changed" in m.content]) == 1
+    assert await events.resume_edits(clock.now()) == 0  # nothing twice
+    no_errors(fake)
+
+
+def meeting(event_id: str, starts: datetime, now: datetime) -> EventRecord:
+    return EventRecord(
+        id=event_id, kind="meeting", title="Crash test meeting", description=None, starts_at=starts,
+        ends_at=starts + timedelta(hours=2), all_day=False, district=None, venue_name="Hall",
+        venue_address=None, latitude=None, longitude=None, organiser="Commission",
+        organiser_kind="campaign", link=None, created_by=ADMIN_ID, created_at=now, updated_at=now,
+    )  # fmt: skip
+
+
 async def test_kill_9_during_an_event_cancellation_every_notice_arrives(tmp_path: Path) -> None:
     """200 people hold a reminder; the admin cancels the event; the bot is killed (SIGKILL) while the
     notices go out. After a restart everyone has the notice, and the only duplicates are the
@@ -346,14 +383,7 @@ async def test_kill_9_during_an_event_cancellation_every_notice_arrives(tmp_path
     try:
         storage = SqliteStorage(database)
         await storage.connect()
-        await storage.save_event(
-            EventRecord(
-                id="ev-crash-1", kind="meeting", title="Crash test meeting", description=None, starts_at=starts,
-                ends_at=starts + timedelta(hours=2), all_day=False, district=None, venue_name="Hall",
-                venue_address=None, latitude=None, longitude=None, organiser="Commission",
-                organiser_kind="campaign", link=None, created_by=ADMIN_ID, created_at=now, updated_at=now,
-            )
-        )  # fmt: skip
+        await storage.save_event(meeting("ev-crash-1", starts, now))
         for user_id in holders:
             fake.user(user_id, language_code="en").open_chat()
             await storage.touch_user(user_id, "en", now)

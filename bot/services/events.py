@@ -707,9 +707,10 @@ class EventService:
 
     async def send_due(self, now: datetime) -> int:
         """Send every due reminder once; skip (and log) those more than ``grace`` late or whose
-        event is gone. Returns the number sent. First, finish any cancellation that was interrupted
-        before its notices were queued."""
+        event is gone. Returns the number sent. First, finish any cancellation or edit that was
+        interrupted before its notices were queued."""
         await self.resume_cancellations()
+        await self.resume_edits(now)
         sent = 0
         events: dict[str, EventView | None] = {}
         while True:
@@ -762,15 +763,28 @@ class EventService:
 
     async def update_event(self, record: EventRecord, now: datetime, admin_id: int | None = None) -> int:
         """Save an edited admin event; move the reminders and tell their users (through the
-        delivery engine: one notice per language and new reminder moment, queued before the
-        reminders move). Returns how many people are told."""
+        delivery engine: one notice per language and new reminder moment, keyed by the event's
+        version, queued before the reminders move). Returns how many people are told. Interrupted
+        after saving, the scheduler's next tick (:meth:`resume_edits`) finds reminders whose moment
+        no longer matches the event and completes the change for them."""
         await self.storage.save_event(record)
+        pending = await self.storage.pending_event_reminders(record.id)
+        return await self._notify_changed(record, pending, now, admin_id)
+
+    def _moment(self, event: EventView, reminder: EventReminder) -> datetime | None:
+        """Where ``reminder`` belongs for ``event`` as it is now (its offset, or the nearest one)."""
+        moment = remind_at(event, reminder.offset, self.tz)
+        if moment is None and reminder.offset in OFFSETS:
+            moment = remind_at(event, "eve" if event.all_day else "1h", self.tz)
+        return moment
+
+    async def _notify_changed(
+        self, record: EventRecord, reminders: list[EventReminder], now: datetime, admin_id: int | None
+    ) -> int:
         event = from_record(record, self.tz)
         plan: list[tuple[EventReminder, datetime | None]] = []
-        for reminder in await self.storage.pending_event_reminders(record.id):
-            moment = remind_at(event, reminder.offset, self.tz)
-            if moment is None and reminder.offset in ("1h", "1d", "eve", "day"):
-                moment = remind_at(event, "eve" if event.all_day else "1h", self.tz)
+        for reminder in reminders:
+            moment = self._moment(event, reminder)
             plan.append((reminder, moment if moment is not None and moment > now else None))
         groups: dict[tuple[Lang, datetime | None], list[int]] = {}
         for reminder, moment in plan:
@@ -787,6 +801,26 @@ class EventService:
             else:
                 await self.storage.cancel_event_reminder(reminder.user_id, record.id)
         return len(plan)
+
+    async def resume_edits(self, now: datetime) -> int:
+        """Complete edits interrupted between saving the event and moving its reminders: pending
+        reminders whose moment differs from the one the saved event gives them. (An interrupted
+        edit that moved no reminder, a new title say, is not told again.)"""
+        told = 0
+        cancelled = await self.storage.cancelled_event_ids()
+        for record in await self.storage.list_events():
+            if record.id in cancelled:
+                continue
+            event = from_record(record, self.tz)
+            stale = [
+                reminder
+                for reminder in await self.storage.pending_event_reminders(record.id)
+                if self._moment(event, reminder) != reminder.remind_at
+            ]
+            if stale:
+                log.warning("event %s: resuming its interrupted edit for %d reminder(s)", record.id, len(stale))
+                told += await self._notify_changed(record, stale, now, None)
+        return told
 
     async def cancel_event(self, event: EventView, admin_id: int | None, now: datetime) -> int | None:
         """Cancel ``event``; tell everyone with a pending reminder. None if it was cancelled before.
