@@ -330,6 +330,8 @@ async def test_an_interrupted_cancellation_is_completed_by_the_next_tick(
         assert len([m for m in person.bot_messages() if "❌" in m.content]) == 1
     assert await running.app.storage.pending_event_reminders("day-of-silence") == []
     assert await events.resume_cancellations() == 0  # nothing twice
+    listing = (await fake.user(ADMIN_ID, language_code="en").send("/broadcasts")).text
+    assert listing.count("event notice · sent 2 of 2") == 1 and listing.count("event notice · sent 1 of 1") == 2
     no_errors(fake)
 
 

@@ -78,6 +78,8 @@ def audience_label(audience: Audience) -> str:
         return _("language: {name}").format(name=LANGUAGE_NAMES.get(audience.value or "", audience.value or ""))
     if audience.kind == "district":
         return _("district: {name}").format(name=_(DISTRICTS.get(audience.value or "", audience.value or "")))
+    if audience.kind == "notice":  # event notices: the people with a reminder of the event
+        return _("event notice")
     return _("all subscribers")
 
 
