@@ -61,7 +61,7 @@ async def test_list_before_voting_day_is_soonest_first_without_past_events_and_p
     assert "Voter lists" not in text and "draft" not in text  # past: not listed
     order = [text.index(title) for title in ("Absentee certificates", "Day of silence", "Voting day", "Counting")]
     assert order == sorted(order)  # the ongoing absentee period first, then soonest first
-    assert "March 15, 2026, 07:00–20:00" in text
+    assert "15 March 2026, 07:00–20:00" in text
     second = (await user.press(listing, "▶️")).edits[0]
     assert "page 2 of 2" in second.content and "enters into force" in second.content
     assert not [b for b in second.flat_buttons if "▶️" in b.text]  # the last page has no "next"
@@ -102,8 +102,8 @@ async def test_nothing_upcoming_says_so_and_shows_key_dates(
     text = (await fake.user(6003, language_code="en").send("/events")).replies[0].content
     assert "There are no upcoming events right now." in text
     assert "Key dates of the campaign" in text
-    assert "March 15, 2026, 07:00–20:00 — Voting day" in text
-    assert "February 27, 2026 – March 14, 2026 — Absentee certificates are issued" in text
+    assert "15 March 2026, 07:00–20:00 — Voting day" in text
+    assert "27 February 2026 – 14 March 2026 — Absentee certificates are issued" in text
 
 
 async def test_kind_and_district_filters(running: RunningBot, fake: FakeTelegram) -> None:
@@ -134,7 +134,7 @@ async def test_card_with_venue_calendar_file_and_share_link(running: RunningBot,
     user = fake.user(6005, language_code="en")
     card = (await user.send("/start event-ev-20260313-1")).replies[0]
     assert card.content.startswith("📅 Meeting with residents")
-    assert "March 13, 2026, 18:00–20:00" in card.content
+    assert "13 March 2026, 18:00–20:00" in card.content
     assert "Test hall, 1 Test street, Medeu district" in card.content
     assert "Campaign event, organised by the campaign: The campaign's coalition." in card.content
     assert "Questions & answers <about> the draft" in card.content  # escaped, shown as typed
@@ -235,10 +235,10 @@ async def test_personal_reminder_is_sent_once_at_its_time_and_not_again_after_a_
     user = fake.user(6007, language_code="en")
     card = (await user.send("/start event-ev-20260313-1")).replies[0]
     pressed = await user.press(card, "1 hour before")
-    assert "I will remind you on March 13, 2026, 17:00" in str(pressed.callback_answer)
+    assert "I will remind you on 13 March 2026, 17:00" in str(pressed.callback_answer)
     card = pressed.edits[0]
     assert "Cancel the reminder" in [b.text.removeprefix("🔕 ") for b in card.flat_buttons]
-    assert "🔔 I will remind you on March 13, 2026, 17:00." in card.content
+    assert "🔔 I will remind you on 13 March 2026, 17:00." in card.content
 
     clock.set(almaty(2026, 3, 13, 16, 59))
     assert await service(running).send_due(clock.now()) == 0
@@ -246,7 +246,7 @@ async def test_personal_reminder_is_sent_once_at_its_time_and_not_again_after_a_
     assert await service(running).send_due(clock.now()) == 1
     (reminder,) = received(fake, user.id, "Reminder")
     assert reminder.content.startswith("🔔 Reminder: Meeting with residents")
-    assert "March 13, 2026, 18:00–20:00" in reminder.content
+    assert "13 March 2026, 18:00–20:00" in reminder.content
     assert "Test hall" in reminder.content
     assert await service(running).send_due(clock.now()) == 0
 
