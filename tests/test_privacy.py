@@ -19,15 +19,16 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load_settings
+from bot.content import load_content
 from bot.devtools.fake_api import FakeTelegram
 from bot.logs import setup_logging
 from bot.services.delivery import DeliveryEngine, in_flight_window
 from bot.services.events import EventService
-from bot.services.privacy import PrivacyService
+from bot.services.privacy import PrivacyService, vote_cutoff
 from bot.services.reminders import ReminderService
 from bot.storage.base import Audience, BroadcastMessage, EventRecord
 from bot.storage.sqlite import SqliteStorage
-from tests.conftest import ADMIN_ID, BEFORE, RunningBot, almaty, no_errors
+from tests.conftest import ADMIN_ID, BEFORE, DATA, RunningBot, almaty, no_errors
 from tests.test_delivery import _env, _spawn
 from tests.test_postgres_storage import rows_mentioning
 
@@ -203,6 +204,19 @@ async def test_i_voted_is_forgotten_once_voting_days_reminders_are_over(
         assert (await storage.reminder_prefs(8500)).voted_on == date(2026, 3, 15)
     assert (await privacy.tick(last_chance)).votes == 1
     assert (await storage.reminder_prefs(8500)).voted_on is None
+
+
+def test_vote_cutoff_also_waits_for_the_last_voting_day_reminder() -> None:
+    campaign = load_content(DATA).campaign
+    grace = timedelta(hours=1)
+    assert vote_cutoff(almaty(2026, 3, 16, 0, 59), campaign, grace) == date(2026, 3, 15)  # D kept
+    assert vote_cutoff(almaty(2026, 3, 16, 1, 0), campaign, grace) == date(2026, 3, 16)  # D forgotten
+    # a voting-day-scope reminder set for the next morning keeps D's marks until it is past its grace
+    later = [r.model_copy(update={"days_before": -1}) if r.scope == "voting_day" else r for r in campaign.reminders]
+    odd = campaign.model_copy(update={"reminders": later})
+    assert vote_cutoff(almaty(2026, 3, 16, 1, 0), odd, grace) == date(2026, 3, 15)
+    last = max(odd.reminder_moment(r) for r in later if r.scope == "voting_day")
+    assert vote_cutoff(last + grace, odd, grace) == date(2026, 3, 16)
 
 
 async def test_event_reminders_are_deleted_a_week_after_their_moment(

@@ -5,8 +5,8 @@ Retention (:meth:`PrivacyService.tick`, run by the scheduler's tick with the clo
 * unanswered questions (text, language, user id, time) are deleted ``retention`` days after
   they were asked (``UNANSWERED_RETENTION_DAYS``, default 30);
 * "I voted" of a day D is forgotten once voting day's reminders are over: at midnight after D
-  (campaign time) plus the reminder grace period, the last moment a voting-day reminder (whose
-  audience leaves out those who voted) can still be created;
+  (campaign time) plus the reminder grace period, and not before the last ``voting_day``
+  reminder (whose audience leaves out those who voted) is past its grace period;
 * personal event reminders are deleted a week after their moment (sent, skipped or cancelled
   by then).
 
@@ -17,11 +17,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol
-from zoneinfo import ZoneInfo
 
 from bot.content import ContentStore
+from bot.content.models import Campaign
 from bot.storage import Storage
 from bot.storage.base import Erased
 
@@ -38,11 +38,15 @@ class Retained:
     event_reminders: int
 
 
-def vote_cutoff(now: datetime, tz: ZoneInfo, grace: timedelta) -> datetime:
-    """ "I voted" of every day before the returned date (as midnight, campaign time) is forgotten
-    at ``now``: day D qualifies once ``now`` ≥ midnight after D + ``grace``."""
-    day = (now - grace).astimezone(tz).date()
-    return datetime.combine(day, datetime.min.time(), tz)
+def vote_cutoff(now: datetime, campaign: Campaign, grace: timedelta) -> date:
+    """ "I voted" of every day before the returned date is forgotten at ``now``: day D qualifies
+    once ``now`` ≥ midnight after D (campaign time) + ``grace``, and, for the campaign's voting day,
+    once its last ``voting_day`` reminder (whose audience leaves out who voted) is past its grace."""
+    day = (now - grace).astimezone(campaign.tz).date()
+    moments = [campaign.reminder_moment(r) for r in campaign.reminders if r.scope == "voting_day"]
+    if moments and now < max(moments) + grace:
+        day = min(day, campaign.voting_day)
+    return day
 
 
 class PrivacyService:
@@ -53,17 +57,13 @@ class PrivacyService:
         self.grace = grace
 
     @property
-    def tz(self) -> ZoneInfo:
-        return self.content.current.campaign.tz
-
-    @property
     def retention_days(self) -> int:
         return self.retention.days
 
     async def tick(self, now: datetime) -> Retained:
         """Delete what is past its time; cheap when nothing is (each is one indexed statement)."""
         unanswered = await self.storage.delete_unanswered_before(now - self.retention)
-        votes = await self.storage.forget_votes_before(vote_cutoff(now, self.tz, self.grace).date())
+        votes = await self.storage.forget_votes_before(vote_cutoff(now, self.content.current.campaign, self.grace))
         reminders = await self.storage.delete_event_reminders_before(now - EVENT_REMINDER_RETENTION)
         done = Retained(unanswered, votes, reminders)
         if unanswered or votes or reminders:
