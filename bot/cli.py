@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.config import LANGUAGES, ConfigError, Lang, Settings, load_settings
 from bot.content import ContentError, load_content
-from bot.i18n import TranslationsError, locales_dir
+from bot.locales import TranslationsError, locales_dir
 
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 2
