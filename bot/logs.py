@@ -52,6 +52,8 @@ def secrets_of(
                 secrets += [password, unquote(password)]  # as written in the URL, and as used
     return secrets
 
+QUIET_LOGGERS = ("aiosqlite",)
+
 
 class RedactFilter(logging.Filter):
     def __init__(self, redact: Redactor) -> None:
@@ -108,5 +110,9 @@ def setup_logging(level: str, secrets: list[str] | Redactor) -> Redactor:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiogram.event").setLevel(max(logging.getLogger().level, logging.WARNING))
+    # aiosqlite logs every call with its SQL parameters at DEBUG (residents' questions, ids): never
+    # below INFO, whatever LOG_LEVEL says.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
     install_hooks(redact)
     return redact
