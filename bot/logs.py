@@ -52,6 +52,7 @@ def secrets_of(
                 secrets += [password, unquote(password)]  # as written in the URL, and as used
     return secrets
 
+
 QUIET_LOGGERS = ("aiosqlite",)
 
 
