@@ -92,23 +92,36 @@ async def test_a_connection_that_never_finishes_its_headers_is_closed(start_serv
         writer.close()
 
 
-async def test_connections_beyond_the_cap_are_refused_and_the_rest_still_served(
-    start_server: Start, fake: FakeTelegram
-) -> None:
-    server = await start_server(max_connections=4, header_timeout=2)
+async def test_beyond_the_cap_slow_connections_make_room_for_telegram(start_server: Start, fake: FakeTelegram) -> None:
+    server = await start_server(max_connections=4, header_timeout=60)
     port = server.bound_port
-    held = [await raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n") for _ in range(4)]  # unfinished heads
+    crowd = [await raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n") for _ in range(10)]  # unfinished heads
+    for reader, _ in crowd[:6]:  # never more than 4 open: each newcomer closed the oldest waiting one
+        assert await closed_by_server(reader) == b""
+    assert server.metrics.refused["crowded-out"] == 6
+    user = fake.user(3101, language_code="en").open_chat()
+    reader, _ = await raw(port, post(json.dumps(message_update(user, "/help")).encode()))
+    assert status_of(await closed_by_server(reader)) == 200  # a real update still gets through at once
+    await fake.wait_for(lambda: bool(user.bot_messages()))
+    reader, _ = await raw(port, b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    assert status_of(await closed_by_server(reader)) == 200  # and so does the health check
+    assert server.metrics.refused["crowded-out"] == 7  # the update took one slow one's place; /readyz the update's
+    for _, writer in crowd:
+        writer.close()
+
+
+async def test_beyond_the_cap_of_busy_connections_a_new_one_is_refused_at_once(start_server: Start) -> None:
+    server = await start_server(max_connections=4, body_timeout=60)
+    port = server.bound_port
+    busy = [await raw(port, post(b"x" * 100)[:-100]) for _ in range(4)]  # whole heads, bodies still to come
     extra = [await raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") for _ in range(20)]
     for reader, _ in extra:
         assert await closed_by_server(reader) == b""  # refused at once, not queued
     assert server.metrics.refused["connections"] == 20
-    for reader, _ in held:  # the held ones time out in turn (header deadline)...
-        assert await closed_by_server(reader) == b""
-    user = fake.user(3101, language_code="en").open_chat()
-    reader, _ = await raw(port, post(json.dumps(message_update(user, "/help")).encode()))
-    assert status_of(await closed_by_server(reader)) == 200  # ...and the port serves again
-    await fake.wait_for(lambda: bool(user.bot_messages()))
-    for _, writer in [*held, *extra]:
+    for reader, writer in busy:
+        writer.write(b"{" * 100)  # the bodies arrive (malformed): the busy ones are answered
+        assert status_of(await closed_by_server(reader)) == 400
+    for _, writer in [*busy, *extra]:
         writer.close()
 
 

@@ -8,13 +8,17 @@ until the process runs out. :class:`ConnectionGuard` wraps the server's protocol
 - a connection must complete its first request's headers (``\\r\\n\\r\\n``) within
   ``header_timeout`` seconds of opening, else it is closed (later requests on a kept-alive
   connection are bounded by aiohttp's ``keepalive_timeout``, set to the same value by the runner);
-- at most ``max_connections`` are open at once; one more is closed at once (Telegram retries).
+- at most ``max_connections`` are open at once. One more takes the place of the oldest connection
+  still waiting for its headers (so a crowd of slow clients cannot lock out Telegram or the health
+  check); when every open connection has sent a whole request, the new one is closed at once
+  (Telegram retries).
 
 Each refusal is reported to ``on_refused(reason, peer)``."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 import weakref
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +40,8 @@ class _Guarded(asyncio.Protocol):
         self.guard = guard
         self.guard.open.add(self)  # counted from here: asyncio may create several before connecting any
         self.inner = inner
+        self.created = time.monotonic()
+        self.head_pending = True
         self.transport: asyncio.Transport | None = None
         self.timer: asyncio.TimerHandle | None = None
         self.seen = 0
@@ -54,6 +60,7 @@ class _Guarded(asyncio.Protocol):
             if HEADER_END in window or self.seen > MAX_HEAD:
                 self.timer.cancel()
                 self.timer = None
+                self.head_pending = False
             self.tail = window[-3:]
         self.inner.data_received(data)
 
@@ -75,9 +82,16 @@ class _Guarded(asyncio.Protocol):
         self.inner.connection_lost(exc)
 
     def _late(self) -> None:
-        self.timer = None
+        self.close("header-timeout")
+
+    def close(self, reason: str) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.head_pending = False
+        self.guard.open.discard(self)
         if self.transport is not None and not self.transport.is_closing():
-            self.guard.on_refused("header-timeout", self.transport.get_extra_info("peername"))
+            self.guard.on_refused(reason, self.transport.get_extra_info("peername"))
             self.transport.abort()
 
 
@@ -99,6 +113,9 @@ class ConnectionGuard:
 
     def factory(self) -> asyncio.Protocol:
         if len(self.open) >= self.max_connections:
-            self.on_refused("connections", None)
-            return _Refused()
+            waiting = [c for c in self.open if c.head_pending and c.transport is not None]
+            if not waiting:
+                self.on_refused("connections", None)
+                return _Refused()
+            min(waiting, key=lambda connection: connection.created).close("crowded-out")
         return _Guarded(self, self.inner_factory())
