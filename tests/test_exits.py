@@ -304,3 +304,33 @@ def test_redaction_covers_the_token_its_secret_part_and_passwords_in_urls() -> N
     finally:
         logger.removeHandler(handler)
     assert secret_part not in stream.getvalue() and stream.getvalue().count("<redacted>") == 2
+
+
+async def test_webhook_port_in_use_is_a_clear_exit(tmp_path: Path) -> None:
+    fake = FakeTelegram()
+    await fake.start()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        env = _env(
+            BOT_TOKEN=fake.token,
+            BOT_API_BASE=fake.base_url,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
+            WEBHOOK_URL="https://bot.example.org/tg/webhook",
+            WEBHOOK_SECRET="s3cret-Webhook_token-0123456789",
+            WEBHOOK_LISTEN=f"127.0.0.1:{taken.getsockname()[1]}",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--webhook", env=env, cwd=ROOT,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _, stderr = await asyncio.wait_for(process.communicate(), HANG_GUARD)
+    finally:
+        taken.close()
+        await fake.stop()
+    log = stderr.decode()
+    assert process.returncode == 2, log
+    assert log.splitlines()[-1].startswith("voterbot: WEBHOOK_LISTEN: cannot listen"), log
+    assert "Traceback" not in log
+    assert not fake.calls_of("setWebhook")  # nothing registered for a server that never listened

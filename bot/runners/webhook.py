@@ -246,6 +246,7 @@ class WebhookServer:
         self.metrics_cache_seconds = metrics_cache_seconds
         self.metrics = Metrics()
         self.started = False  # services started and webhook registered
+        self._startup_emitted = False
         self.shutting_down = False
         self._runner: web.AppRunner | None = None
         self._listener: asyncio.Server | None = None
@@ -343,6 +344,7 @@ class WebhookServer:
                 "METRICS_LISTEN" if self._listener is not None else "WEBHOOK_LISTEN",
                 f"cannot listen: {error.strerror or error}",
             ) from None
+        self._startup_emitted = True  # from here on, shutdown must stop what startup began
         await dp.emit_startup(bot=bot, **dp.workflow_data)  # commands, delivery engine, scheduler
         self.started = True
         await ensure_webhook(bot, registered_url(self.url, self.secret), self.secret, dp.resolve_used_update_types())
@@ -364,7 +366,7 @@ class WebhookServer:
         try:
             await self.handler.drain(DRAIN_SECONDS)
             dp = self.app.dispatcher
-            if self.started:
+            if self._startup_emitted:
                 await dp.emit_shutdown(bot=self.app.bot, **dp.workflow_data)  # drains InFlight, stops services
             if self._listener is not None:
                 self._listener.close()
