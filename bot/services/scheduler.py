@@ -10,8 +10,10 @@ distance from the clock's now, so a test clock standing in March schedules the s
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
 from apscheduler.jobstores.base import JobLookupError
@@ -23,6 +25,7 @@ from bot.clock import Clock
 from bot.services.reminders import ReminderService
 
 log = logging.getLogger(__name__)
+STOP_SECONDS = 15.0  # how long stop() lets a running job finish
 
 
 class ReminderScheduler:
@@ -31,6 +34,19 @@ class ReminderScheduler:
         self.clock = clock
         self.tick_seconds = tick_seconds
         self.scheduler: AsyncIOScheduler | None = None
+        self._running: set[asyncio.Task[object]] = set()  # jobs being run now
+
+    async def _run(self, job: Callable[..., Awaitable[object]], *args: object) -> None:
+        """Every job runs through here, so that stop() can let it finish instead of APScheduler's
+        shutdown cancelling it half-way (with the database closed under it)."""
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            await job(*args)
+        finally:
+            if task is not None:
+                self._running.discard(task)
 
     def _real(self, moment: datetime) -> datetime:
         return datetime.now(UTC) + (moment - self.clock.now())
@@ -43,9 +59,9 @@ class ReminderScheduler:
         for reminder, moment in self.reminders.schedule():
             if moment > now:
                 self.scheduler.add_job(
-                    self.reminders.fire,
+                    self._run,
                     DateTrigger(run_date=self._real(moment)),
-                    args=[reminder.id],
+                    args=[self.reminders.fire, reminder.id],
                     id=f"reminder:{campaign.id}:{reminder.id}",
                     replace_existing=True,
                     misfire_grace_time=grace,
@@ -55,8 +71,9 @@ class ReminderScheduler:
             if prefs.vote_time is not None:
                 self.schedule_personal(prefs.user_id, self.reminders.vote_time_moment(prefs.vote_time))
         self.scheduler.add_job(
-            self.reminders.tick,
+            self._run,
             IntervalTrigger(seconds=self.tick_seconds),
+            args=[self.reminders.tick],
             id="reminders:catch-up",
             replace_existing=True,
             next_run_time=datetime.now(UTC),  # at start-up: what fell due while the bot was down
@@ -75,8 +92,9 @@ class ReminderScheduler:
                 self.scheduler.remove_job(job_id)
             return
         self.scheduler.add_job(
-            self.reminders.tick,
+            self._run,
             DateTrigger(run_date=self._real(moment) + timedelta(seconds=1)),
+            args=[self.reminders.tick],
             id=job_id,
             replace_existing=True,
             misfire_grace_time=int(self.reminders.grace.total_seconds()),
@@ -90,5 +108,10 @@ class ReminderScheduler:
 
     async def stop(self) -> None:
         if self.scheduler is not None and self.scheduler.running:
+            self.scheduler.pause()  # no new job; the running ones finish (shutdown would cancel them)
+            if self._running:
+                _, late = await asyncio.wait(set(self._running), timeout=STOP_SECONDS)
+                if late:
+                    log.warning("%d scheduler job(s) still running after %.0f s: cancelled", len(late), STOP_SECONDS)
             self.scheduler.shutdown(wait=False)
         self.scheduler = None
