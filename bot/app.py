@@ -99,9 +99,10 @@ def create_dispatcher(
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(UserMiddleware(storage, clock))
     UserLanguageMiddleware(i18n, settings.default_language).setup(dp)
-    flood_guard = FloodGuardMiddleware()  # after the language: its notice is in the user's language
-    flood_guard.setup(dp)
-    dp.shutdown.register(flood_guard.close)
+    if settings.chat_pacing:
+        flood_guard = FloodGuardMiddleware()  # after the language: its notice is in the user's language
+        flood_guard.setup(dp)
+        dp.shutdown.register(flood_guard.close)
     dp.include_routers(*build_routers())
 
     async def on_startup(bot: Bot) -> None:
@@ -142,6 +143,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         clock,
         rate=settings.broadcast_rate,
         paid=settings.broadcast_paid,
+        chat_pacing=settings.chat_pacing,
         listener=BroadcastReporter(bot, storage, i18n, settings.default_language),
     )
     bot.session.middleware(delivery.request_middleware())  # replies share the rate and honour 429 pauses

@@ -137,7 +137,7 @@ class SendGate:
     serves its backlog at once (which it would count as a burst we never sent). So every
     :meth:`acquire` is followed by a :meth:`release` when its request ends."""
 
-    def __init__(self, rate: float, *, burst_fraction: float = 0.05) -> None:
+    def __init__(self, rate: float, *, burst_fraction: float = 0.05, chats: ChatPacer | None = None) -> None:
         self.rate = rate
         self.capacity = max(1, math.floor(rate))
         self.window = 1.0 + WINDOW_MARGIN
@@ -154,7 +154,7 @@ class SendGate:
         self._pause_until = 0.0
         self._priority_waiting = 0
         self.pauses = 0  # times all sending was paused
-        self.chats = ChatPacer()
+        self.chats = chats if chats is not None else ChatPacer()
         self.chat_pauses = 0  # times one chat was paused
         self._chat_429s: deque[tuple[float, ChatId]] = deque()
 
@@ -345,6 +345,7 @@ class DeliveryEngine:
         progress_seconds: float = 3.0,
         poll_seconds: float = 1.0,
         status_seconds: float = STATUS_SECONDS,
+        chat_pacing: bool = True,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -355,7 +356,7 @@ class DeliveryEngine:
         self.progress_seconds = progress_seconds
         self.poll_seconds = poll_seconds
         self.status_seconds = status_seconds
-        self.gate = SendGate(rate)
+        self.gate = SendGate(rate, chats=None if chat_pacing else ChatPacer.unlimited())
         self.concurrency = concurrency_for(rate)
         self.flush_size = flush_size_for(rate)
         self._wake = asyncio.Event()

@@ -44,6 +44,8 @@ GROUP_UPDATES = Rate(burst=3, per_second=1 / 6)
 # Inline queries cost a search each but no message: per user, more generous (clients send one per
 # pause in typing).
 INLINE_QUERIES = Rate(burst=10, per_second=2.0)
+# CHAT_PACING=false (load tests, the test harness's machine-speed residents): no per-chat limit.
+UNLIMITED = Rate(burst=10**9, per_second=1e9)
 
 
 def is_group(chat_id: ChatId) -> bool:
@@ -126,6 +128,11 @@ class ChatPacer:
         self.private = Buckets(private)
         self.group = Buckets(group)
         self._paused: dict[ChatId, float] = {}
+
+    @classmethod
+    def unlimited(cls) -> ChatPacer:
+        """No per-chat pace; a 429 for a chat still pauses it."""
+        return cls(UNLIMITED, UNLIMITED)
 
     def _buckets(self, chat_id: ChatId) -> Buckets:
         return self.group if is_group(chat_id) else self.private
