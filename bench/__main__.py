@@ -9,10 +9,11 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery", "bench.runtime"]
+SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime"]
 TITLES = {
     "## Questions and answers": "bench.faq",
     "## Delivery engine": "bench.delivery",
+    "## Flood pacing": "bench.pacing",
     "## Production runtime": "bench.runtime",
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -101,6 +101,19 @@ async def test_a_429_pauses_one_chat_when_it_can_be_that_chats_limit_else_everyt
     assert gate.pauses == 1 and gate.chat_pauses == 3
 
 
+async def test_messages_to_one_chat_leave_in_the_order_they_were_sent() -> None:
+    gate = SendGate(25.0, chats=ChatPacer(Rate(burst=1, per_second=50.0), Rate(burst=1, per_second=50.0)))
+    order: list[int] = []
+
+    async def send(number: int) -> None:
+        await gate.acquire_chat(5)
+        order.append(number)
+
+    await asyncio.gather(*(send(n) for n in range(6)))
+    assert order == list(range(6))
+    assert gate.chat_wait(6) == 0 and gate._chat_lines == {}  # nobody left waiting
+
+
 # ------------------------------------------------------------------------------------------------
 # End to end: the real bot against a strict fake Bot API
 # ------------------------------------------------------------------------------------------------

@@ -157,6 +157,7 @@ class SendGate:
         self.chats = chats if chats is not None else ChatPacer()
         self.chat_pauses = 0  # times one chat was paused
         self._chat_429s: deque[tuple[float, ChatId]] = deque()
+        self._chat_lines: dict[ChatId, deque[asyncio.Future[None]]] = {}  # replies waiting per chat
 
     @staticmethod
     def _now() -> float:
@@ -190,17 +191,43 @@ class SendGate:
             self.pause(seconds)
 
     def chat_wait(self, chat_id: ChatId) -> float:
-        """Seconds until a message may go to ``chat_id`` (its pace and any pause of it)."""
-        return self.chats.wait(chat_id, self._now())
+        """Seconds until a message may go to ``chat_id`` (its pace, any pause of it, and replies
+        already waiting for it)."""
+        wait = self.chats.wait(chat_id, self._now())
+        return max(wait, 0.1) if chat_id in self._chat_lines else wait
 
     def take_chat(self, chat_id: ChatId) -> None:
         self.chats.take(chat_id, self._now())
 
     async def acquire_chat(self, chat_id: ChatId) -> None:
-        """Wait for ``chat_id``'s turn and take it (its pace, then any pause of it)."""
-        while (wait := self.chat_wait(chat_id)) > 0:  # noqa: ASYNC110 - another reply may take the turn first
-            await asyncio.sleep(wait)
-        self.take_chat(chat_id)
+        """Wait for ``chat_id``'s turn and take it. Messages to one chat wait in line, first come
+        first served, so they reach it in the order they were sent (a notice before the answer that
+        follows it)."""
+        line = self._chat_lines.get(chat_id)
+        if line is None:
+            if self.chats.wait(chat_id, self._now()) <= 0:
+                self.take_chat(chat_id)
+                return
+            line = self._chat_lines[chat_id] = deque()
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line.append(turn)
+        if len(line) == 1:
+            turn.set_result(None)
+        try:
+            await turn
+            while (wait := self.chats.wait(chat_id, self._now())) > 0:  # noqa: ASYNC110 - a pause may grow
+                await asyncio.sleep(wait)
+            self.take_chat(chat_id)
+        finally:
+            if line and line[0] is turn:
+                line.popleft()
+            elif turn in line:
+                line.remove(turn)
+            if line:
+                if not line[0].done():
+                    line[0].set_result(None)
+            elif self._chat_lines.get(chat_id) is line:
+                del self._chat_lines[chat_id]
 
     async def wait_unpaused(self) -> None:
         while (left := self._pause_until - self._now()) > 0:  # noqa: ASYNC110 - the pause may be extended
