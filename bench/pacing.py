@@ -149,7 +149,8 @@ async def run_async(report: list[str], *, runs: int = 3) -> None:
     )
     report.append("")
     report.append(
-        "| run | 429s | others' latency p50 | p99 | max | broadcast meanwhile | flooder: answers sent | notices "
+        "| run | 429s | others' latency p50 | p99 | max | broadcast meanwhile "
+        "| flooder: messages received (notice included) | notices "
         "| last question answered (after) | target |"
     )
     report.append("|---|---|---|---|---|---|---|---|---|---|")
