@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from bot.clock import ManualClock
-from bot.config import Settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.devtools.fake_api import ApiCall, FakeMessage, FakeTelegram, FakeUser
 from bot.services.delivery import DeliveryEngine, SendGate
 from bot.services.faq import FaqService
@@ -313,3 +313,10 @@ async def test_the_flood_guard_keeps_no_timers_after_shutdown(strict: Strict) ->
     await bot.stop()
     pending = [t for t in asyncio.all_tasks() if t.get_name().startswith("flood-deferred:")]
     assert pending == []
+
+
+def test_chat_pacing_is_on_by_default_and_a_bad_value_names_the_variable() -> None:
+    assert load_settings({}, dotenv=None).chat_pacing is True
+    assert load_settings({"CHAT_PACING": "false"}, dotenv=None).chat_pacing is False
+    with pytest.raises(ConfigError, match="CHAT_PACING"):
+        load_settings({"CHAT_PACING": "sometimes"}, dotenv=None)
