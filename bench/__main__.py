@@ -9,12 +9,13 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime"]
+SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime", "bench.cli"]
 TITLES = {
     "## Questions and answers": "bench.faq",
     "## Delivery engine": "bench.delivery",
     "## Flood pacing": "bench.pacing",
     "## Production runtime": "bench.runtime",
+    "## Command line": "bench.cli",
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
