@@ -264,7 +264,10 @@ async def test_pressing_a_button_60_times_answers_every_press_in_time(strict: St
     await fake.wait_for(lambda: all(p in fake.callback_answers for p in presses), timeout=20)
     toasts = [p for p in presses if TOAST in str(fake.callback_answers[p].get("text", ""))]
     admitted = len(presses) - len(toasts)
-    documents = lambda: [m for m in user.bot_messages() if m.document is not None]  # noqa: E731
+
+    def documents() -> list[FakeMessage]:
+        return [m for m in user.bot_messages() if m.document is not None]
+
     await fake.wait_for(lambda: len(documents()) == admitted, timeout=20)
     await fake.wait_for(lambda: answered(other), timeout=20)
 
