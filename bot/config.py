@@ -59,6 +59,7 @@ class Settings:
     broadcast_paid: bool = False
     reminder_grace_seconds: int = 3600
     chat_pacing: bool = True  # per-chat pace of replies and flood budget (bot/services/pacing.py)
+    unanswered_retention_days: int = 30  # texts of unanswered questions are deleted after this
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
@@ -195,6 +196,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     rate = _parse_positive("BROADCAST_RATE", get("BROADCAST_RATE") or "25", maximum=1000 if paid else 30)
     grace = int(_parse_positive("REMINDER_GRACE_SECONDS", get("REMINDER_GRACE_SECONDS") or "3600", integer=True))
     chat_pacing = _parse_bool("CHAT_PACING", get("CHAT_PACING") or "true")
+    retention = int(
+        _parse_positive("UNANSWERED_RETENTION_DAYS", get("UNANSWERED_RETENTION_DAYS") or "30", integer=True)
+    )
 
     webhook_url = get("WEBHOOK_URL")
     if webhook_url is not None:
@@ -225,6 +229,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         broadcast_paid=paid,
         reminder_grace_seconds=grace,
         chat_pacing=chat_pacing,
+        unanswered_retention_days=retention,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_listen=webhook_listen,
