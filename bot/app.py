@@ -24,10 +24,12 @@ from bot.config import Settings
 from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
+from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.reminders import voted_markup_json
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.middlewares import InFlightMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
+from bot.services.desk import DeskService
 from bot.services.events import EventService
 from bot.services.faq import FaqService
 from bot.services.leader import Leadership, lease_for
@@ -102,7 +104,9 @@ def create_dispatcher(
     dp.include_routers(*build_routers())
 
     async def on_startup(bot: Bot) -> None:
-        await register_commands(bot, i18n, settings.default_language, settings.admin_ids)
+        desk: DeskService | None = dp.workflow_data.get("desk")
+        desk_on = desk is not None and await desk.start()  # before the menu: /operator only with a desk
+        await register_commands(bot, i18n, settings.default_language, settings.admin_ids, desk=desk_on)
 
     dp.startup.register(on_startup)
     return dp, in_flight
@@ -130,6 +134,22 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         grace=timedelta(seconds=settings.reminder_grace_seconds),
     )
     dp["events"] = events
+
+    # the operators' desk (OPERATORS_CHAT_ID): checked at start-up, off when the chat is not usable
+    campaign_tz = lambda: content.current.campaign.tz  # noqa: E731
+    desk_port = (
+        TelegramDeskPort(bot, settings.operators_chat_id, i18n, settings.default_language, campaign_tz)
+        if settings.operators_chat_id is not None
+        else None
+    )
+    dp["desk"] = DeskService(
+        storage,
+        clock,
+        chat_id=settings.operators_chat_id,
+        port=desk_port,
+        operators=lambda: content.current.campaign.operators,
+        tz=campaign_tz,
+    )
 
     # --- background services: created here, exposed to handlers as workflow data, started with
     # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).

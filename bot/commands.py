@@ -32,6 +32,10 @@ USER_COMMANDS: list[tuple[str, str]] = [
     ("subscribe", N_("Reminders and announcements")),
     ("unsubscribe", N_("Stop reminders and announcements")),
 ]
+DESK_COMMANDS: list[tuple[str, str]] = [  # only while the operators' desk is on
+    ("operator", N_("Ask a person")),
+    ("rumour", N_("Check a rumour")),
+]
 ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("event_add", N_("Admin: add an event")),
     ("event_edit", N_("Admin: edit an event")),
@@ -44,18 +48,22 @@ ADMIN_COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-def _commands(i18n: I18n, lang: Lang, admin: bool) -> list[BotCommand]:
+def _commands(i18n: I18n, lang: Lang, admin: bool, desk: bool = False) -> list[BotCommand]:
     with i18n.context(), i18n.use_locale(lang):
-        items = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
+        items = USER_COMMANDS + (DESK_COMMANDS if desk else []) + (ADMIN_COMMANDS if admin else [])
         return [BotCommand(command=name, description=_(description)) for name, description in items]
 
 
-async def register_commands(bot: Bot, i18n: I18n, default: Lang, admin_ids: frozenset[int]) -> None:
+async def register_commands(
+    bot: Bot, i18n: I18n, default: Lang, admin_ids: frozenset[int], *, desk: bool = False
+) -> None:
     """Commands per Telegram client language, a default, groups, and each admin's own list."""
     try:
         for lang in LANGUAGES:
-            await bot.set_my_commands(_commands(i18n, lang, False), scope=BotCommandScopeDefault(), language_code=lang)
-        await bot.set_my_commands(_commands(i18n, default, False), scope=BotCommandScopeDefault())
+            await bot.set_my_commands(
+                _commands(i18n, lang, False, desk), scope=BotCommandScopeDefault(), language_code=lang
+            )
+        await bot.set_my_commands(_commands(i18n, default, False, desk), scope=BotCommandScopeDefault())
         with i18n.context(), i18n.use_locale(default):
             help_only = [BotCommand(command="help", description=_("What the bot can do"))]
         await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())

@@ -25,8 +25,10 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.filters import IsAdmin, Magic
+from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
+from bot.services.desk import DeskService
 from bot.services.subscriptions import DISTRICTS
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
@@ -433,7 +435,7 @@ async def on_cancel_broadcast(
 # ---------------------------------------------------------------- /stats
 
 
-async def on_stats(message: Message, db: Storage, clock: Clock) -> None:
+async def on_stats(message: Message, db: Storage, clock: Clock, desk: DeskService | None = None) -> None:
     assert message.from_user is not None
     now = clock.now()
     await db.audit(message.from_user.id, "stats.view", "", now)
@@ -459,5 +461,6 @@ async def on_stats(message: Message, db: Storage, clock: Clock) -> None:
             day=await db.delivered_since(now - timedelta(days=1)),
             week=await db.delivered_since(now - timedelta(days=7)),
         ),
+        *await desk_stats_lines(desk),
     ]
     await send(message, Screen("\n".join(lines)))

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
 
+from bot.storage.base_desk import DeskStorage
+
 
 @dataclass(frozen=True)
 class UserRecord:
@@ -134,7 +136,7 @@ class EventsStorage(Protocol):
     async def set_event_reminder_outcome(self, user_id: int, event_id: str, outcome: str) -> None: ...
 
 
-class Storage(RemindersStorage, EventsStorage, Protocol):
+class Storage(RemindersStorage, EventsStorage, DeskStorage, Protocol):
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...

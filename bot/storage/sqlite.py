@@ -13,6 +13,7 @@ import aiosqlite
 from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserRecord
 from bot.storage.migrations import MIGRATIONS, Only
 from bot.storage.sqlite_delivery import SqliteDeliveryMixin
+from bot.storage.sqlite_desk import SqliteDeskMixin
 from bot.storage.sqlite_events import SqliteEventsMixin
 from bot.storage.sqlite_reminders import SqliteRemindersMixin
 from bot.storage.timestamps import from_ts as _dt
@@ -26,7 +27,7 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
 
 
-class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin):
+class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin, SqliteDeskMixin):
     dialect = "sqlite"
 
     def __init__(self, path: Path | None) -> None:
