@@ -2019,6 +2019,7 @@ class FakeTelegram:
             "can_post_stories": False,
             "can_edit_stories": False,
             "can_delete_stories": False,
+            "can_send_welcome_messages": False,  # a newer Bot API field that aiogram 3.31 requires
             "can_pin_messages": True,
         }
         if grp.type == "supergroup":

@@ -398,6 +398,7 @@ async def on_desk_button(
     content: ContentStore,
     bot: Bot,
     settings: Settings,
+    i18n: I18n,
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if message is None or message.chat.type != ChatType.PRIVATE:
@@ -409,7 +410,9 @@ async def on_desk_button(
         await state.clear()
         await send(message, done_screen())
     elif callback_data.action == "ask":
-        await _start_asking(message, user_id, state, desk, lang, content, context_from(message, callback_data.ctx))
+        with i18n.use_locale(settings.default_language):  # the context is for the operators
+            context = context_from(message, callback_data.ctx)
+        await _start_asking(message, user_id, state, desk, lang, content, context)
     elif callback_data.action == "rumour":
         if not await _refused(message, user_id, desk, lang, content, state):
             await state.set_state(DeskStates.rumour)
@@ -418,11 +421,13 @@ async def on_desk_button(
         # the FAQ answered a rumour, but the resident wants a person: the rumour becomes a ticket
         if await _refused(message, user_id, desk, lang, content, state):
             return
+        with i18n.use_locale(settings.default_language):  # the context is for the operators
+            context = _("the rumour was answered from the FAQ, and the resident asked for a person")
         await _open_and_relay(
             message,
             user_id,
             int(callback_data.ctx),
-            _("the rumour was answered from the FAQ, and the resident asked for a person"),
+            context,
             "rumour",
             query.from_user.first_name,
             state,
@@ -524,6 +529,10 @@ async def _relay_to_topic(
     target: Message, user_id: int, message_id: int, ticket: Ticket, desk: DeskService, bot: Bot, lang: Lang
 ) -> bool:
     """Copy the resident's message into the ticket's topic; False when the resident was told why not."""
+    if ticket.thread_id is None or desk.chat_id is None:
+        # another replica is creating this ticket's topic for this very update: it relays the message
+        log.info("ticket #%s has no topic yet: message %s is left to the replica creating it", ticket.id, message_id)
+        return False
     outcome = await desk.claim_resident_message(ticket, user_id, message_id)
     if outcome == "duplicate":
         return False  # another replica (or an earlier delivery of this update) passed it on
@@ -536,9 +545,6 @@ async def _relay_to_topic(
             ),
         )
         return False
-    if ticket.thread_id is None or desk.chat_id is None:
-        log.warning("ticket #%s has no topic yet; message %s kept in the database only", ticket.id, message_id)
-        return True
     try:
         await bot.copy_message(desk.chat_id, user_id, message_id, message_thread_id=ticket.thread_id)
     except TelegramBadRequest as error:
@@ -620,6 +626,8 @@ async def on_rumour_message(
     content: ContentStore,
     clock: Clock,
     bot: Bot,
+    settings: Settings,
+    i18n: I18n,
 ) -> None:
     assert message.from_user is not None
     text = message.text or message.caption or ""
@@ -642,11 +650,13 @@ async def on_rumour_message(
                 ),
             )
             return
+    with i18n.use_locale(settings.default_language):  # the context is for the operators
+        context = _("no confirmed answer in the FAQ")
     await _open_and_relay(
         message,
         message.from_user.id,
         message.message_id,
-        _("no confirmed answer in the FAQ"),
+        context,
         "rumour",
         message.from_user.first_name,
         state,
@@ -723,13 +733,15 @@ async def on_operator_message(
     await _resident_state(fsm_storage, bot, ticket.user_id).set_state(DeskStates.talking)
 
 
-async def _tell_resident_closed(ticket: Ticket, bot: Bot, i18n: I18n, fsm_storage: BaseStorage) -> None:
-    await _resident_state(fsm_storage, bot, ticket.user_id).clear()
+async def _tell_resident_closed(ticket: Ticket, bot: Bot, i18n: I18n) -> None:
+    """The resident is told, and may rate the answer. Their conversation state stays: writing again
+    opens a new ticket; "↩️ Back to the bot" returns to the FAQ."""
     lang = ticket.language if ticket.language in LANGUAGE_NAMES else "ru"
     with i18n.use_locale(lang):
-        text = "✅ " + _("The operators have closed this conversation (ticket #{n}). Was the answer helpful?").format(
-            n=ticket.id
-        )
+        text = "✅ " + _(
+            "The operators have closed this conversation (ticket #{n}). Was the answer helpful? "
+            "If you write again, a new conversation opens."
+        ).format(n=ticket.id)
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
                 [
@@ -739,7 +751,8 @@ async def _tell_resident_closed(ticket: Ticket, bot: Bot, i18n: I18n, fsm_storag
                     InlineKeyboardButton(
                         text="👎 " + _("Not helpful"), callback_data=DeskRateCb(ticket=ticket.id, good=False).pack()
                     ),
-                ]
+                ],
+                [back_button()],
             ]
         )
     try:
@@ -754,7 +767,7 @@ async def on_close(message: Message, desk: DeskService, bot: Bot, i18n: I18n, fs
         return
     await message.answer("✅ " + _("Ticket #{n} closed.").format(n=ticket.id))
     if await desk.close(ticket, message.from_user.id):
-        await _tell_resident_closed(ticket, bot, i18n, fsm_storage)
+        await _tell_resident_closed(ticket, bot, i18n)
 
 
 async def on_block(
