@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -492,9 +493,9 @@ async def _open_and_relay(
     await state.set_state(DeskStates.talking)
     await state.update_data(desk_ctx=None)
     relayed = await _relay_to_topic(target, user_id, message_id, ticket, desk, bot, lang)
-    if not relayed:
+    if relayed == "told":
         return
-    if created:
+    if created:  # the resident's message is in the topic (copied here, or by another replica)
         label = (
             _(
                 "I have no confirmed answer about this, so the operators will check it (ticket #{n}). "
@@ -507,7 +508,7 @@ async def _open_and_relay(
         if not desk.duty().on:
             text += "\n" + duty_line(desk, lang, content)
         await send(target, Screen(text, back_markup()))
-    else:
+    elif relayed == "sent":
         await _ack(target)
 
 
@@ -525,17 +526,21 @@ async def _ack(target: Message) -> None:
     await target.answer("✓ " + _("Passed on to the operators."), reply_markup=back_markup(), disable_notification=True)
 
 
+Relayed = Literal["sent", "elsewhere", "told"]
+
+
 async def _relay_to_topic(
     target: Message, user_id: int, message_id: int, ticket: Ticket, desk: DeskService, bot: Bot, lang: Lang
-) -> bool:
-    """Copy the resident's message into the ticket's topic; False when the resident was told why not."""
+) -> Relayed:
+    """Copy the resident's message into the ticket's topic: "sent" here, "elsewhere" (another replica,
+    or an earlier delivery of this update, passes it on), or "told" (the resident was told why not)."""
     if ticket.thread_id is None or desk.chat_id is None:
         # another replica is creating this ticket's topic for this very update: it relays the message
         log.info("ticket #%s has no topic yet: message %s is left to the replica creating it", ticket.id, message_id)
-        return False
+        return "elsewhere"
     outcome = await desk.claim_resident_message(ticket, user_id, message_id)
     if outcome == "duplicate":
-        return False  # another replica (or an earlier delivery of this update) passed it on
+        return "elsewhere"
     if outcome == "over_budget":
         await send(
             target,
@@ -544,14 +549,14 @@ async def _relay_to_topic(
                 back_markup(),
             ),
         )
-        return False
+        return "told"
     try:
         await bot.copy_message(desk.chat_id, user_id, message_id, message_thread_id=ticket.thread_id)
     except TelegramBadRequest as error:
         if "thread not found" in error.message or "TOPIC_ID_INVALID" in error.message:
             # the topic was deleted in the group: this ticket is over, the message opens a new one
             await desk.close(ticket, user_id, action="desk.topic_gone")
-            return await _reopen(target, user_id, message_id, ticket, desk, bot, lang)
+            return "sent" if await _reopen(target, user_id, message_id, ticket, desk, bot, lang) else "told"
         log.info("could not copy message %s of ticket #%s: %s", message_id, ticket.id, error.message)
         await send(
             target,
@@ -563,8 +568,8 @@ async def _relay_to_topic(
                 back_markup(),
             ),
         )
-        return False
-    return True
+        return "told"
+    return "sent"
 
 
 async def _reopen(
@@ -613,7 +618,7 @@ async def on_talking(
             question=question_of(message),
         )
         return
-    if await _relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang):
+    if await _relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang) == "sent":
         await _ack(message)
 
 
