@@ -68,14 +68,14 @@ async def register_commands(
             help_only = [BotCommand(command="help", description=_("What the bot can do"))]
         await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
         for admin in admin_ids:
-            await set_chat_commands(bot, admin, default, i18n, admin=True)
+            await set_chat_commands(bot, admin, default, i18n, admin=True, desk=desk)
     except TelegramAPIError as error:  # the bot works without a command menu; say so and go on
         log.warning("could not register the command menu: %s", error)
 
 
-async def set_chat_commands(bot: Bot, chat_id: int, lang: Lang, i18n: I18n, *, admin: bool) -> None:
+async def set_chat_commands(bot: Bot, chat_id: int, lang: Lang, i18n: I18n, *, admin: bool, desk: bool = False) -> None:
     """The command menu of one private chat, in the language its user chose."""
     try:
-        await bot.set_my_commands(_commands(i18n, lang, admin), scope=BotCommandScopeChat(chat_id=chat_id))
+        await bot.set_my_commands(_commands(i18n, lang, admin, desk), scope=BotCommandScopeChat(chat_id=chat_id))
     except TelegramAPIError as error:
         log.warning("could not set the commands of chat %s: %s", chat_id, error)

@@ -147,7 +147,7 @@ async def test_close_rating_and_a_new_ticket(
     stats = (await admin.send("/stats")).text
     assert "Operators' desk: 1 open tickets, 1 closed; median time to the first reply 6 min" in stats
     audit = await desk_bot.app.storage.audit_entries(20)
-    assert {"desk.close", "desk.first_reply"} <= {entry.action for entry in audit}
+    assert {"desk.close", "desk.reply"} <= {entry.action for entry in audit}
     no_errors(fake)
 
 
@@ -323,4 +323,19 @@ async def test_per_resident_budget(desk_bot: RunningBot, fake: FakeTelegram, for
     assert "many messages in the last hour" in refused.text
     topic = forum.topic_by_name("#1 ")
     assert len(posts(forum, topic.thread_id)) == 1 + budget  # the intro and the messages within the budget
+    no_errors(fake)
+
+
+async def test_an_operator_closing_the_topic_in_telegram_closes_the_ticket(
+    desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup
+) -> None:
+    resident = fake.user(5013, language_code="en")
+    await ask(resident, "Who can observe the count?")
+    topic = forum.topic_by_name("#1 ")
+    await operator_in(fake, forum, topic.thread_id).close_topic()
+    assert "closed this conversation (ticket #1)" in resident.last_bot_message().content
+    assert desk_bot.app is not None
+    ticket = await desk_bot.app.storage.ticket(1)
+    assert ticket is not None and ticket.status == "closed"
+    assert not fake.calls_of("closeForumTopic")  # already closed by the operator
     no_errors(fake)

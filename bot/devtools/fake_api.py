@@ -724,6 +724,13 @@ class FakeUser:
         msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), content)
         return await self.fake._submit({"message": msg.to_dict()}, self.chat_id, self._state, timeout)
 
+    async def close_topic(self, timeout: float | None = None) -> Exchange:
+        """An administrator closes the topic they are in from Telegram's interface (a service message)."""
+        if self.group is None or self.thread_id is None:
+            raise LookupError("close_topic needs a user in a topic (in_topic)")
+        self.group.topics[self.thread_id].closed = True
+        return await self._send_message(timeout, forum_topic_closed={})
+
     async def send_sticker(self, emoji: str = "👍") -> Exchange:
         sticker = {
             **self.fake._file_stub("sticker"),

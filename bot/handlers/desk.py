@@ -114,6 +114,7 @@ def residents_router() -> Router:
 def operators_router() -> Router:
     r = Router(name="desk_operators")
     r.message.filter(InOperatorsChat())
+    r.message.register(on_topic_closed, Magic(F.forum_topic_closed & F.message_thread_id))
     r.message.register(ignore, Magic(SERVICE_MESSAGE))
     r.message.register(ignore, Magic(F.from_user.is_bot))
     in_topic = Magic(F.is_topic_message & F.message_thread_id)
@@ -492,7 +493,7 @@ async def _open_and_relay(
         return
     await state.set_state(DeskStates.talking)
     await state.update_data(desk_ctx=None)
-    relayed = await _relay_to_topic(target, user_id, message_id, ticket, desk, bot, lang)
+    relayed = await _relay_to_topic(target, user_id, message_id, ticket, desk, bot, lang, content)
     if relayed == "told":
         return
     if created:  # the resident's message is in the topic (copied here, or by another replica)
@@ -530,7 +531,14 @@ Relayed = Literal["sent", "elsewhere", "told"]
 
 
 async def _relay_to_topic(
-    target: Message, user_id: int, message_id: int, ticket: Ticket, desk: DeskService, bot: Bot, lang: Lang
+    target: Message,
+    user_id: int,
+    message_id: int,
+    ticket: Ticket,
+    desk: DeskService,
+    bot: Bot,
+    lang: Lang,
+    content: ContentStore,
 ) -> Relayed:
     """Copy the resident's message into the ticket's topic: "sent" here, "elsewhere" (another replica,
     or an earlier delivery of this update, passes it on), or "told" (the resident was told why not)."""
@@ -552,6 +560,10 @@ async def _relay_to_topic(
         return "told"
     try:
         await bot.copy_message(desk.chat_id, user_id, message_id, message_thread_id=ticket.thread_id)
+    except TelegramForbiddenError as error:  # the bot was removed from the operators' chat
+        log.warning("could not pass message %s of ticket #%s on: %s", message_id, ticket.id, error.message)
+        await send(target, unreachable_screen(content, lang))
+        return "told"
     except TelegramBadRequest as error:
         if "thread not found" in error.message or "TOPIC_ID_INVALID" in error.message:
             # the topic was deleted in the group: this ticket is over, the message opens a new one
@@ -618,7 +630,7 @@ async def on_talking(
             question=question_of(message),
         )
         return
-    if await _relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang) == "sent":
+    if await _relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang, content) == "sent":
         await _ack(message)
 
 
@@ -732,8 +744,7 @@ async def on_operator_message(
         await message.reply("⚠️ " + _("Not delivered: {error}").format(error=escape(error.message)))
         return
     await desk.replied(ticket, message.text or message.caption)
-    if ticket.first_reply_at is None:
-        await desk.audit(message.from_user.id, "desk.first_reply", ticket)
+    await desk.audit(message.from_user.id, "desk.reply", ticket)
     # the conversation is open again on the resident's side (also after a restart lost the state)
     await _resident_state(fsm_storage, bot, ticket.user_id).set_state(DeskStates.talking)
 
@@ -772,6 +783,15 @@ async def on_close(message: Message, desk: DeskService, bot: Bot, i18n: I18n, fs
         return
     await message.answer("✅ " + _("Ticket #{n} closed.").format(n=ticket.id))
     if await desk.close(ticket, message.from_user.id):
+        await _tell_resident_closed(ticket, bot, i18n)
+
+
+async def on_topic_closed(message: Message, desk: DeskService, bot: Bot, i18n: I18n) -> None:
+    """An operator closed the topic in Telegram itself: the same as /close."""
+    ticket = await desk.ticket_of_thread(message.message_thread_id or 0)
+    if ticket is None or ticket.status != "open" or message.from_user is None:
+        return
+    if await desk.close(ticket, message.from_user.id, action="desk.close_topic", close_topic=False):
         await _tell_resident_closed(ticket, bot, i18n)
 
 

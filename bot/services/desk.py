@@ -234,13 +234,15 @@ class DeskService:
     async def replied(self, ticket: Ticket, text: str | None) -> None:
         await self.storage.record_reply(ticket.id, text, self.clock.now())
 
-    async def close(self, ticket: Ticket, operator_id: int, *, action: str = "desk.close") -> bool:
+    async def close(
+        self, ticket: Ticket, operator_id: int, *, action: str = "desk.close", close_topic: bool = True
+    ) -> bool:
         """Close the ticket and its topic; False when it was closed already (by someone else)."""
         now = self.clock.now()
         if not await self.storage.close_ticket(ticket.id, operator_id, now):
             return False
         await self.storage.audit(operator_id, action, f"#{ticket.id}", now)
-        if self.port is not None and ticket.thread_id is not None:
+        if close_topic and self.port is not None and ticket.thread_id is not None:
             try:
                 await self.port.close_topic(ticket.thread_id)
             except DeskUnavailable as error:
