@@ -93,6 +93,21 @@ async def test_blocks_are_told_once_drafts_and_counts(storage: Storage) -> None:
     assert (counts.open, counts.closed, counts.first_reply_seconds) == (1, 0, [240])
 
 
+async def test_forget_and_retention_hooks(storage: Storage) -> None:
+    ticket, _ = await storage.open_ticket(8, "question", "kk", "менің сұрағым", T0)
+    await storage.claim_relay(8, 1, ticket.id, 8, "in", T0)
+    await storage.record_reply(ticket.id, "жауап", T0)
+    await storage.close_ticket(ticket.id, 900, T0 + timedelta(minutes=5))
+    assert await storage.purge_desk_before(T0) == 0  # closed after the cut-off: kept
+    assert await storage.purge_desk_before(T0 + timedelta(days=31)) == 2
+    blank = await storage.ticket(ticket.id)
+    assert blank is not None and blank.question == "" and blank.last_reply is None
+    assert (await storage.desk_counts(T0 - timedelta(days=1))).closed == 1  # the figures stay
+    await storage.block_resident(8, 900, T0)
+    assert await storage.forget_desk_user(8) == 2 and await storage.ticket(ticket.id) is None
+    assert await storage.resident_block(8) is None
+
+
 def _ticket(**changes: object) -> Ticket:
     values: dict[str, object] = {
         "id": 12,

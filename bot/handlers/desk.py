@@ -116,7 +116,8 @@ def operators_router() -> Router:
     r.message.filter(InOperatorsChat())
     r.message.register(on_topic_closed, Magic(F.forum_topic_closed & F.message_thread_id))
     r.message.register(ignore, Magic(SERVICE_MESSAGE))
-    r.message.register(ignore, Magic(F.from_user.is_bot))
+    # other bots in the group; an anonymous administrator (GroupAnonymousBot, with sender_chat) is an operator
+    r.message.register(ignore, Magic(F.from_user.is_bot & ~F.sender_chat))
     in_topic = Magic(F.is_topic_message & F.message_thread_id)
     r.message.register(on_close, Command("close"), in_topic)
     r.message.register(on_block, Command("block"), in_topic)
