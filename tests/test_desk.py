@@ -339,3 +339,16 @@ async def test_an_operator_closing_the_topic_in_telegram_closes_the_ticket(
     assert ticket is not None and ticket.status == "closed"
     assert not fake.calls_of("closeForumTopic")  # already closed by the operator
     no_errors(fake)
+
+
+async def test_help_offers_both_desk_buttons(desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup) -> None:
+    resident = fake.user(5014, language_code="ru")
+    help_screen = (await resident.send("/help")).replies[0]
+    assert "/operator" in help_screen.content and "/rumour" in help_screen.content and "/done" in help_screen.content
+    assert [b.text for b in help_screen.buttons[-1]] == ["💬 Спросить человека", "🔎 Проверить слух"]
+    prompt = (await resident.press(help_screen, "Проверить слух")).replies[0]
+    assert "Перешлите мне полученное сообщение" in prompt.content
+    asked = (await resident.press(help_screen, "Спросить человека")).replies[0]
+    assert "Напишите вопрос одним сообщением" in asked.content
+    assert [c["command"] for c in fake.commands[('{"type": "default"}', "ru")]][-2:] == ["operator", "rumour"]
+    no_errors(fake)

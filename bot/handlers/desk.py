@@ -273,7 +273,8 @@ def question_of(message: Message) -> str:
     text = message.text or message.caption
     if text:
         return text
-    return f"[{message.content_type}]"
+    kind = message.content_type
+    return f"[{getattr(kind, 'value', kind)}]"
 
 
 def _resident_state(fsm_storage: BaseStorage, bot: Bot, user_id: int) -> FSMContext:
@@ -292,7 +293,12 @@ async def on_help(message: Message, content: ContentStore, lang: Lang) -> None:
     ]
     head, sep, tail = screen.text.rpartition("\n\n")
     text = f"{head}\n" + "\n".join(lines) + f"{sep}{tail}" if sep else screen.text + "\n" + "\n".join(lines)
-    await send(message, Screen(text, screen.markup))
+    desk_row = [
+        ask_button(),
+        InlineKeyboardButton(text="🔎 " + _("Check a rumour"), callback_data=DeskCb(action="rumour").pack()),
+    ]
+    rows = [*(screen.markup.inline_keyboard if screen.markup else []), desk_row]
+    await send(message, Screen(text, InlineKeyboardMarkup(inline_keyboard=rows)))
 
 
 async def _start_asking(
@@ -704,11 +710,13 @@ async def on_general(message: Message) -> None:
     await message.reply("ℹ️ " + _("Write in a ticket's topic: messages in General reach no resident."))
 
 
-async def _ticket_here(message: Message, desk: DeskService) -> Ticket | None:
-    """The ticket of this topic, open; otherwise the operator gets a one-line hint."""
+async def _ticket_here(message: Message, desk: DeskService, *, command: bool = True) -> Ticket | None:
+    """The ticket of this topic, open; otherwise the operator gets a one-line hint (in a topic the
+    operators made themselves, only for a command: their own talk there is theirs)."""
     ticket = await desk.ticket_of_thread(message.message_thread_id or 0)
     if ticket is None:
-        await message.reply("ℹ️ " + _("This topic is not a ticket: messages here reach no resident."))
+        if command:
+            await message.reply("ℹ️ " + _("This topic is not a ticket: messages here reach no resident."))
         return None
     if ticket.status != "open":
         await message.reply(
@@ -724,7 +732,7 @@ async def _ticket_here(message: Message, desk: DeskService) -> Ticket | None:
 async def on_operator_message(
     message: Message, desk: DeskService, bot: Bot, i18n: I18n, db: Storage, clock: Clock, fsm_storage: BaseStorage
 ) -> None:
-    ticket = await _ticket_here(message, desk)
+    ticket = await _ticket_here(message, desk, command=False)
     if ticket is None or message.from_user is None:
         return
     if not await desk.claim_operator_message(ticket, message.chat.id, message.message_id):

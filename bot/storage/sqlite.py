@@ -59,9 +59,12 @@ class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin
     async def _migrate(self) -> None:
         db = self.db
         await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL)")
-        current = await self.schema_version()
+        # every migration not applied yet, in order (not only those above the highest applied: branches
+        # that add migrations at once, e.g. 7 and 8, may be merged in either order)
+        async with db.execute("SELECT version FROM schema_version") as cursor:
+            applied = {int(row[0]) for row in await cursor.fetchall()}
         for version, name, statements in MIGRATIONS:
-            if version <= current:
+            if version in applied:
                 continue
             await db.execute("BEGIN IMMEDIATE")
             try:
