@@ -102,7 +102,7 @@ async def test_topic_requests_are_checked_like_telegram(fake: FakeTelegram, bot:
 async def test_topics_need_a_forum_and_the_right(
     fake: FakeTelegram, bot: Bot, flags: dict[str, bool], reason: str
 ) -> None:
-    fake.forum(OPS, **flags)
+    fake.forum(OPS, "Operators", **flags)
     with pytest.raises(TelegramBadRequest, match=reason):
         await bot.create_forum_topic(OPS, "a topic")
     member = await bot.get_chat_member(OPS, fake.bot_id)

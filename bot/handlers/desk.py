@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -51,7 +52,7 @@ from bot.services.faq import FaqService
 from bot.storage import Storage
 from bot.storage.base_desk import Ticket
 from bot.telegram_text import escape, split_html, truncate_plain
-from bot.texts import LANGUAGE_NAMES, call_centre_line
+from bot.texts import LANGUAGE_NAMES, contact_line
 from bot.ui import Screen, send
 
 log = logging.getLogger(__name__)
@@ -284,8 +285,8 @@ def _resident_state(fsm_storage: BaseStorage, bot: Bot, user_id: int) -> FSMCont
 # --- resident side: handlers ----------------------------------------------------------------------
 
 
-async def on_help(message: Message, content: ContentStore, lang: Lang) -> None:
-    screen = help_screen(content.current, lang)
+async def on_help(message: Message, content: ContentStore, lang: Lang, clock: Clock) -> None:
+    screen = help_screen(content.current, clock.now(), lang)
     lines = [
         "/operator — " + _("ask a person (the operators' desk)"),
         "/rumour — " + _("check a rumour you were sent"),
@@ -336,20 +337,20 @@ async def _refused(
         return False
     await state.clear()
     if status == "tell":
-        await send(target, blocked_screen(content, lang))
+        await send(target, blocked_screen(content, lang, desk.clock.now()))
     else:
         await send(target, Screen(_("Choose a section:"), main_menu()))
     return True
 
 
-def blocked_screen(content: ContentStore, lang: Lang) -> Screen:
+def blocked_screen(content: ContentStore, lang: Lang, now: datetime) -> Screen:
     return Screen(
         _(
             "The operators' desk cannot take your messages any more. "
-            "I still answer your questions, and the call centre is open:"
+            "I still answer your questions; for an official answer:"
         )
         + "\n"
-        + call_centre_line(content.current.campaign, lang),
+        + contact_line(content.current.campaign, now, lang),
         main_menu(),
     )
 
@@ -496,7 +497,7 @@ async def _open_and_relay(
     except DeskUnavailable as error:
         log.warning("could not open a ticket: %s", error)
         await state.clear()
-        await send(target, unreachable_screen(content, lang))
+        await send(target, unreachable_screen(content, lang, desk.clock.now()))
         return
     await state.set_state(DeskStates.talking)
     await state.update_data(desk_ctx=None)
@@ -520,12 +521,13 @@ async def _open_and_relay(
         await _ack(target)
 
 
-def unreachable_screen(content: ContentStore, lang: Lang) -> Screen:
+def unreachable_screen(content: ContentStore, lang: Lang, now: datetime) -> Screen:
     return Screen(
         "😕 "
-        + _("The operators cannot be reached right now. Please call the call centre:")
+        + _("The operators cannot be reached right now. For an official answer:")
         + "\n"
-        + call_centre_line(content.current.campaign, lang),
+        # the call centre while the content says it operates, else the commission's site
+        + contact_line(content.current.campaign, now, lang),
         main_menu(),
     )
 
@@ -569,7 +571,7 @@ async def _relay_to_topic(
         await bot.copy_message(desk.chat_id, user_id, message_id, message_thread_id=ticket.thread_id)
     except TelegramForbiddenError as error:  # the bot was removed from the operators' chat
         log.warning("could not pass message %s of ticket #%s on: %s", message_id, ticket.id, error.message)
-        await send(target, unreachable_screen(content, lang))
+        await send(target, unreachable_screen(content, lang, desk.clock.now()))
         return "told"
     except TelegramBadRequest as error:
         if "thread not found" in error.message or "TOPIC_ID_INVALID" in error.message:
@@ -816,7 +818,7 @@ async def on_block(
     if await desk.storage.mark_block_told(ticket.user_id):  # told once, politely
         lang: Lang = ticket.language if ticket.language in LANGUAGE_NAMES else "ru"  # type: ignore[assignment]
         with i18n.use_locale(lang):
-            screen = blocked_screen(content, lang)
+            screen = blocked_screen(content, lang, desk.clock.now())
         try:
             await bot.send_message(ticket.user_id, screen.text, reply_markup=screen.markup)
         except TelegramAPIError as error:
