@@ -183,7 +183,7 @@ async def test_outside_hours_the_question_waits_for_the_morning(
     clock.set(almaty(2026, 3, 12, 22, 30))
     resident = fake.user(5005, language_code="en")
     screen = (await resident.send("/operator")).replies[0]
-    assert "off duty now; they will answer from 08:00, March 13, 2026" in screen.content
+    assert "off duty now; they will answer from 08:00 (Almaty time), 13 March 2026" in screen.content
     opened = await resident.send("Who counts the votes?")
     assert "ticket #1" in opened.text and "off duty now" in opened.text
     assert forum.topic_by_name("#1 ")

@@ -52,7 +52,7 @@ from bot.services.faq import FaqService
 from bot.storage import Storage
 from bot.storage.base_desk import Ticket
 from bot.telegram_text import escape, split_html, truncate_plain
-from bot.texts import LANGUAGE_NAMES, contact_line
+from bot.texts import LANGUAGE_NAMES, contact_line, local_time
 from bot.ui import Screen, send
 
 log = logging.getLogger(__name__)
@@ -232,9 +232,11 @@ def duty_line(desk: DeskService, lang: Lang, content: ContentStore) -> str:
         return "🟢 " + _("Operators are on duty now.")
     if duty.next_start is None:
         return "🌙 " + _("Operators are off duty now; they will answer as soon as they can.")
-    tz = content.current.campaign.tz
+    campaign = content.current.campaign
+    tz = campaign.tz
+    at = f"{fmt_time(duty.next_start, lang, tz)} ({local_time(campaign, lang)})"  # "08:00 (Almaty time)"
     return "🌙 " + _("Operators are off duty now; they will answer from {time}, {date}.").format(
-        time=fmt_time(duty.next_start, lang, tz), date=fmt_date(duty.next_start, lang, tz)
+        time=at, date=fmt_date(duty.next_start, lang, tz)
     )
 
 
