@@ -205,11 +205,6 @@ def intro_text(ticket: Ticket, intro: TicketIntro, lang: Lang, tz: ZoneInfo) -> 
     return "\n".join(lines)
 
 
-def port_for(desk: DeskService) -> TelegramDeskPort | None:
-    port = desk.port
-    return port if isinstance(port, TelegramDeskPort) else None
-
-
 # --- resident side: texts and buttons -------------------------------------------------------------
 
 
