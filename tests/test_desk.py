@@ -352,3 +352,17 @@ async def test_help_offers_both_desk_buttons(desk_bot: RunningBot, fake: FakeTel
     assert "Напишите вопрос одним сообщением" in asked.content
     assert [c["command"] for c in fake.commands[('{"type": "default"}', "ru")]][-2:] == ["operator", "rumour"]
     no_errors(fake)
+
+
+async def test_privacy_names_the_desk_and_forget_erases_the_tickets(
+    desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup
+) -> None:
+    resident = fake.user(5015, language_code="en")
+    await ask(resident, "Can my employer make me vote?")
+    privacy = (await resident.send("/privacy")).text
+    assert "If you asked a person: your tickets" in privacy
+    confirm = (await resident.send("/forget")).replies[-1]
+    await resident.press(confirm, "Yes, erase everything")
+    assert desk_bot.app is not None
+    assert await desk_bot.app.storage.open_ticket_of(5015) is None and await desk_bot.app.storage.ticket(1) is None
+    no_errors(fake)

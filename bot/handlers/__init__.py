@@ -19,6 +19,7 @@ from bot.handlers import (
     groups,
     language,
     membership,
+    privacy,
     reminders,
     start,
     subscriptions,
@@ -46,6 +47,7 @@ def build_routers() -> list[Router]:
         start.router(),
         language.router(),
         subscriptions.router(),
+        privacy.router(),
         common.router(),
         fallback.router(),
     ]

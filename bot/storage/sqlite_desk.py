@@ -187,15 +187,7 @@ class SqliteDeskMixin:
             waits = [int(r[0]) for r in await cursor.fetchall()]
         return DeskCounts(open=open_, closed=closed, first_reply_seconds=waits)
 
-    # privacy ---------------------------------------------------------------------------------
-    async def forget_desk_user(self, user_id: int) -> int:
-        """Erase a resident's desk rows (tickets, relayed-message keys, a block); drafts keep no user id."""
-        total = 0
-        for table in ("desk_messages", "tickets", "desk_blocks"):
-            cursor = await self.db.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
-            total += max(cursor.rowcount, 0)
-        return total
-
+    # privacy (/forget deletes by user_id: USER_TABLES in sqlite_privacy.py) ------------------------
     async def purge_desk_before(self, before: datetime) -> int:
         """Retention: the question of tickets closed before ``before`` is blanked (the row stays for the
         figures), and relayed-message keys older than that are deleted (they only stop repeats)."""
