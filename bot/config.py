@@ -66,6 +66,7 @@ class Settings:
     metrics_listen: tuple[str, int] | None = None  # /metrics on its own (private) address
     redis_url: str | None = None  # conversation state and per-user ordering shared by replicas
     startup_retry_seconds: float = 120.0  # how long start-up retries an unreachable Bot API
+    operators_chat_id: int | None = None  # the operators' desk: a forum supergroup (issue 15)
 
     def require_webhook(self) -> tuple[str, str]:
         """The webhook's public URL and secret, both required by ``run --webhook``."""
@@ -224,6 +225,16 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         if redis_parts.scheme not in ("redis", "rediss", "unix") or not (redis_parts.netloc or redis_parts.path):
             raise ConfigError("REDIS_URL", "expected redis://host:6379/0, rediss://… or unix:///path/redis.sock")
 
+    operators = get("OPERATORS_CHAT_ID")
+    operators_chat_id: int | None = None
+    if operators is not None:
+        if not re.fullmatch(r"-100\d{5,16}", operators):
+            raise ConfigError(
+                "OPERATORS_CHAT_ID",
+                f"expected the id of a forum supergroup, such as -1001234567890, got {operators!r}",
+            )
+        operators_chat_id = int(operators)
+
     return Settings(
         bot_token=token,
         bot_api_base=api_base,
@@ -243,4 +254,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         metrics_listen=metrics_listen,
         redis_url=redis_url,
         startup_retry_seconds=startup_retry,
+        operators_chat_id=operators_chat_id,
     )

@@ -47,6 +47,7 @@ from bot.app import DRAIN_SECONDS, App
 from bot.config import ConfigError
 from bot.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from bot.runners.http_guard import ConnectionGuard
+from bot.services.desk import DeskStats
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -491,6 +492,10 @@ class WebhookServer:
                         queued,
                     )
                 )
+            desk = self.app.dispatcher.workflow_data.get("desk")
+            if desk is not None and desk.enabled:
+                with contextlib.suppress(Exception):  # a database outage must not break /metrics
+                    gauges += desk_gauges(await asyncio.wait_for(desk.stats(), 5))
             self._gauges_cache = (now, gauges)
             return gauges
 
@@ -499,6 +504,21 @@ def _peer(remote: Any) -> str:
     if isinstance(remote, tuple) and remote:
         return str(remote[0])
     return str(remote) if remote else "?"
+
+
+def desk_gauges(stats: DeskStats) -> list[Gauge]:
+    """The operators' desk: tickets open and closed (all replicas), median wait for a first reply."""
+    return [
+        ("voterbot_desk_tickets", "gauge", "Operators' desk tickets, by status.", {"status": "open"}, stats.open),
+        ("voterbot_desk_tickets", "gauge", "Operators' desk tickets, by status.", {"status": "closed"}, stats.closed),
+        (
+            "voterbot_desk_first_reply_median_seconds",
+            "gauge",
+            "Median time from a ticket's opening to the operators' first reply (tickets of the last 30 days).",
+            {},
+            stats.median_first_reply if stats.median_first_reply is not None else 0.0,
+        ),
+    ]
 
 
 async def ensure_webhook(bot: Bot, url: str, secret: str, allowed_updates: list[str]) -> bool:
