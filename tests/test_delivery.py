@@ -312,6 +312,28 @@ async def test_the_prepared_request_is_what_aiogram_would_send(make_settings: Ca
         await bot.session.close()
 
 
+async def test_changed_aiogram_internals_fall_back_to_the_generic_path(
+    fake: FakeTelegram, make_settings: Callable[..., Settings], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """If aiogram's session internals the shortcut relies on change (``prepare_value``'s private
+    keyword, ``api_url``…), broadcasts are sent by ``await bot(method)``: slower, but delivered."""
+    bot = create_bot(make_settings(fake), fake.token)
+    user = fake.user(5301, language_code="en")
+    await user.post("/start")  # the chat exists (no bot polls here: the update just waits)
+
+    def changed(self: BroadcastSender, session: Any) -> None:
+        raise TypeError("prepare_value() got an unexpected keyword argument '_dumps_json'")
+
+    monkeypatch.setattr(BroadcastSender, "_prepare", changed)
+    try:
+        sender = BroadcastSender(bot, BroadcastMessage(kind="text", text="<b>Hello</b>"), paid=False)
+        assert not sender.prepared
+        await sender.send(user.id)
+        assert [m.content for m in user.bot_messages()] == ["Hello"] and fake.errors() == []
+    finally:
+        await bot.session.close()
+
+
 async def test_a_server_serving_a_backlog_at_once_never_sees_more_than_the_rate(tmp_path: Path) -> None:
     """A server that stands still for a moment and then serves the requests waiting for it all at
     once counts them in the same instant, as a burst we never sent. The gate counts a request as

@@ -618,18 +618,27 @@ class BroadcastSender:
         session = getattr(bot, "session", None)
         self._session: AiohttpSession | None = None
         if isinstance(session, AiohttpSession) and all(isinstance(m, SendGateMiddleware) for m in session.middleware):
-            files: dict[str, InputFile] = {}
-            fields: dict[str, Any] = {}
-            for key, value in self.template.model_dump(warnings=False).items():
-                prepared = session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
-                if key != "chat_id" and prepared is not None and prepared != "":  # as in build_form_data
-                    fields[key] = prepared
-            if not files:  # (a text or a copy never has files to upload)
-                self._session = session
-                encoded = session.json_dumps(fields).encode()
-                self._body_tail = b"," + encoded[1:] if fields else b"}"  # what follows the chat id
-                self._url = session.api.api_url(token=bot.token, method=self.template.__api_method__)
-                self._timeout = ClientTimeout(total=session.timeout)
+            try:
+                self._prepare(session)
+            except (AttributeError, TypeError, ValueError) as error:
+                # aiogram's session internals changed (``prepare_value``, ``api_url``…): every send
+                # is then an ordinary ``await bot(method)``, slower but right
+                log.warning("broadcast sends take aiogram's generic path: %s", error)
+                self._session = None
+
+    def _prepare(self, session: AiohttpSession) -> None:
+        files: dict[str, InputFile] = {}
+        fields: dict[str, Any] = {}
+        for key, value in self.template.model_dump(warnings=False).items():
+            prepared = session.prepare_value(value, bot=self.bot, files=files, _dumps_json=False)
+            if key != "chat_id" and prepared is not None and prepared != "":  # as in build_form_data
+                fields[key] = prepared
+        if not files:  # (a text or a copy never has files to upload)
+            encoded = session.json_dumps(fields).encode()
+            self._body_tail = b"," + encoded[1:] if fields else b"}"  # what follows the chat id
+            self._url = session.api.api_url(token=self.bot.token, method=self.template.__api_method__)
+            self._timeout = ClientTimeout(total=session.timeout)
+            self._session = session
 
     @property
     def prepared(self) -> bool:
