@@ -42,10 +42,9 @@ from aiohttp import web
 
 from bot.app import DRAIN_SECONDS, App
 from bot.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrate import head_revision
 
 log = logging.getLogger(__name__)
-LATEST_MIGRATION = MIGRATIONS[-1][0]
 Gauge = tuple[str, str, str, dict[str, str], float]
 
 
@@ -274,8 +273,8 @@ class WebhookServer:
         checks: dict[str, Any] = {"started": self.started, "shutting_down": self.shutting_down}
         try:
             checks["database"] = await asyncio.wait_for(self.app.storage.ping(), 5)
-            version = await asyncio.wait_for(self.app.storage.schema_version(), 5)
-            checks["migrations"] = version == LATEST_MIGRATION
+            revision = await asyncio.wait_for(self.app.storage.schema_revision(), 5)
+            checks["migrations"] = revision == head_revision()
             redis = getattr(self.app.dispatcher.fsm.storage, "redis", None)  # with REDIS_URL
             if redis is not None:
                 checks["redis"] = False

@@ -1,0 +1,843 @@
+"""The storage on SQLAlchemy Core (async): one implementation for SQLite and PostgreSQL.
+
+Queries are built with the expression language over the tables of ``schema.py``; upserts use the
+dialect's ``insert … on conflict``. A method that writes more than one statement runs them in one
+transaction (:meth:`SqlStorage.transaction`): ``BEGIN IMMEDIATE`` on SQLite, a transaction of the
+pool's connection on PostgreSQL. A single statement runs on its own (autocommitted).
+
+The user cache of :meth:`touch_user` is kept on SQLite only, where one process owns the database;
+with PostgreSQL other replicas may change a user at any moment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import replace
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Executable,
+    Row,
+    and_,
+    case,
+    exists,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.config import DatabaseConfig
+from bot.storage import migrate
+from bot.storage.base import (
+    Audience,
+    AuditEntry,
+    BroadcastMessage,
+    BroadcastRecord,
+    DeliveryCounts,
+    DeliveryResult,
+    EventRecord,
+    EventReminder,
+    FeedbackCounts,
+    ReminderPrefs,
+    SubscriberCounts,
+    Subscription,
+    UnansweredRow,
+    UserCounts,
+    UserRecord,
+)
+from bot.storage.schema import (
+    audit_log,
+    broadcasts,
+    deliveries,
+    event_cancellations,
+    event_reminders,
+    events,
+    faq_feedback,
+    reminder_prefs,
+    subscriptions,
+    unanswered,
+    users,
+)
+from bot.storage.timestamps import from_opt_ts as _opt_dt
+from bot.storage.timestamps import from_ts as _dt
+from bot.storage.timestamps import to_ts as _ts
+
+TOUCH_INTERVAL = 60  # seconds
+USER_CACHE = 100_000
+
+
+def normalize_question(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
+
+
+_USER_COLUMNS = (users.c.id, users.c.language, users.c.telegram_language, users.c.first_seen, users.c.last_seen)
+_BROADCAST_COLUMNS = tuple(broadcasts.c)
+_EVENT_COLUMNS = tuple(events.c)
+_REMINDER_COLUMNS = tuple(event_reminders.c)
+_REMINDER_LANGUAGE = func.coalesce(users.c.language, users.c.telegram_language)
+_ACTIVE = and_(subscriptions.c.user_id == users.c.id, users.c.blocked == 0)
+# Reminders: value "<lang>:<scope>:<voting day>"; scope countdown/after reach subscribers who want
+# all reminders, voting_day also those who want only voting-day ones, minus who said "I voted".
+_REMINDER_MODES = {"countdown": ("all",), "after": ("all",), "voting_day": ("all", "voting_day")}
+
+
+def _user(row: Row[Any]) -> UserRecord:
+    return UserRecord(
+        id=int(row.id),
+        language=row.language,
+        telegram_language=row.telegram_language,
+        first_seen=_dt(row.first_seen),
+        last_seen=_dt(row.last_seen),
+        blocked=bool(row.blocked),
+    )
+
+
+def _audience(audience: Audience) -> ColumnElement[bool]:
+    """The filter, over subscriptions joined with users, of a broadcast's recipients."""
+    language = func.coalesce(users.c.language, subscriptions.c.language)
+    if audience.kind == "all":
+        return _ACTIVE
+    if audience.kind == "language":
+        return and_(_ACTIVE, language == audience.value)
+    if audience.kind == "district":
+        return and_(_ACTIVE, subscriptions.c.district == audience.value)
+    if audience.kind == "user":  # one subscriber: personal reminders
+        return and_(_ACTIVE, subscriptions.c.user_id == int(audience.value or 0))
+    if audience.kind == "reminder":
+        lang, scope, day = (audience.value or "::").split(":")
+        if scope not in _REMINDER_MODES:
+            raise ValueError(f"unknown reminder scope {scope!r}")
+        voted_on = day if scope == "voting_day" else ""
+        mode = (
+            select(reminder_prefs.c.mode).where(reminder_prefs.c.user_id == subscriptions.c.user_id).scalar_subquery()
+        )
+        voted = exists().where(
+            reminder_prefs.c.user_id == subscriptions.c.user_id, reminder_prefs.c.voted_on == voted_on
+        )
+        return and_(_ACTIVE, language == lang, func.coalesce(mode, "all").in_(_REMINDER_MODES[scope]), ~voted)
+    raise ValueError(f"unknown audience {audience.kind!r}")
+
+
+def _broadcast(row: Row[Any]) -> BroadcastRecord:
+    return BroadcastRecord(
+        id=int(row.id),
+        key=row.idempotency_key,
+        status=str(row.status),
+        message=BroadcastMessage(
+            kind=str(row.kind),
+            text=row.text,
+            from_chat_id=row.from_chat_id,
+            message_id=row.message_id,
+            reply_markup=row.reply_markup,
+        ),
+        audience=Audience(kind=str(row.audience_kind), value=row.audience_value),
+        created_by=row.created_by,
+        created_at=_dt(row.created_at),
+        start_at=_dt(row.start_at),
+        started_at=_opt_dt(row.started_at),
+        finished_at=_opt_dt(row.finished_at),
+        progress_chat_id=row.progress_chat_id,
+        progress_message_id=row.progress_message_id,
+    )
+
+
+def _event(row: Row[Any]) -> EventRecord:
+    return EventRecord(
+        id=str(row.id),
+        kind=str(row.kind),
+        title=str(row.title),
+        description=row.description,
+        starts_at=_dt(row.starts_at),
+        ends_at=_opt_dt(row.ends_at),
+        all_day=bool(row.all_day),
+        district=row.district,
+        venue_name=row.venue_name,
+        venue_address=row.venue_address,
+        latitude=row.latitude,
+        longitude=row.longitude,
+        organiser=str(row.organiser),
+        organiser_kind=str(row.organiser_kind),
+        link=row.link,
+        created_by=row.created_by,
+        created_at=_dt(row.created_at),
+        updated_at=_dt(row.updated_at),
+    )
+
+
+def _reminder(row: Row[Any]) -> EventReminder:
+    return EventReminder(
+        user_id=int(row.user_id),
+        event_id=str(row.event_id),
+        offset=str(row.reminder_offset),
+        remind_at=_dt(row.remind_at),
+        created_at=_dt(row.created_at),
+        sent_at=_opt_dt(row.sent_at),
+        cancelled=bool(row.cancelled),
+        outcome=row.outcome,
+        language=getattr(row, "language", None),
+    )
+
+
+class SqlStorage:
+    """The :class:`~bot.storage.base.Storage` on SQLite or PostgreSQL, chosen by ``DATABASE_URL``."""
+
+    def __init__(self, database: DatabaseConfig) -> None:
+        self.database = database
+        self._engine: AsyncEngine | None = None
+        self._autocommit: AsyncEngine | None = None  # the same pool, each statement on its own
+        self._sqlite = database.scheme == "sqlite"
+        self._users: dict[int, tuple[UserRecord, int]] = {}  # user -> (record, when last written); SQLite only
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("storage is not connected")
+        return self._engine
+
+    async def connect(self) -> None:
+        """Open the engine and bring the schema to the newest revision (raises SchemaError)."""
+        engine = migrate.create_engine(self.database)
+        try:
+            await migrate.upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        self._engine = engine
+        self._autocommit = engine if self._sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def close(self) -> None:
+        if self._engine is not None:
+            engine, self._engine, self._autocommit = self._engine, None, None
+            await engine.dispose()
+
+    def _insert(self, table: Any) -> Any:
+        """``INSERT`` with the dialect's ``ON CONFLICT`` clauses."""
+        return sqlite_insert(table) if self._sqlite else pg_insert(table)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncConnection]:
+        """One transaction: every statement on the connection it yields commits together, or none."""
+        async with migrate.transaction(self.engine) as connection:
+            yield connection
+
+    @asynccontextmanager
+    async def _single(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for one statement, which commits on its own (autocommit on PostgreSQL; on
+        SQLite the driver never opens a transaction unless told to)."""
+        if self._autocommit is None:
+            raise RuntimeError("storage is not connected")
+        async with self._autocommit.connect() as connection:
+            yield connection
+            await connection.commit()
+
+    async def _run(self, statement: Executable) -> None:
+        async with self._single() as connection:
+            await connection.execute(statement)
+
+    async def _one(self, statement: Executable) -> Row[Any] | None:
+        async with self._single() as connection:
+            return (await connection.execute(statement)).first()
+
+    async def _all(self, statement: Executable) -> Sequence[Row[Any]]:
+        async with self._single() as connection:
+            return (await connection.execute(statement)).all()
+
+    async def _count(self, statement: Executable) -> int:
+        """The number of rows an INSERT/UPDATE/DELETE changed."""
+        async with self._single() as connection:
+            return int((await connection.execute(statement)).rowcount)
+
+    async def schema_revision(self) -> str | None:
+        return (await migrate.current(self.engine)).revision
+
+    async def ping(self) -> bool:
+        return await self._one(select(literal(1))) is not None
+
+    # users ------------------------------------------------------------------------------
+    async def touch_user(self, user_id: int, telegram_language: str | None, now: datetime) -> UserRecord:
+        # Every update touches its user; a user active a moment ago needs no new write (last_seen is
+        # kept to within TOUCH_INTERVAL seconds). set_language/set_blocked keep the cache coherent.
+        cached = self._users.get(user_id)
+        if (
+            cached is not None
+            and not cached[0].blocked
+            and telegram_language in (None, cached[0].telegram_language)
+            and 0 <= _ts(now) - cached[1] < TOUCH_INTERVAL
+        ):
+            return replace(cached[0], last_seen=now)
+        insert = self._insert(users).values(
+            id=user_id, telegram_language=telegram_language, first_seen=_ts(now), last_seen=_ts(now), blocked=0
+        )
+        statement = insert.on_conflict_do_update(
+            index_elements=[users.c.id],
+            set_={
+                "telegram_language": func.coalesce(insert.excluded.telegram_language, users.c.telegram_language),
+                "last_seen": insert.excluded.last_seen,
+                "blocked": 0,
+                "blocked_at": None,
+            },
+        ).returning(*_USER_COLUMNS, users.c.blocked)
+        row = await self._one(statement)
+        assert row is not None
+        record = _user(row)
+        if self._sqlite:
+            if len(self._users) >= USER_CACHE:
+                self._users.clear()
+            self._users[user_id] = (record, _ts(now))
+        return record
+
+    async def get_user(self, user_id: int) -> UserRecord | None:
+        row = await self._one(select(*_USER_COLUMNS, users.c.blocked).where(users.c.id == user_id))
+        return _user(row) if row else None
+
+    async def set_language(self, user_id: int, language: str) -> None:
+        await self._run(update(users).where(users.c.id == user_id).values(language=language))
+        cached = self._users.get(user_id)
+        if cached is not None:
+            self._users[user_id] = (replace(cached[0], language=language), cached[1])
+
+    async def set_blocked(self, user_id: int, blocked: bool, now: datetime) -> None:
+        self._users.pop(user_id, None)
+        await self._run(self._block(user_id, blocked, now))
+
+    @staticmethod
+    def _block(user_id: int, blocked: bool, now: datetime) -> Executable:
+        return (
+            update(users)
+            .where(users.c.id == user_id)
+            .values(blocked=int(blocked), blocked_at=_ts(now) if blocked else None)
+        )
+
+    async def user_counts(self) -> UserCounts:
+        row = await self._one(
+            select(func.count(), func.coalesce(func.sum(case((users.c.blocked == 0, 1), else_=0)), 0))
+        )
+        total, active = (int(row[0]), int(row[1])) if row else (0, 0)
+        language = func.coalesce(users.c.language, users.c.telegram_language, "?")
+        rows = await self._all(select(language, func.count()).group_by(language))
+        by_language = {str(lang): int(count) for lang, count in rows}
+        return UserCounts(total=total, active=active, blocked=total - active, by_language=by_language)
+
+    # questions --------------------------------------------------------------------------
+    async def record_feedback(self, user_id: int, entry_id: str, helpful: bool, now: datetime) -> None:
+        insert = self._insert(faq_feedback).values(
+            user_id=user_id, entry_id=entry_id, helpful=int(helpful), at=_ts(now)
+        )
+        await self._run(
+            insert.on_conflict_do_update(
+                index_elements=[faq_feedback.c.user_id, faq_feedback.c.entry_id],
+                set_={"helpful": insert.excluded.helpful, "at": insert.excluded.at},
+            )
+        )
+
+    async def feedback_counts(self, entry_id: str) -> FeedbackCounts:
+        row = await self._one(
+            select(func.coalesce(func.sum(faq_feedback.c.helpful), 0), func.count()).where(
+                faq_feedback.c.entry_id == entry_id
+            )
+        )
+        helpful, total = (int(row[0]), int(row[1])) if row else (0, 0)
+        return FeedbackCounts(helpful=helpful, unhelpful=total - helpful)
+
+    async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None:
+        await self._run(
+            unanswered.insert().values(
+                user_id=user_id, language=language, text=text[:1000], normalized=normalize_question(text), at=_ts(now)
+            )
+        )
+
+    async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]:
+        count, last = func.count(), func.max(unanswered.c.at)
+        rows = await self._all(
+            select(func.min(unanswered.c.text), count, last)
+            .where(unanswered.c.at >= _ts(since))
+            .group_by(unanswered.c.normalized)
+            .order_by(count.desc(), last.desc())
+            .limit(limit)
+        )
+        return [UnansweredRow(text=str(text), count=int(n), last_asked=_dt(at)) for text, n, at in rows]
+
+    # reminder preferences ---------------------------------------------------------------
+    async def reminder_prefs(self, user_id: int) -> ReminderPrefs:
+        row = await self._one(
+            select(reminder_prefs.c.mode, reminder_prefs.c.vote_time, reminder_prefs.c.voted_on).where(
+                reminder_prefs.c.user_id == user_id
+            )
+        )
+        if row is None:
+            return ReminderPrefs(user_id=user_id)
+        return ReminderPrefs(
+            user_id=user_id,
+            mode=str(row.mode),
+            vote_time=time.fromisoformat(row.vote_time) if row.vote_time else None,
+            voted_on=date.fromisoformat(row.voted_on) if row.voted_on else None,
+        )
+
+    async def _upsert_pref(self, user_id: int, column: str, value: str | None) -> None:
+        insert = self._insert(reminder_prefs).values({"user_id": user_id, column: value})
+        await self._run(
+            insert.on_conflict_do_update(
+                index_elements=[reminder_prefs.c.user_id], set_={column: insert.excluded[column]}
+            )
+        )
+
+    async def set_reminder_mode(self, user_id: int, mode: str) -> None:
+        await self._upsert_pref(user_id, "mode", mode)
+
+    async def set_vote_time(self, user_id: int, vote_time: time | None) -> None:
+        await self._upsert_pref(user_id, "vote_time", vote_time.strftime("%H:%M") if vote_time else None)
+
+    async def mark_voted(self, user_id: int, day: date) -> None:
+        await self._upsert_pref(user_id, "voted_on", day.isoformat())
+
+    async def vote_time_subscribers(self) -> list[ReminderPrefs]:
+        """Subscribers (not blocked, reminders not off) who set the time they plan to vote."""
+        p = reminder_prefs
+        rows = await self._all(
+            select(p.c.user_id, p.c.mode, p.c.vote_time, p.c.voted_on)
+            .join(subscriptions, subscriptions.c.user_id == p.c.user_id)
+            .join(users, users.c.id == p.c.user_id)
+            .where(p.c.vote_time.is_not(None), p.c.mode != "none", users.c.blocked == 0)
+        )
+        return [
+            ReminderPrefs(
+                user_id=int(r.user_id),
+                mode=str(r.mode),
+                vote_time=time.fromisoformat(r.vote_time),
+                voted_on=date.fromisoformat(r.voted_on) if r.voted_on else None,
+            )
+            for r in rows
+        ]
+
+    # subscriptions ----------------------------------------------------------------------------
+    @staticmethod
+    def _subscription(row: Row[Any]) -> Subscription:
+        return Subscription(
+            user_id=int(row.user_id),
+            language=str(row.language),
+            district=row.district,
+            subscribed_at=_dt(row.subscribed_at),
+        )
+
+    async def subscribe(self, user_id: int, language: str, now: datetime) -> Subscription:
+        insert = self._insert(subscriptions).values(user_id=user_id, language=language, subscribed_at=_ts(now))
+        row = await self._one(
+            insert.on_conflict_do_update(
+                index_elements=[subscriptions.c.user_id], set_={"language": insert.excluded.language}
+            ).returning(*subscriptions.c)
+        )
+        assert row is not None
+        return self._subscription(row)
+
+    async def unsubscribe(self, user_id: int) -> bool:
+        return await self._count(subscriptions.delete().where(subscriptions.c.user_id == user_id)) > 0
+
+    async def get_subscription(self, user_id: int) -> Subscription | None:
+        row = await self._one(select(*subscriptions.c).where(subscriptions.c.user_id == user_id))
+        return self._subscription(row) if row else None
+
+    async def set_district(self, user_id: int, district: str | None) -> None:
+        await self._run(update(subscriptions).where(subscriptions.c.user_id == user_id).values(district=district))
+
+    async def subscriber_counts(self) -> SubscriberCounts:
+        language = func.coalesce(users.c.language, subscriptions.c.language)
+        district = func.coalesce(subscriptions.c.district, "")
+        async with self._single() as connection:
+            by_language = {
+                str(lang): int(n)
+                for lang, n in await connection.execute(
+                    select(language, func.count()).select_from(subscriptions, users).where(_ACTIVE).group_by(language)
+                )
+            }
+            by_district = {
+                str(name): int(n)
+                for name, n in await connection.execute(
+                    select(district, func.count()).select_from(subscriptions, users).where(_ACTIVE).group_by(district)
+                )
+            }
+        return SubscriberCounts(total=sum(by_language.values()), by_language=by_language, by_district=by_district)
+
+    async def audience_size(self, audience: Audience) -> int:
+        row = await self._one(select(func.count()).select_from(subscriptions, users).where(_audience(audience)))
+        return int(row[0]) if row else 0
+
+    # broadcasts ------------------------------------------------------------------------------
+    async def create_broadcast(
+        self,
+        message: BroadcastMessage,
+        audience: Audience,
+        *,
+        created_by: int | None,
+        now: datetime,
+        start_at: datetime,
+        key: str | None = None,
+        progress: tuple[int, int] | None = None,
+    ) -> tuple[BroadcastRecord, bool]:
+        """A new scheduled broadcast, or (with ``key``) the existing one with that key."""
+        _audience(audience)  # validates
+        insert = (
+            self._insert(broadcasts)
+            .values(
+                idempotency_key=key,
+                status="scheduled",
+                kind=message.kind,
+                text=message.text,
+                from_chat_id=message.from_chat_id,
+                message_id=message.message_id,
+                audience_kind=audience.kind,
+                audience_value=audience.value,
+                created_by=created_by,
+                created_at=_ts(now),
+                start_at=_ts(start_at),
+                progress_chat_id=progress[0] if progress else None,
+                progress_message_id=progress[1] if progress else None,
+                reply_markup=message.reply_markup,
+            )
+            .on_conflict_do_nothing(index_elements=[broadcasts.c.idempotency_key])
+            .returning(*_BROADCAST_COLUMNS)
+        )
+        row = await self._one(insert)
+        if row is not None:
+            return _broadcast(row), True
+        assert key is not None  # only a key can conflict
+        existing = await self.get_broadcast_by_key(key)
+        if existing is None:
+            raise RuntimeError(f"broadcast with key {key!r} vanished")
+        return existing, False
+
+    async def start_broadcast(self, broadcast_id: int, now: datetime) -> int:
+        """Scheduled → running with one pending delivery row per recipient, in one transaction.
+        Returns the number of recipients (0 when the broadcast was not scheduled)."""
+        async with self.transaction() as connection:
+            # The status first: on PostgreSQL this locks the row, so a replica starting the same
+            # broadcast at once waits, then finds it running.
+            started = (
+                await connection.execute(
+                    update(broadcasts)
+                    .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "scheduled")
+                    .values(status="running", started_at=_ts(now))
+                    .returning(broadcasts.c.audience_kind, broadcasts.c.audience_value)
+                )
+            ).first()
+            if started is None:
+                return 0
+            recipients = (
+                select(literal(broadcast_id), subscriptions.c.user_id, literal("pending"))
+                .select_from(subscriptions, users)
+                .where(_audience(Audience(started.audience_kind, started.audience_value)))
+            )
+            await connection.execute(
+                self._insert(deliveries)
+                .from_select(["broadcast_id", "user_id", "status"], recipients)
+                .on_conflict_do_nothing(index_elements=[deliveries.c.broadcast_id, deliveries.c.user_id])
+            )
+            total = await connection.scalar(
+                select(func.count()).select_from(deliveries).where(deliveries.c.broadcast_id == broadcast_id)
+            )
+        return int(total or 0)
+
+    async def get_broadcast(self, broadcast_id: int) -> BroadcastRecord | None:
+        row = await self._one(select(*_BROADCAST_COLUMNS).where(broadcasts.c.id == broadcast_id))
+        return _broadcast(row) if row else None
+
+    async def get_broadcast_by_key(self, key: str) -> BroadcastRecord | None:
+        row = await self._one(select(*_BROADCAST_COLUMNS).where(broadcasts.c.idempotency_key == key))
+        return _broadcast(row) if row else None
+
+    async def recent_broadcasts(self, limit: int) -> list[BroadcastRecord]:
+        rows = await self._all(select(*_BROADCAST_COLUMNS).order_by(broadcasts.c.id.desc()).limit(limit))
+        return [_broadcast(row) for row in rows]
+
+    async def next_due_broadcast(self, now: datetime) -> BroadcastRecord | None:
+        """A running broadcast (resumed first), else the earliest scheduled one whose time has come."""
+        status = broadcasts.c.status
+        row = await self._one(
+            select(*_BROADCAST_COLUMNS)
+            .where(or_(status == "running", and_(status == "scheduled", broadcasts.c.start_at <= _ts(now))))
+            .order_by(case((status == "running", 0), else_=1), broadcasts.c.start_at, broadcasts.c.id)
+            .limit(1)
+        )
+        return _broadcast(row) if row else None
+
+    async def next_scheduled_start(self) -> datetime | None:
+        row = await self._one(select(func.min(broadcasts.c.start_at)).where(broadcasts.c.status == "scheduled"))
+        return _dt(row[0]) if row and row[0] is not None else None
+
+    async def pending_deliveries(self, broadcast_id: int, after_user_id: int, limit: int) -> list[int]:
+        rows = await self._all(
+            select(deliveries.c.user_id)
+            .where(
+                deliveries.c.broadcast_id == broadcast_id,
+                deliveries.c.status == "pending",
+                deliveries.c.user_id > after_user_id,
+            )
+            .order_by(deliveries.c.user_id)
+            .limit(limit)
+        )
+        return [int(row[0]) for row in rows]
+
+    async def record_deliveries(self, broadcast_id: int, results: list[DeliveryResult], now: datetime) -> None:
+        """A batch of outcomes, in one transaction; a blocked recipient becomes an inactive user."""
+        if not results:
+            return
+        at = _ts(now)
+        sent = [r.user_id for r in results if r.status == "sent"]
+        others = [r for r in results if r.status != "sent"]
+        async with self.transaction() as connection:
+            if sent:  # one statement for the common case; a message Telegram accepted counts as sent
+                # even if the broadcast was cancelled (by another replica) while it was in flight
+                await connection.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.broadcast_id == broadcast_id,
+                        deliveries.c.status.in_(("pending", "cancelled")),
+                        deliveries.c.user_id.in_(sent),
+                    )
+                    .values(status="sent", at=at)
+                )
+            for result in others:
+                await connection.execute(
+                    update(deliveries)
+                    .where(
+                        deliveries.c.broadcast_id == broadcast_id,
+                        deliveries.c.user_id == result.user_id,
+                        deliveries.c.status == "pending",
+                    )
+                    .values(status=result.status, error=result.error, at=at)
+                )
+                if result.status == "blocked":
+                    self._users.pop(result.user_id, None)
+                    await connection.execute(self._block(result.user_id, True, now))
+
+    async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts:
+        rows = await self._all(
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.broadcast_id == broadcast_id)
+            .group_by(deliveries.c.status)
+        )
+        counts = {str(status): int(n) for status, n in rows}
+        return DeliveryCounts(
+            total=sum(counts.values()),
+            pending=counts.get("pending", 0),
+            sent=counts.get("sent", 0),
+            blocked=counts.get("blocked", 0),
+            failed=counts.get("failed", 0),
+            cancelled=counts.get("cancelled", 0),
+        )
+
+    @staticmethod
+    def _cancel_pending(broadcast_id: int, now: datetime) -> Executable:
+        return (
+            update(deliveries)
+            .where(deliveries.c.broadcast_id == broadcast_id, deliveries.c.status == "pending")
+            .values(status="cancelled", at=_ts(now))
+        )
+
+    async def finish_broadcast(self, broadcast_id: int, status: str, now: datetime) -> None:
+        async with self.transaction() as connection:
+            await connection.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
+                .values(status=status, finished_at=_ts(now))
+            )
+            if status == "cancelled":
+                await connection.execute(self._cancel_pending(broadcast_id, now))
+
+    async def cancel_broadcast(self, broadcast_id: int, now: datetime) -> bool:
+        """Cancel a scheduled or running broadcast; False when it has already ended (one statement
+        decides, so a broadcast the leader finishes at that moment is never reported cancelled)."""
+        async with self.transaction() as connection:
+            cancelled = await connection.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
+                .values(status="cancelled", finished_at=_ts(now))
+            )
+            if cancelled.rowcount == 0:
+                return False
+            await connection.execute(self._cancel_pending(broadcast_id, now))
+        return True
+
+    async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
+        await self._run(
+            update(broadcasts)
+            .where(broadcasts.c.id == broadcast_id)
+            .values(progress_chat_id=chat_id, progress_message_id=message_id)
+        )
+
+    async def delivered_since(self, since: datetime) -> int:
+        row = await self._one(select(func.count()).where(deliveries.c.status == "sent", deliveries.c.at >= _ts(since)))
+        return int(row[0]) if row else 0
+
+    # audit log -------------------------------------------------------------------------------
+    async def audit(self, admin_id: int, action: str, details: str, now: datetime) -> None:
+        await self._run(
+            audit_log.insert().values(at=_ts(now), admin_id=admin_id, action=action, details=details[:2000])
+        )
+
+    async def audit_entries(self, limit: int) -> list[AuditEntry]:
+        rows = await self._all(select(*audit_log.c).order_by(audit_log.c.id.desc()).limit(limit))
+        return [AuditEntry(int(r.id), _dt(r.at), int(r.admin_id), str(r.action), str(r.details)) for r in rows]
+
+    # events ------------------------------------------------------------------------------
+    async def save_event(self, event: EventRecord) -> None:
+        values = {
+            "id": event.id,
+            "kind": event.kind,
+            "title": event.title,
+            "description": event.description,
+            "starts_at": _ts(event.starts_at),
+            "ends_at": None if event.ends_at is None else _ts(event.ends_at),
+            "all_day": int(event.all_day),
+            "district": event.district,
+            "venue_name": event.venue_name,
+            "venue_address": event.venue_address,
+            "latitude": event.latitude,
+            "longitude": event.longitude,
+            "organiser": event.organiser,
+            "organiser_kind": event.organiser_kind,
+            "link": event.link,
+            "created_by": event.created_by,
+            "created_at": _ts(event.created_at),
+            "updated_at": _ts(event.updated_at),
+        }
+        insert = self._insert(events).values(values)
+        kept = ("id", "created_by", "created_at")  # an edit keeps who made the event and when
+        await self._run(
+            insert.on_conflict_do_update(
+                index_elements=[events.c.id], set_={name: insert.excluded[name] for name in values if name not in kept}
+            )
+        )
+
+    async def get_event(self, event_id: str) -> EventRecord | None:
+        row = await self._one(select(*_EVENT_COLUMNS).where(events.c.id == event_id))
+        return _event(row) if row else None
+
+    async def list_events(self) -> list[EventRecord]:
+        return [
+            _event(row) for row in await self._all(select(*_EVENT_COLUMNS).order_by(events.c.starts_at, events.c.id))
+        ]
+
+    async def cancel_event(self, event_id: str, admin_id: int | None, now: datetime) -> bool:
+        statement = (
+            self._insert(event_cancellations)
+            .values(event_id=event_id, cancelled_by=admin_id, cancelled_at=_ts(now))
+            .on_conflict_do_nothing(index_elements=[event_cancellations.c.event_id])
+        )
+        return await self._count(statement) > 0
+
+    async def cancelled_event_ids(self) -> set[str]:
+        return {str(row[0]) for row in await self._all(select(event_cancellations.c.event_id))}
+
+    # personal event reminders -----------------------------------------------------------------
+    # A reminder is claimed (``sent_at`` set) by a single conditional UPDATE before its message goes
+    # out: whoever claims it sends it, nobody else ever does, and a restart finds it already claimed.
+    def _open_reminder(self, user_id: int, event_id: str) -> ColumnElement[bool]:
+        r = event_reminders.c
+        return and_(r.user_id == user_id, r.event_id == event_id, r.sent_at.is_(None), r.cancelled == 0)
+
+    async def set_event_reminder(
+        self, user_id: int, event_id: str, offset: str, remind_at: datetime, now: datetime
+    ) -> EventReminder:
+        insert = self._insert(event_reminders).values(
+            user_id=user_id, event_id=event_id, reminder_offset=offset, remind_at=_ts(remind_at), created_at=_ts(now)
+        )
+        row = await self._one(
+            insert.on_conflict_do_update(
+                index_elements=[event_reminders.c.user_id, event_reminders.c.event_id],
+                set_={
+                    "reminder_offset": insert.excluded.reminder_offset,
+                    "remind_at": insert.excluded.remind_at,
+                    "created_at": insert.excluded.created_at,
+                    "sent_at": None,
+                    "cancelled": 0,
+                    "outcome": None,
+                },
+            ).returning(*_REMINDER_COLUMNS)
+        )
+        assert row is not None
+        return _reminder(row)
+
+    async def get_event_reminder(self, user_id: int, event_id: str) -> EventReminder | None:
+        r = event_reminders.c
+        row = await self._one(select(*_REMINDER_COLUMNS).where(r.user_id == user_id, r.event_id == event_id))
+        return _reminder(row) if row else None
+
+    async def cancel_event_reminder(self, user_id: int, event_id: str) -> bool:
+        return (
+            await self._count(update(event_reminders).where(self._open_reminder(user_id, event_id)).values(cancelled=1))
+            > 0
+        )
+
+    def _with_language(self) -> Any:
+        return select(*_REMINDER_COLUMNS, _REMINDER_LANGUAGE.label("language")).select_from(
+            event_reminders.outerjoin(users, users.c.id == event_reminders.c.user_id)
+        )
+
+    async def pending_event_reminders(self, event_id: str) -> list[EventReminder]:
+        r = event_reminders.c
+        rows = await self._all(
+            self._with_language()
+            .where(r.event_id == event_id, r.sent_at.is_(None), r.cancelled == 0)
+            .order_by(r.user_id)
+        )
+        return [_reminder(row) for row in rows]
+
+    async def cancel_event_reminders(self, event_id: str) -> list[EventReminder]:
+        r = event_reminders.c
+        language = (
+            select(_REMINDER_LANGUAGE)
+            .where(users.c.id == event_reminders.c.user_id)
+            .correlate(event_reminders)
+            .scalar_subquery()
+            .label("language")
+        )
+        rows = await self._all(
+            update(event_reminders)
+            .where(r.event_id == event_id, r.sent_at.is_(None), r.cancelled == 0)
+            .values(cancelled=1, outcome="gone")
+            .returning(*_REMINDER_COLUMNS, language)
+        )
+        return sorted((_reminder(row) for row in rows), key=lambda reminder: reminder.user_id)
+
+    async def move_event_reminder(self, user_id: int, event_id: str, remind_at: datetime) -> None:
+        await self._run(
+            update(event_reminders).where(self._open_reminder(user_id, event_id)).values(remind_at=_ts(remind_at))
+        )
+
+    async def due_event_reminders(self, now: datetime, limit: int) -> list[EventReminder]:
+        r = event_reminders.c
+        rows = await self._all(
+            self._with_language()
+            .where(r.sent_at.is_(None), r.cancelled == 0, r.remind_at <= _ts(now))
+            .order_by(r.remind_at, r.user_id)
+            .limit(limit)
+        )
+        return [_reminder(row) for row in rows]
+
+    async def claim_event_reminder(
+        self, user_id: int, event_id: str, remind_at: datetime, outcome: str, now: datetime
+    ) -> bool:
+        statement = (
+            update(event_reminders)
+            .where(self._open_reminder(user_id, event_id), event_reminders.c.remind_at == _ts(remind_at))
+            .values(sent_at=_ts(now), outcome=outcome)
+        )
+        return await self._count(statement) > 0
+
+    async def set_event_reminder_outcome(self, user_id: int, event_id: str, outcome: str) -> None:
+        r = event_reminders.c
+        await self._run(
+            update(event_reminders).where(r.user_id == user_id, r.event_id == event_id).values(outcome=outcome)
+        )
+
+
+__all__ = ["SqlStorage", "normalize_question"]
