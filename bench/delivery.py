@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from bot.app import create_app
 from bot.clock import SystemClock
 from bot.config import DatabaseConfig, Settings
@@ -44,14 +46,15 @@ async def _seed(path: Path, fake: FakeTelegram | None, count: int) -> None:
     storage = SqlStorage(_database(path))
     await storage.connect()
     ids = range(1_000_000, 1_000_000 + count)
-    async with storage.transaction() as connection:
-        await connection.execute(
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
             users.insert(),
             [{"id": i, "telegram_language": "en", "first_seen": 0, "last_seen": 0, "blocked": 0} for i in ids],
         )
-        await connection.execute(
-            subscriptions.insert(), [{"user_id": i, "language": "en", "subscribed_at": 0} for i in ids]
-        )
+        connection.execute(subscriptions.insert(), [{"user_id": i, "language": "en", "subscribed_at": 0} for i in ids])
+
+    await storage.run_sync(seed, transaction=True)
     await storage.close()
     for i in range(count if fake is not None else 0):
         assert fake is not None

@@ -113,16 +113,16 @@ def database(settings: Settings, action: str) -> int:
     from bot.storage import migrate
 
     async def _run() -> str:
-        engine = migrate.create_engine(settings.database)
+        db = migrate.open_database(settings.database)
         try:
             if action == "current":
-                return (await migrate.current(engine)).describe()
-            before, after = await migrate.upgrade(engine)
+                return (await migrate.current(db)).describe()
+            before, after = await migrate.upgrade(db)
             if before.revision == after.revision:
                 return f"{after.describe()}: nothing to upgrade"
             return f"{before.describe()} -> {after.revision}"
         finally:
-            await engine.dispose()
+            await db.dispose()
 
     try:
         print(asyncio.run(_run()))

@@ -362,8 +362,7 @@ def _schema_differences(connection: sa.Connection) -> list[Any]:
 
 
 async def _differences(store: SqlStorage) -> list[Any]:
-    async with store.engine.connect() as connection:
-        return await connection.run_sync(_schema_differences)
+    return await store.run_sync(_schema_differences)
 
 
 async def test_version_6_is_taken_over_with_every_row_kept(legacy_url: str) -> None:
@@ -371,13 +370,13 @@ async def test_version_6_is_taken_over_with_every_row_kept(legacy_url: str) -> N
     await store.connect()
     try:
         assert await store.schema_revision() == head_revision()
-        async with store.engine.connect() as connection:
-            tables = set(await connection.run_sync(lambda c: sa.inspect(c).get_table_names()))
-            assert "schema_version" not in tables
-            for table, (columns, rows) in ROWS.items():  # (ROWS lists each table's rows in key order)
-                order = ", ".join(KEYS.get(table, [columns[0]]))
-                got = await connection.execute(sa.text(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}"))
-                assert [tuple(row) for row in got] == rows, table
+        tables = set(await store.run_sync(lambda c: sa.inspect(c).get_table_names()))
+        assert "schema_version" not in tables
+        for table, (columns, rows) in ROWS.items():  # (ROWS lists each table's rows in key order)
+            order = ", ".join(KEYS.get(table, [columns[0]]))
+            query = sa.text(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
+            got = await store.run_sync(lambda c, query=query: [tuple(row) for row in c.execute(query)])
+            assert got == rows, table
         assert await _differences(store) == []  # the schema is the one schema.py declares
 
         # the storage reads the old rows, and new ids follow the highest old one
@@ -429,9 +428,7 @@ async def test_a_schema_older_than_version_6_is_refused(tmp_path: Path) -> None:
 async def test_a_database_newer_than_the_code_is_refused(empty_url: str) -> None:
     store = SqlStorage(parse_database_url(empty_url))
     await store.connect()
-    async with store.engine.connect() as connection:
-        await connection.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'"))
-        await connection.commit()
+    await store.run_sync(lambda c: c.execute(sa.text("UPDATE alembic_version SET version_num = 'f00d'")))
     await store.close()
     again = SqlStorage(parse_database_url(empty_url))
     with pytest.raises(SchemaError, match=r"revision f00d\) is newer than this voterbot knows"):

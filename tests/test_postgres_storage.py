@@ -71,8 +71,7 @@ def _store(url: str) -> SqlStorage:
 
 
 async def _alembic_rows(store: SqlStorage) -> list[str]:
-    async with store.engine.connect() as connection:
-        return list((await connection.execute(sa.text("SELECT version_num FROM alembic_version"))).scalars())
+    return await store.run_sync(lambda c: list(c.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()))
 
 
 async def test_migrations_run_once_and_ping(database_url: str) -> None:

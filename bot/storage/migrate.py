@@ -1,9 +1,21 @@
-"""The database engine from ``DATABASE_URL`` and the schema's migrations (Alembic).
+"""The database of ``DATABASE_URL`` (SQLAlchemy engines) and the schema's migrations (Alembic).
 
-``upgrade(engine)`` runs at start-up (``SqlStorage.connect``) and by hand (``voterbot db upgrade``):
-on PostgreSQL under a session-level advisory lock, so replicas starting together migrate once; on
-SQLite inside ``BEGIN IMMEDIATE``. Both run every pending revision in one transaction (DDL is
-transactional on both), so a failed upgrade leaves the database as it was.
+:class:`Database` runs a function of a SQLAlchemy ``Connection`` — Core statements — on the
+database, alone or in one transaction:
+
+- SQLite (the embedded default, WAL): SQLAlchemy's ``sqlite`` dialect in one dedicated thread, which
+  serializes every operation (SQLite has one writer at a time) and runs a whole operation in one hop
+  from the event loop. (``sqlite+aiosqlite`` was measured first: it hops to aiosqlite's thread 4–6
+  times per statement, which on the shared 2-core machine halved ``feed_update``'s updates/s; see
+  bench/RESULTS.md.) The driver is in autocommit mode: a statement alone commits on its own, a
+  transaction is ``BEGIN IMMEDIATE`` … ``COMMIT``.
+- PostgreSQL: ``postgresql+asyncpg`` (a pool of 10 connections per process); the function runs on
+  an async connection through ``run_sync``; a statement alone in autocommit mode.
+
+``upgrade(database)`` runs at start-up (``SqlStorage.connect``) and by hand (``voterbot db upgrade``),
+every pending revision in one transaction (DDL is transactional on both): on PostgreSQL that
+transaction first takes an advisory lock (``pg_advisory_xact_lock``, released by its end), so
+replicas starting together migrate once; on SQLite ``BEGIN IMMEDIATE`` does the same.
 
 A database made before Alembic (the old runner's ``schema_version`` table, versions 6 to
 ``LEGACY_LATEST``) is taken over by the first revision with every row kept. A database at a revision
@@ -12,19 +24,21 @@ this code does not know (made by a newer voterbot) is refused with :class:`Schem
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
+import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, event, func, inspect, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.pool import AsyncAdaptedQueuePool
+from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.pool import StaticPool
 
 from bot.config import ConfigError, DatabaseConfig
 
@@ -34,6 +48,8 @@ SCRIPTS = Path(__file__).with_name("alembic")
 LEGACY_OLDEST = 6  # the last schema of the old migration runner that every deployment reached
 LEGACY_LATEST = 6  # the newest schema_version the first revision takes over
 
+T = TypeVar("T")
+
 
 class SchemaError(ConfigError):
     """The database's schema is one this code cannot use or upgrade (one line, exit 2)."""
@@ -42,67 +58,90 @@ class SchemaError(ConfigError):
         super().__init__("DATABASE_URL", problem)
 
 
-def create_engine(database: DatabaseConfig) -> AsyncEngine:
-    """``sqlite+aiosqlite`` (WAL) or ``postgresql+asyncpg`` from the DATABASE_URL settings."""
+class Database(Protocol):
+    dialect: str  # "sqlite" or "postgresql"
+
+    async def run(self, fn: Callable[[Connection], T], *, transaction: bool = False) -> T:
+        """``fn(connection)``: its statements each on their own, or all in one transaction."""
+        ...
+
+    async def dispose(self) -> None: ...
+
+
+def open_database(database: DatabaseConfig) -> Database:
     if database.scheme == "sqlite":
-        return _sqlite_engine(database.path)
-    import asyncpg
-
-    dsn = database.url
-    # asyncpg parses the URL itself (as before: libpq-style options such as sslmode keep working).
-    return create_async_engine(
-        "postgresql+asyncpg://",
-        async_creator=lambda: asyncpg.connect(dsn),
-        pool_size=POOL_SIZE,
-        max_overflow=0,
-        pool_pre_ping=False,
-    )
+        return SqliteDatabase(database.path)
+    return PostgresDatabase(database.url)
 
 
-def _sqlite_engine(path: Path | None) -> AsyncEngine:
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    # One connection, as one writer at a time is SQLite's way: a transaction holds it until it ends,
-    # so statements of other coroutines never land inside it. An in-memory database lives as long
-    # as that one connection.
-    engine = create_async_engine(
-        f"sqlite+aiosqlite:///{path}" if path is not None else "sqlite+aiosqlite://",
-        poolclass=AsyncAdaptedQueuePool,
-        pool_size=1,
-        max_overflow=0,
-        pool_timeout=60,
-        pool_recycle=-1,
-    )
+class SqliteDatabase:
+    dialect = "sqlite"
 
-    @event.listens_for(engine.sync_engine, "connect")
+    def __init__(self, path: Path | None) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # One connection, used only by the one thread (an in-memory database lives as long as it).
+        self.engine = sa.create_engine(
+            f"sqlite:///{path}" if path is not None else "sqlite://",
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+            isolation_level="AUTOCOMMIT",
+            skip_autocommit_rollback=True,
+        )
+        event.listen(self.engine, "connect", self._on_connect)
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+
+    @staticmethod
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # The driver's own implicit BEGIN off: a single statement commits on its own, and a
-        # transaction is an explicit BEGIN IMMEDIATE (see SqlStorage.transaction).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
         for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=5000", "foreign_keys=ON"):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
+            dbapi_connection.execute(f"PRAGMA {pragma}")
 
-    return engine
+    def _call(self, fn: Callable[[Connection], T], transaction: bool) -> T:
+        with self.engine.connect() as connection:
+            if not transaction:
+                return fn(connection)
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                result = fn(connection)
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+            return result
+
+    async def run(self, fn: Callable[[Connection], T], *, transaction: bool = False) -> T:
+        # Once started, an operation runs to its end in the thread even if its caller is cancelled.
+        return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, fn, transaction)
+
+    async def dispose(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, self.engine.dispose)
+        self._thread.shutdown(wait=False)
 
 
-def is_sqlite(connection: AsyncConnection | Connection | AsyncEngine) -> bool:
-    return connection.dialect.name == "sqlite"
+class PostgresDatabase:
+    dialect = "postgresql"
 
+    def __init__(self, url: str) -> None:
+        import asyncpg
 
-@asynccontextmanager
-async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One transaction on one connection, committed at the end, rolled back on any error."""
-    async with engine.connect() as connection:
-        if is_sqlite(connection):
-            await connection.exec_driver_sql("BEGIN IMMEDIATE")
-        try:
-            yield connection
-        except BaseException:
-            await connection.rollback()
-            raise
-        await connection.commit()
+        # asyncpg parses the URL itself, as before: libpq-style options such as sslmode keep working.
+        self.engine = create_async_engine(
+            "postgresql+asyncpg://",
+            async_creator=lambda: asyncpg.connect(url),
+            pool_size=POOL_SIZE,
+            max_overflow=0,
+        )
+        self._autocommit = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+
+    async def run(self, fn: Callable[[Connection], T], *, transaction: bool = False) -> T:
+        if transaction:
+            async with self.engine.begin() as connection:
+                return await connection.run_sync(fn)
+        async with self._autocommit.connect() as connection:
+            return await connection.run_sync(fn)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -168,45 +207,21 @@ def _check(state: SchemaState) -> None:
         )
 
 
-@asynccontextmanager
-async def migrating(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A connection in a transaction, alone: under the advisory lock on PostgreSQL."""
-    async with engine.connect() as connection:
-        postgres = not is_sqlite(connection)
-        if postgres:
-            await connection.execute(select(func.pg_advisory_lock(MIGRATION_LOCK)))
-            await connection.commit()
-        try:
-            if not postgres:
-                await connection.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                await connection.rollback()
-                raise
-            await connection.commit()
-        finally:
-            if postgres:
-                await connection.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK)))
-                await connection.commit()
-
-
-def _upgrade(connection: Connection, target: str) -> SchemaState:
+def _upgrade(connection: Connection, target: str) -> tuple[SchemaState, SchemaState]:
+    """In the migration's transaction: checks, then every pending revision (alone: under the lock)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
     before = _state(connection)
     _check(before)
     if before.revision != before.head:
         command.upgrade(alembic_config(connection), target)
-    return before
+    return before, _state(connection)
 
 
-async def upgrade(engine: AsyncEngine, target: str = "head") -> tuple[SchemaState, SchemaState]:
+async def upgrade(database: Database, target: str = "head") -> tuple[SchemaState, SchemaState]:
     """Bring the database to ``target`` (all revisions by default); the state before and after."""
-    async with migrating(engine) as connection:
-        before = await connection.run_sync(_upgrade, target)
-        after = await connection.run_sync(_state)
-    return before, after
+    return await database.run(functools.partial(_upgrade, target=target), transaction=True)
 
 
-async def current(engine: AsyncEngine) -> SchemaState:
-    async with engine.connect() as connection:
-        return await connection.run_sync(_state)
+async def current(database: Database) -> SchemaState:
+    return await database.run(_state)

@@ -1,9 +1,10 @@
 """The storage on SQLAlchemy Core (async): one implementation for SQLite and PostgreSQL.
 
 Queries are built with the expression language over the tables of ``schema.py``; upserts use the
-dialect's ``insert … on conflict``. A method that writes more than one statement runs them in one
-transaction (:meth:`SqlStorage.transaction`): ``BEGIN IMMEDIATE`` on SQLite, a transaction of the
-pool's connection on PostgreSQL. A single statement runs on its own (autocommitted).
+dialect's ``insert … on conflict``. Each method is a function of a SQLAlchemy ``Connection`` run by
+``bot/storage/migrate.py``'s :class:`~bot.storage.migrate.Database` (SQLite in its own thread,
+PostgreSQL through asyncpg); a method that writes more than one statement runs them in one
+transaction (``run_sync(…, transaction=True)``: ``BEGIN IMMEDIATE`` on SQLite).
 
 The user cache of :meth:`touch_user` is kept on SQLite only, where one process owns the database;
 with PostgreSQL other replicas may change a user at any moment.
@@ -12,14 +13,14 @@ with PostgreSQL other replicas may change a user at any moment.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Executable,
     Row,
     and_,
@@ -33,7 +34,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.config import DatabaseConfig
 from bot.storage import migrate
@@ -71,6 +71,7 @@ from bot.storage.timestamps import from_opt_ts as _opt_dt
 from bot.storage.timestamps import from_ts as _dt
 from bot.storage.timestamps import to_ts as _ts
 
+T = TypeVar("T")
 TOUCH_INTERVAL = 60  # seconds
 USER_CACHE = 100_000
 
@@ -192,72 +193,54 @@ class SqlStorage:
 
     def __init__(self, database: DatabaseConfig) -> None:
         self.database = database
-        self._engine: AsyncEngine | None = None
-        self._autocommit: AsyncEngine | None = None  # the same pool, each statement on its own
+        self._db: migrate.Database | None = None
         self._sqlite = database.scheme == "sqlite"
         self._users: dict[int, tuple[UserRecord, int]] = {}  # user -> (record, when last written); SQLite only
 
-    @property
-    def engine(self) -> AsyncEngine:
-        if self._engine is None:
-            raise RuntimeError("storage is not connected")
-        return self._engine
-
     async def connect(self) -> None:
-        """Open the engine and bring the schema to the newest revision (raises SchemaError)."""
-        engine = migrate.create_engine(self.database)
+        """Open the database and bring its schema to the newest revision (raises SchemaError)."""
+        db = migrate.open_database(self.database)
         try:
-            await migrate.upgrade(engine)
+            await migrate.upgrade(db)
         except BaseException:
-            await engine.dispose()
+            await db.dispose()
             raise
-        self._engine = engine
-        self._autocommit = engine if self._sqlite else engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._db = db
 
     async def close(self) -> None:
-        if self._engine is not None:
-            engine, self._engine, self._autocommit = self._engine, None, None
-            await engine.dispose()
+        if self._db is not None:
+            db, self._db = self._db, None
+            await db.dispose()
 
     def _insert(self, table: Any) -> Any:
         """``INSERT`` with the dialect's ``ON CONFLICT`` clauses."""
         return sqlite_insert(table) if self._sqlite else pg_insert(table)
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncConnection]:
-        """One transaction: every statement on the connection it yields commits together, or none."""
-        async with migrate.transaction(self.engine) as connection:
-            yield connection
-
-    @asynccontextmanager
-    async def _single(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for one statement, which commits on its own (autocommit on PostgreSQL; on
-        SQLite the driver never opens a transaction unless told to)."""
-        if self._autocommit is None:
+    async def run_sync(self, fn: Callable[[Connection], T], *, transaction: bool = False) -> T:
+        """``fn(connection)`` on the database: each statement on its own, or (``transaction``) all of
+        them committed together or not at all. The storage's methods are built on it (tools and
+        tests may use it too)."""
+        if self._db is None:
             raise RuntimeError("storage is not connected")
-        async with self._autocommit.connect() as connection:
-            yield connection
-            await connection.commit()
+        return await self._db.run(fn, transaction=transaction)
 
     async def _run(self, statement: Executable) -> None:
-        async with self._single() as connection:
-            await connection.execute(statement)
+        await self.run_sync(lambda connection: connection.execute(statement))
 
     async def _one(self, statement: Executable) -> Row[Any] | None:
-        async with self._single() as connection:
-            return (await connection.execute(statement)).first()
+        return await self.run_sync(lambda connection: connection.execute(statement).first())
 
     async def _all(self, statement: Executable) -> Sequence[Row[Any]]:
-        async with self._single() as connection:
-            return (await connection.execute(statement)).all()
+        return await self.run_sync(lambda connection: connection.execute(statement).all())
 
     async def _count(self, statement: Executable) -> int:
         """The number of rows an INSERT/UPDATE/DELETE changed."""
-        async with self._single() as connection:
-            return int((await connection.execute(statement)).rowcount)
+        return await self.run_sync(lambda connection: int(connection.execute(statement).rowcount))
 
     async def schema_revision(self) -> str | None:
-        return (await migrate.current(self.engine)).revision
+        if self._db is None:
+            raise RuntimeError("storage is not connected")
+        return (await migrate.current(self._db)).revision
 
     async def ping(self) -> bool:
         return await self._one(select(literal(1))) is not None
@@ -451,19 +434,15 @@ class SqlStorage:
     async def subscriber_counts(self) -> SubscriberCounts:
         language = func.coalesce(users.c.language, subscriptions.c.language)
         district = func.coalesce(subscriptions.c.district, "")
-        async with self._single() as connection:
-            by_language = {
-                str(lang): int(n)
-                for lang, n in await connection.execute(
-                    select(language, func.count()).select_from(subscriptions, users).where(_ACTIVE).group_by(language)
-                )
-            }
-            by_district = {
-                str(name): int(n)
-                for name, n in await connection.execute(
-                    select(district, func.count()).select_from(subscriptions, users).where(_ACTIVE).group_by(district)
-                )
-            }
+
+        def counts(connection: Connection) -> tuple[dict[str, int], dict[str, int]]:
+            active = select(func.count()).select_from(subscriptions, users).where(_ACTIVE)
+            rows = connection.execute(active.add_columns(language).group_by(language))
+            by_language = {str(lang): int(n) for n, lang in rows}
+            rows = connection.execute(active.add_columns(district).group_by(district))
+            return by_language, {str(name): int(n) for n, name in rows}
+
+        by_language, by_district = await self.run_sync(counts)
         return SubscriberCounts(total=sum(by_language.values()), by_language=by_language, by_district=by_district)
 
     async def audience_size(self, audience: Audience) -> int:
@@ -517,16 +496,15 @@ class SqlStorage:
     async def start_broadcast(self, broadcast_id: int, now: datetime) -> int:
         """Scheduled → running with one pending delivery row per recipient, in one transaction.
         Returns the number of recipients (0 when the broadcast was not scheduled)."""
-        async with self.transaction() as connection:
+
+        def start(connection: Connection) -> int:
             # The status first: on PostgreSQL this locks the row, so a replica starting the same
             # broadcast at once waits, then finds it running.
-            started = (
-                await connection.execute(
-                    update(broadcasts)
-                    .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "scheduled")
-                    .values(status="running", started_at=_ts(now))
-                    .returning(broadcasts.c.audience_kind, broadcasts.c.audience_value)
-                )
+            started = connection.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.status == "scheduled")
+                .values(status="running", started_at=_ts(now))
+                .returning(broadcasts.c.audience_kind, broadcasts.c.audience_value)
             ).first()
             if started is None:
                 return 0
@@ -535,15 +513,17 @@ class SqlStorage:
                 .select_from(subscriptions, users)
                 .where(_audience(Audience(started.audience_kind, started.audience_value)))
             )
-            await connection.execute(
+            connection.execute(
                 self._insert(deliveries)
                 .from_select(["broadcast_id", "user_id", "status"], recipients)
                 .on_conflict_do_nothing(index_elements=[deliveries.c.broadcast_id, deliveries.c.user_id])
             )
-            total = await connection.scalar(
+            total = connection.scalar(
                 select(func.count()).select_from(deliveries).where(deliveries.c.broadcast_id == broadcast_id)
             )
-        return int(total or 0)
+            return int(total or 0)
+
+        return await self.run_sync(start, transaction=True)
 
     async def get_broadcast(self, broadcast_id: int) -> BroadcastRecord | None:
         row = await self._one(select(*_BROADCAST_COLUMNS).where(broadcasts.c.id == broadcast_id))
@@ -592,10 +572,11 @@ class SqlStorage:
         at = _ts(now)
         sent = [r.user_id for r in results if r.status == "sent"]
         others = [r for r in results if r.status != "sent"]
-        async with self.transaction() as connection:
+
+        def record(connection: Connection) -> None:
             if sent:  # one statement for the common case; a message Telegram accepted counts as sent
                 # even if the broadcast was cancelled (by another replica) while it was in flight
-                await connection.execute(
+                connection.execute(
                     update(deliveries)
                     .where(
                         deliveries.c.broadcast_id == broadcast_id,
@@ -605,7 +586,7 @@ class SqlStorage:
                     .values(status="sent", at=at)
                 )
             for result in others:
-                await connection.execute(
+                connection.execute(
                     update(deliveries)
                     .where(
                         deliveries.c.broadcast_id == broadcast_id,
@@ -615,8 +596,11 @@ class SqlStorage:
                     .values(status=result.status, error=result.error, at=at)
                 )
                 if result.status == "blocked":
-                    self._users.pop(result.user_id, None)
-                    await connection.execute(self._block(result.user_id, True, now))
+                    connection.execute(self._block(result.user_id, True, now))
+
+        for result in others:
+            self._users.pop(result.user_id, None)
+        await self.run_sync(record, transaction=True)
 
     async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts:
         rows = await self._all(
@@ -643,28 +627,34 @@ class SqlStorage:
         )
 
     async def finish_broadcast(self, broadcast_id: int, status: str, now: datetime) -> None:
-        async with self.transaction() as connection:
-            await connection.execute(
+
+        def finish(connection: Connection) -> None:
+            connection.execute(
                 update(broadcasts)
                 .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
                 .values(status=status, finished_at=_ts(now))
             )
             if status == "cancelled":
-                await connection.execute(self._cancel_pending(broadcast_id, now))
+                connection.execute(self._cancel_pending(broadcast_id, now))
+
+        await self.run_sync(finish, transaction=True)
 
     async def cancel_broadcast(self, broadcast_id: int, now: datetime) -> bool:
         """Cancel a scheduled or running broadcast; False when it has already ended (one statement
         decides, so a broadcast the leader finishes at that moment is never reported cancelled)."""
-        async with self.transaction() as connection:
-            cancelled = await connection.execute(
+
+        def cancel(connection: Connection) -> bool:
+            cancelled = connection.execute(
                 update(broadcasts)
                 .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
                 .values(status="cancelled", finished_at=_ts(now))
             )
             if cancelled.rowcount == 0:
                 return False
-            await connection.execute(self._cancel_pending(broadcast_id, now))
-        return True
+            connection.execute(self._cancel_pending(broadcast_id, now))
+            return True
+
+        return await self.run_sync(cancel, transaction=True)
 
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None:
         await self._run(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from bot.storage.schema import metadata
 
@@ -23,16 +23,23 @@ def run_migrations(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def _from_settings() -> None:
+def _from_settings() -> None:
     from bot.config import load_settings
-    from bot.storage.migrate import create_engine, migrating
+    from bot.storage.migrate import MIGRATION_LOCK, open_database
 
-    engine = create_engine(load_settings().database)
-    try:
-        async with migrating(engine) as connection:
-            await connection.run_sync(run_migrations)
-    finally:
-        await engine.dispose()
+    def locked(connection: Connection) -> None:
+        if connection.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        run_migrations(connection)
+
+    async def main() -> None:
+        database = open_database(load_settings().database)
+        try:
+            await database.run(locked, transaction=True)
+        finally:
+            await database.dispose()
+
+    asyncio.run(main())
 
 
 if context.is_offline_mode():
@@ -41,4 +48,4 @@ given = context.config.attributes.get("connection")
 if given is not None:
     run_migrations(given)
 else:
-    asyncio.run(_from_settings())
+    _from_settings()
