@@ -139,7 +139,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         clock,
         rate=settings.broadcast_rate,
         paid=settings.broadcast_paid,
-        listener=BroadcastReporter(bot, storage, i18n, settings.default_language),
+        listener=BroadcastReporter(bot, storage, i18n, settings.default_language, content),
     )
     bot.session.middleware(delivery.request_middleware())  # replies share the rate and honour 429 pauses
     app.background.append(delivery)

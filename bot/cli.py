@@ -1,4 +1,4 @@
-"""``voterbot`` / ``python -m bot``: run, check, chat, ask, db."""
+"""``voterbot`` / ``python -m bot``: run, check, chat, preview, ask, db."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from bot.config import LANGUAGES, ConfigError, Lang, Settings, load_settings
 from bot.content import ContentError, load_content
-from bot.i18n import TranslationsError, locales_dir
+from bot.locales import TranslationsError, locales_dir
 
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 2
@@ -36,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply the pending migrations (the bot also does at start-up)")
     db_commands.add_parser("current", help="show the database's schema revision and the newest one")
+    preview = sub.add_parser(
+        "preview", help="print what the bot says at every milestone (/start, /countdown, /reminders, answers)"
+    )
+    preview.add_argument("--lang", choices=LANGUAGES, help="one language (default: all three)")
     ask = sub.add_parser("ask", help="show how the FAQ search ranks a question and what the bot would do")
     ask.add_argument("question")
     ask.add_argument("--lang", choices=LANGUAGES, help="the language to show the questions in")
@@ -57,6 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return database(settings, args.db_command)
     if args.command == "ask":
         return ask(settings, args.question, lang=args.lang or settings.default_language, as_json=args.json)
+    if args.command == "preview":
+        return preview(settings, lang=args.lang)
     if args.command == "chat":
         from bot.devtools.chat import run_chat
 
@@ -81,6 +87,20 @@ def check(settings: Settings) -> int:
         return EXIT_PROBLEMS
     assert content is not None
     print(f"ok: campaign {content.campaign.id}, {len(content.faq.entries)} questions, translations kk ru en")
+    return 0
+
+
+def preview(settings: Settings, *, lang: Lang | None) -> int:
+    from bot.devtools.preview import all_languages
+    from bot.devtools.preview import preview as print_preview
+
+    try:
+        content = load_content(settings.content_dir)
+        print_preview(content, all_languages(lang), sys.stdout)
+    except (ContentError, TranslationsError) as error:
+        return _fail(str(error))
+    except BrokenPipeError:  # `voterbot preview | head`
+        return 0
     return 0
 
 

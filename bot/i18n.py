@@ -12,20 +12,13 @@ from aiogram.types import TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 from aiogram.utils.i18n.context import get_i18n
 from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES, Lang
+from bot.locales import DOMAIN, TranslationsError, locales_dir
 from bot.storage import UserRecord
 
-DOMAIN = "bot"
-
-
-def locales_dir() -> Path:
-    packaged = Path(__file__).resolve().parent.parent / "locales"
-    return packaged if packaged.is_dir() else Path("locales")
-
-
-class TranslationsError(Exception):
-    pass
+__all__ = ["DOMAIN", "TranslationsError", "locales_dir"]
 
 
 def create_i18n(default_language: Lang, path: Path | None = None) -> I18n:
@@ -107,14 +100,29 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return get_i18n().gettext(singular, plural, n)
 
 
+# One date style per language: "2026 жылғы 15 наурыз", "15 марта 2026 года", "15 March 2026".
+_DATE_PATTERNS: dict[str, tuple[str, str]] = {  # (plain, with the weekday)
+    "kk": ("y 'жылғы' d MMMM", "y 'жылғы' d MMMM, EEEE"),
+    "ru": ("d MMMM y 'года'", "EEEE, d MMMM y 'года'"),
+    "en": ("d MMMM y", "EEEE, d MMMM y"),
+}
+
+
 def fmt_date(value: date | datetime, lang: Lang, tz: Any = None, *, with_weekday: bool = False) -> str:
     if isinstance(value, datetime) and tz is not None:
         value = value.astimezone(tz)
     day = value.date() if isinstance(value, datetime) else value
-    pattern = "EEEE, d MMMM y" if with_weekday else "long"
-    if lang == "ru" and not with_weekday:
-        return format_date(day, "d MMMM y", locale=lang)  # "15 марта 2026"
-    return format_date(day, pattern, locale=lang)
+    plain, weekday = _DATE_PATTERNS.get(lang, _DATE_PATTERNS["en"])
+    return format_date(day, weekday if with_weekday else plain, locale=lang)
+
+
+def fmt_number(value: int, lang: Lang) -> str:
+    return format_decimal(value, locale=lang)
+
+
+def fmt_share(value: float, lang: Lang) -> str:
+    """A percentage with two decimals: "87,15%" (kk, ru), "87.15%" (en)."""
+    return format_decimal(value, format="0.00", locale=lang) + "%"
 
 
 def fmt_time(value: datetime, lang: Lang, tz: Any) -> str:

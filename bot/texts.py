@@ -1,16 +1,17 @@
 """Texts built from content and the clock, in the current language (gettext context required).
 
 Shared by handlers and scheduled jobs, so that ``/countdown`` and a reminder say the same thing.
-"""
+Every text that depends on the moment asks the timeline (``bot.services.campaign``)."""
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from bot.config import Lang
 from bot.content.models import Campaign, Source
-from bot.i18n import _, fmt_date, fmt_time, ngettext
-from bot.services.campaign import status_at
+from bot.i18n import _, fmt_date, fmt_number, fmt_share, fmt_time, ngettext
+from bot.services.campaign import note_at, share, status_at
 from bot.telegram_text import escape, escape_attr
 
 LANGUAGE_NAMES: dict[str, str] = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
@@ -24,43 +25,103 @@ def hours_left(n: int) -> str:
     return ngettext("{n} hour left", "{n} hours left", n).format(n=n)
 
 
-def call_centre_line(campaign: Campaign, lang: Lang) -> str:
+def local_time(campaign: Campaign, lang: Lang) -> str:
+    """Whose clock the times are on: "Almaty time"."""
+    return _("{place} time").format(place=escape(campaign.place.get(lang)))
+
+
+def commission_link(campaign: Campaign, lang: Lang) -> str:
+    commission = campaign.commission
+    return f'<a href="{escape_attr(commission.url)}">{escape(commission.title.get(lang))}</a>'
+
+
+def contact_line(campaign: Campaign, now: datetime, lang: Lang) -> str:
+    """Where a resident gets an official answer: the call centre while the content says it operates,
+    otherwise the commission's site."""
     centre = campaign.call_centre
-    return _("Call centre {phone} ({hours}, daily): {name}.").format(
-        phone=f"<b>{escape(centre.phone)}</b>", hours=escape(centre.hours), name=escape(centre.name.get(lang))
-    )
+    if centre is not None and campaign.call_centre_operates(now):
+        return "☎️ " + _("Call centre {phone} ({hours}): {name}.").format(
+            phone=f"<b>{escape(centre.phone)}</b>",
+            hours=escape(centre.hours.get(lang)),
+            name=escape(centre.name.get(lang)),
+        )
+    return "🌐 " + _("Official information: {commission}.").format(commission=commission_link(campaign, lang))
+
+
+def results_text(campaign: Campaign, lang: Lang) -> str:
+    """The official result: turnout, then every option the same way (votes and share of those who
+    voted), the outcome. Empty when the content has no results."""
+    results = campaign.results
+    if results is None:
+        return ""
+    lines = [
+        "📊 " + _("Official results ({announced}):").format(announced=escape(results.announced.get(lang))),
+        _("{eligible} eligible voters, {voted} voted ({turnout}).").format(
+            eligible=fmt_number(results.eligible, lang),
+            voted=fmt_number(results.voted, lang),
+            turnout=fmt_share(share(results.voted, results.eligible), lang),
+        ),
+    ]
+    for option in results.options:
+        lines.append(
+            "• "
+            + _("«{option}»: {votes} votes ({share})").format(
+                option=escape(option.title.get(lang)),
+                votes=fmt_number(option.votes, lang),
+                share=fmt_share(share(option.votes, results.voted), lang),
+            )
+        )
+    if results.invalid is not None:
+        lines.append(_("Invalid ballots: {count}.").format(count=fmt_number(results.invalid, lang)))
+    lines.append(results.outcome.get(lang))
+    return "\n".join(lines)
 
 
 def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
-    """One paragraph on where the campaign stands: countdown, voting day, or the outcome."""
+    """Where the campaign stands: countdown, voting day, counting, the outcome, or the archive; then
+    the note of the last milestone passed that has one."""
     status = status_at(campaign, now)
     tz = campaign.tz
-    day = fmt_date(campaign.voting_day, lang)
-    if status.phase == "before":
-        lead = _("Voting day: <b>{day}</b>, polling stations are open from {open} to {close} local time.").format(
-            day=day, open=fmt_time(campaign.opens_at, lang, tz), close=fmt_time(campaign.closes_at, lang, tz)
+    opens, closes = fmt_time(campaign.opens_at, lang, tz), fmt_time(campaign.closes_at, lang, tz)
+    if status.period == "before":
+        lead = _("Voting day: <b>{day}</b>, polling stations are open from {open} to {close} ({local}).").format(
+            day=fmt_date(campaign.voting_day, lang), open=opens, close=closes, local=local_time(campaign, lang)
         )
-        return f"🗓 {lead}\n⏳ {days_left(status.days_left)}."
-    if status.phase == "voting":
+        text = f"🗓 {lead}\n⏳ {days_left(status.days_left)}."
+    elif status.period == "voting_day":
         if status.polls == "not_open":
-            return "🗳 " + _("Today is voting day. Polling stations open at {open} and close at {close}.").format(
-                open=fmt_time(campaign.opens_at, lang, tz), close=fmt_time(campaign.closes_at, lang, tz)
+            text = "🗳 " + _("Today is voting day. Polling stations open at {open} and close at {close}.").format(
+                open=opens, close=closes
             )
-        if status.polls == "open":
+        else:
             left = max(1, (status.seconds_to_close + 3599) // 3600)
-            return "🗳 " + _("Today is voting day: polls are open until {close} ({left}).").format(
-                close=fmt_time(campaign.closes_at, lang, tz), left=hours_left(left)
+            text = "🗳 " + _("Today is voting day: polls are open until {close} ({left}).").format(
+                close=closes, left=hours_left(left)
             )
-        due = fmt_date(campaign.results_due, lang) if campaign.results_due else ""
-        closed = _("Polls closed at {close}; the votes are being counted.").format(
-            close=fmt_time(campaign.closes_at, lang, tz)
+    elif status.period == "counting":
+        text = "🗳 " + _("Polls closed at {close} on {day}; the votes are being counted.").format(
+            close=closes, day=fmt_date(campaign.voting_day, lang)
         )
-        if due:
-            closed += " " + _("Official results are due by {date}.").format(date=due)
-        return "🗳 " + closed
-    return campaign.after_vote.get(lang)
+        due = campaign.results_due
+        if due is not None and not campaign.passed("results-deadline", now):
+            text += " " + _("Official results are due no later than {date}.").format(date=fmt_date(due, lang))
+        else:
+            text += " " + _("The official results have not been announced yet.")
+    else:
+        over = _("The referendum is over.") if campaign.kind == "referendum" else _("The election is over.")
+        held = _("Voting day was {day}.").format(day=fmt_date(campaign.voting_day, lang))
+        text = ("🗄 " + over + " " if status.period == "archive" else "🗳 ") + held
+        results = results_text(campaign, lang)
+        if results:
+            text += "\n\n" + results
+    note = note_at(campaign, now)
+    if note is not None and note.note is not None:
+        text += "\n\n" + note.note.get(lang)
+    return text
 
 
-def sources_block(sources: list[Source]) -> str:
-    links = [f'<a href="{escape_attr(source.url)}">{escape(source.title)}</a>' for source in sources]
+def sources_block(sources: list[Source], lang: Lang, passed: Container[str] = ()) -> str:
+    """The sources as links; one with ``from`` only once that milestone is in ``passed``."""
+    shown = [source for source in sources if source.from_ is None or source.from_ in passed]
+    links = [f'<a href="{escape_attr(source.url)}">{escape(source.title_in(lang))}</a>' for source in shown]
     return "📎 " + _("Sources:") + " " + "; ".join(links)

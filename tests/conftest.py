@@ -43,7 +43,7 @@ def sqlite_database(path: Path) -> DatabaseConfig:
 
 
 def almaty(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ALMATY)  # type: ignore[misc]
+    return datetime(*args, tzinfo=ALMATY)  # type: ignore[misc, arg-type]
 
 
 def no_errors(fake: FakeTelegram) -> None:

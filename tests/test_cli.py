@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bot.content import load_content
 from bot.devtools.fake_api import FakeTelegram
 from tests.conftest import DATA, ROOT
 
@@ -41,20 +42,45 @@ def test_check_reports_every_problem_with_file_entry_and_field(tmp_path: Path) -
     faq = (target / "faq.yaml").read_text(encoding="utf-8")
     faq = faq.replace("- id: vote-abroad\n", "- id: vote-abroad\n    bogus: 1\n", 1)
     (target / "faq.yaml").write_text(faq, encoding="utf-8")
-    campaign = (
-        (target / "campaign.yaml").read_text(encoding="utf-8").replace('polls_close: "20:00"', 'polls_close: "06:00"')
+    campaign = (target / "campaign.yaml").read_text(encoding="utf-8")
+    # a broken timeline: results before the polls close, a reminder naming no milestone
+    campaign = campaign.replace(
+        "    date: 2026-03-17\n    counts_from: day-end", "    date: 2026-03-14\n    counts_from: day-end"
     )
+    campaign = campaign.replace("    milestone: in-force\n", "    milestone: in-forse\n")
     (target / "campaign.yaml").write_text(campaign, encoding="utf-8")
     result = voterbot("check", env={"CONTENT_DIR": str(target)})
     assert result.returncode == 1
     lines = result.stdout.splitlines()
     expected = "entry 'vote-abroad': field bogus: is not a known field (check the spelling)"
     assert f"{target / 'faq.yaml'}: {expected}" in lines
+    problems = [line for line in lines if line.startswith(f"{target / 'campaign.yaml'}: ")]
     assert any(
-        line.startswith(f"{target / 'campaign.yaml'}: ") and "polls_close must be after polls_open" in line
-        for line in lines
+        "milestone 'results': field date: 2026-03-15 00:00 is before the milestone above it" in p for p in problems
     )
+    assert any("reminder 'entry-into-force': field milestone: unknown milestone 'in-forse'" in p for p in problems)
     assert "Traceback" not in result.stderr
+
+
+def test_check_names_unknown_milestones_in_faq_and_events(tmp_path: Path) -> None:
+    target = tmp_path / "data"
+    shutil.copytree(DATA, target)
+    faq = (target / "faq.yaml").read_text(encoding="utf-8").replace("- from: results", "- from: result", 1)
+    (target / "faq.yaml").write_text(faq, encoding="utf-8")
+    events = (target / "events.yaml").read_text(encoding="utf-8")
+    events = events.replace("  - id: voting-day\n", "  - id: voting-day\n    until: polls-closed\n", 1)
+    (target / "events.yaml").write_text(events, encoding="utf-8")
+    result = voterbot("check", env={"CONTENT_DIR": str(target)})
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert any(
+        line.startswith(f"{target / 'faq.yaml'}: entry ") and "variants: unknown milestone 'result'" in line
+        for line in lines
+    ), lines
+    assert any(
+        line.startswith(f"{target / 'events.yaml'}: event 'voting-day': field until: unknown milestone 'polls-closed'")
+        for line in lines
+    ), lines
 
 
 def test_run_without_token_says_what_to_set() -> None:
@@ -137,3 +163,28 @@ def test_ask_prints_ranked_matches_and_json() -> None:
     data = json.loads(voterbot("ask", "--json", "погода на завтра").stdout)
     assert data["decision"] == "fallback"
     assert all(set(m) == {"id", "score"} for m in data["matches"])
+
+
+def test_preview_shows_the_bot_at_every_milestone() -> None:
+    result = voterbot("preview", "--lang", "en")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for milestone in load_content(DATA).campaign.milestones:
+        assert f"after '{milestone.id}'" in out
+    assert out.count("--- /start") == out.count("--- /countdown") == out.count("--- /reminders") > 10
+    assert "--- » Who won?" in out  # a question from data/preview.yaml
+    assert "The referendum is over." in out and "7,954,667" in out
+
+
+def test_check_and_ask_do_not_import_aiogram() -> None:
+    # `voterbot check` and `ask` read content only: importing aiogram costs seconds of CPU
+    code = (
+        "import sys, contextlib, io\n"
+        "from bot.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check']); main(['ask', 'когда выборы'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiogram', 'aiohttp')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

@@ -166,7 +166,9 @@ async def test_commands_are_registered_for_each_language(running: RunningBot, fa
         (almaty(2026, 3, 15, 20, 0), "идёт подсчёт голосов"),
         (almaty(2026, 2, 12, 9, 0), "Остался 31 день"),
         (almaty(2026, 2, 10, 9, 0), "Осталось 33 дня"),
-        (AFTER, "Референдум прошёл 15 марта 2026 года"),
+        (almaty(2026, 3, 18, 9, 0), "«Да, принимаю»: 7\u00a0954\u00a0667 голосов (87,15%)"),
+        (almaty(2026, 7, 2, 9, 0), "Новая Конституция действует с 1 июля 2026 года"),
+        (AFTER, "Референдум завершён."),
     ],
 )
 async def test_the_greeting_knows_the_phase(

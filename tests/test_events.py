@@ -61,9 +61,10 @@ async def test_list_before_voting_day_is_soonest_first_without_past_events_and_p
     assert "Voter lists" not in text and "draft" not in text  # past: not listed
     order = [text.index(title) for title in ("Absentee certificates", "Day of silence", "Voting day", "Counting")]
     assert order == sorted(order)  # the ongoing absentee period first, then soonest first
-    assert "March 15, 2026, 07:00–20:00" in text
+    assert "15 March 2026, 07:00–20:00" in text
     second = (await user.press(listing, "▶️")).edits[0]
-    assert "page 2 of 2" in second.content and "enters into force" in second.content
+    # before the results the card does not present the outcome as known
+    assert "page 2 of 2" in second.content and "Entry into force of the new Constitution (if adopted)" in second.content
     assert not [b for b in second.flat_buttons if "▶️" in b.text]  # the last page has no "next"
     first = (await user.press(second, "◀️")).edits[0]
     assert "page 1 of 2" in first.content
@@ -91,7 +92,10 @@ async def test_on_voting_day_evening_and_today_filter(
     # Sunday evening: "this week" ends at midnight, before the results of Tuesday
     assert "Counting" in week.content and "Official results announced" not in week.content
     everything = (await user.press(week, "All events")).edits[0]
-    assert "Official results announced" in everything.content
+    # the outcome is not known yet: the deadline is listed, not a results card, nor Constitution Day
+    assert "Deadline for the official results" in everything.content
+    assert "Official results announced" not in everything.content and "Constitution Day" not in everything.content
+    assert "(if adopted)" in everything.content
     no_errors(fake)
 
 
@@ -102,8 +106,21 @@ async def test_nothing_upcoming_says_so_and_shows_key_dates(
     text = (await fake.user(6003, language_code="en").send("/events")).replies[0].content
     assert "There are no upcoming events right now." in text
     assert "Key dates of the campaign" in text
-    assert "March 15, 2026, 07:00–20:00 — Voting day" in text
-    assert "February 27, 2026 – March 14, 2026 — Absentee certificates are issued" in text
+    assert "15 March 2026, 07:00–20:00 — Voting day" in text
+    assert "27 February 2026 – 14 March 2026 — Absentee certificates are issued" in text
+    assert "17 March 2026 — Official results announced" in text
+    assert "Deadline for the official results" not in text  # moot once the results are out
+    assert "The new Constitution entered into force" in text
+
+
+async def test_after_the_results_the_cards_follow_the_outcome(
+    running: RunningBot, fake: FakeTelegram, clock: ManualClock
+) -> None:
+    clock.set(almaty(2026, 3, 18, 12, 0))
+    text = (await fake.user(6005, language_code="ru").send("/events")).replies[0].content
+    assert "Крайний срок официальных итогов" not in text
+    assert "Новая Конституция вступает в силу" in text and "в случае принятия" not in text
+    assert "День Конституции" in text
 
 
 async def test_kind_and_district_filters(running: RunningBot, fake: FakeTelegram) -> None:
@@ -134,7 +151,7 @@ async def test_card_with_venue_calendar_file_and_share_link(running: RunningBot,
     user = fake.user(6005, language_code="en")
     card = (await user.send("/start event-ev-20260313-1")).replies[0]
     assert card.content.startswith("📅 Meeting with residents")
-    assert "March 13, 2026, 18:00–20:00" in card.content
+    assert "13 March 2026, 18:00–20:00" in card.content
     assert "Test hall, 1 Test street, Medeu district" in card.content
     assert "Campaign event, organised by the campaign: The campaign's coalition." in card.content
     assert "Questions & answers <about> the draft" in card.content  # escaped, shown as typed
@@ -235,10 +252,10 @@ async def test_personal_reminder_is_sent_once_at_its_time_and_not_again_after_a_
     user = fake.user(6007, language_code="en")
     card = (await user.send("/start event-ev-20260313-1")).replies[0]
     pressed = await user.press(card, "1 hour before")
-    assert "I will remind you on March 13, 2026, 17:00" in str(pressed.callback_answer)
+    assert "I will remind you on 13 March 2026, 17:00" in str(pressed.callback_answer)
     card = pressed.edits[0]
     assert "Cancel the reminder" in [b.text.removeprefix("🔕 ") for b in card.flat_buttons]
-    assert "🔔 I will remind you on March 13, 2026, 17:00." in card.content
+    assert "🔔 I will remind you on 13 March 2026, 17:00." in card.content
 
     clock.set(almaty(2026, 3, 13, 16, 59))
     assert await service(running).send_due(clock.now()) == 0
@@ -246,7 +263,7 @@ async def test_personal_reminder_is_sent_once_at_its_time_and_not_again_after_a_
     assert await service(running).send_due(clock.now()) == 1
     (reminder,) = received(fake, user.id, "Reminder")
     assert reminder.content.startswith("🔔 Reminder: Meeting with residents")
-    assert "March 13, 2026, 18:00–20:00" in reminder.content
+    assert "13 March 2026, 18:00–20:00" in reminder.content
     assert "Test hall" in reminder.content
     assert await service(running).send_due(clock.now()) == 0
 

@@ -92,7 +92,7 @@ async def test_add_dialog_validates_every_step_and_previews(running: RunningBot,
     preview = (await admin.send("https://example.org/round-table")).replies[0]
     assert preview.content.startswith("👀 Preview. Residents will see:")
     assert "Round table on the draft" in preview.content
-    assert "March 20, 2026, 18:30–21:00" in preview.content
+    assert "20 March 2026, 18:30–21:00" in preview.content
     assert "Test library, 2 Test avenue, Bostandyk district" in preview.content
     assert "Campaign event, organised by the campaign: Coalition." in preview.content
     assert "Press Save or Cancel" in await say(admin, "looks good")
@@ -150,10 +150,10 @@ async def test_edit_moves_reminders_and_tells_their_users(
     assert "in the past" in await say(admin, "2026-03-10 10:00")
     saved = await say(admin, "2026-03-21 19:00")
     assert "People told about the change: 1." in saved
-    assert "March 21, 2026, 19:00–21:00" in saved  # the duration is kept
+    assert "21 March 2026, 19:00–21:00" in saved  # the duration is kept
     (notice,) = [m for m in fake.bot_messages(resident.id) if "has changed" in m.content]
-    assert "March 21, 2026, 19:00–21:00" in notice.content
-    assert "I will remind you on March 21, 2026, 18:00." in notice.content
+    assert "21 March 2026, 19:00–21:00" in notice.content
+    assert "I will remind you on 21 March 2026, 18:00." in notice.content
 
     clock.set(almaty(2026, 3, 20, 17, 0))  # the old reminder time: nothing
     assert await service(running).send_due(clock.now()) == 0
@@ -186,7 +186,7 @@ async def test_cancel_tells_those_with_a_reminder_and_stops_it(
     assert "already cancelled" in str(again.callback_answer)
 
     (notice,) = [m for m in fake.bot_messages(waiting.id) if "is cancelled" in m.content]
-    assert "Meeting with residents" in notice.content and "March 20, 2026, 18:00–20:00" in notice.content
+    assert "Meeting with residents" in notice.content and "20 March 2026, 18:00–20:00" in notice.content
     assert not [m for m in fake.bot_messages(bystander.id) if "is cancelled" in m.content]
     assert "Meeting with residents" not in (await waiting.send("/events")).replies[0].content
     card = (await waiting.send(f"/start event-{event_id}")).replies[0]

@@ -270,12 +270,18 @@ def content_with_a_reminder_due_now(directory: Path) -> Path:
     now = datetime.now(ALMATY)
     campaign = content / "campaign.yaml"
     text = campaign.read_text(encoding="utf-8")
+    # a milestone now (after the campaign's end) and a reminder on it
+    milestone = (
+        f'  - id: balancer-test\n    date: {now:%Y-%m-%d}\n    time: "{now:%H:%M}"\n'
+        "    title: {kk: test, ru: test, en: test}\n"
+    )
     reminder = (
-        f'  - id: balancer-test\n    date: {now:%Y-%m-%d}\n    at: "{now:%H:%M}"\n    scope: after\n'
+        f'  - id: balancer-test\n    milestone: balancer-test\n    at: "{now:%H:%M}"\n    scope: after\n'
         f'    with_status: false\n    text:\n      kk: "{TEST_REMINDER}"\n      ru: "{TEST_REMINDER}"\n'
         f'      en: "{TEST_REMINDER}"\n'
     )
-    assert "\nsources:\n" in text
+    assert "\nsources:\n" in text and "\n# Almaty's districts" in text
+    text = text.replace("\n# Almaty's districts", "\n" + milestone + "\n# Almaty's districts", 1)
     campaign.write_text(text.replace("\nsources:\n", "\n" + reminder + "sources:\n", 1), encoding="utf-8")
     return content
 

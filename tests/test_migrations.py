@@ -375,7 +375,11 @@ async def test_version_6_is_taken_over_with_every_row_kept(legacy_url: str) -> N
         for table, (columns, rows) in ROWS.items():  # (ROWS lists each table's rows in key order)
             order = ", ".join(KEYS.get(table, [columns[0]]))
             query = sa.text(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
-            got = await store.run_sync(lambda c, query=query: [tuple(row) for row in c.execute(query)])
+
+            def read(connection: sa.Connection, query: sa.TextClause = query) -> list[tuple[Any, ...]]:
+                return [tuple(row) for row in connection.execute(query)]
+
+            got = await store.run_sync(read)
             assert got == rows, table
         assert await _differences(store) == []  # the schema is the one schema.py declares
 

@@ -182,7 +182,8 @@ async def test_personal_vote_time_reminder_and_i_voted(running: RunningBot, fake
         (almaty(2026, 3, 14, 10, 0), "1 day left"),
         (almaty(2026, 3, 15, 19, 0), "polls are open until 20:00 (1 hour left)"),
         (almaty(2026, 3, 15, 21, 0), "the votes are being counted"),
-        (almaty(2026, 4, 1, 10, 0), "The referendum took place on 15 March 2026"),
+        (almaty(2026, 3, 16, 10, 0), "counted. Official results are due no later than 21 March 2026."),
+        (almaty(2026, 4, 1, 10, 0), "«No, I do not accept»: 898,099 votes (9.84%)"),
     ],
 )
 async def test_countdown_before_on_and_after(
@@ -197,7 +198,9 @@ async def test_i_voted_outside_voting_day_is_refused(running: RunningBot, fake: 
     user = fake.user(4041, language_code="en")
     menu = (await user.send("/countdown")).replies[0]
     exchange = await user.press_data(menu.message_id, "rm:voted:")
-    assert exchange.callback_answer is not None and "works on voting day" in str(exchange.callback_answer["text"])
+    assert exchange.callback_answer is not None and "while the polling stations are open" in str(
+        exchange.callback_answer["text"]
+    )
 
 
 async def test_key_dates_calendar_file(running: RunningBot, fake: FakeTelegram) -> None:
@@ -225,8 +228,8 @@ async def test_key_dates_calendar_file(running: RunningBot, fake: FakeTelegram) 
         ("d-1", almaty(2026, 3, 14, 10, 0), "дни тишины", False),
         ("day-open", almaty(2026, 3, 15, 7, 0), "Участки открыты", True),
         ("day-close", almaty(2026, 3, 15, 18, 0), "осталось 2 часа", True),
-        ("results", almaty(2026, 3, 17, 18, 0), "объявила официальные итоги", False),
-        ("entry-into-force", almaty(2026, 7, 1, 10, 0), "вступает в силу", False),
+        ("results", almaty(2026, 3, 18, 10, 0), "объявила официальные итоги", False),
+        ("entry-into-force", almaty(2026, 7, 1, 10, 0), "вступила в силу", False),
     ],
 )
 async def test_every_reminder_fires_at_its_time(

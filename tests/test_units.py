@@ -135,9 +135,10 @@ def test_kazakh_and_english_plurals(i18n) -> None:  # type: ignore[no-untyped-de
 
 
 def test_dates_and_times_in_language_and_campaign_zone() -> None:
-    assert fmt_date(date(2026, 3, 15), "ru") == "15 марта 2026"
-    assert "наурыз" in fmt_date(date(2026, 3, 15), "kk")
-    assert fmt_date(date(2026, 3, 15), "en") == "March 15, 2026"
+    # one date style per language, the one the content uses
+    assert fmt_date(date(2026, 3, 15), "ru") == "15 марта 2026 года"
+    assert fmt_date(date(2026, 3, 15), "kk") == "2026 жылғы 15 наурыз"
+    assert fmt_date(date(2026, 3, 15), "en") == "15 March 2026"
     two_utc = datetime(2026, 3, 15, 2, 0, tzinfo=UTC)
     assert fmt_time(two_utc, "ru", ALMATY) == "07:00"  # Almaty is UTC+5, not +6
 
@@ -158,15 +159,16 @@ def test_translation_check_catches_a_missing_translation(tmp_path: Path) -> None
 # --- campaign phases ---------------------------------------------------------------------------
 
 
-def test_phases_follow_almaty_time_not_utc() -> None:
+def test_the_stage_follows_almaty_time_not_utc() -> None:
     campaign = load_content(DATA).campaign
-    assert status_at(campaign, almaty(2026, 3, 14, 23, 59)).phase == "before"
+    assert status_at(campaign, almaty(2026, 3, 14, 23, 59)).period == "before"
     # 19:00 UTC on the 14th is already 00:00 on the 15th in Almaty (UTC+5)
-    assert status_at(campaign, datetime(2026, 3, 14, 19, 0, tzinfo=UTC)).phase == "voting"
+    assert status_at(campaign, datetime(2026, 3, 14, 19, 0, tzinfo=UTC)).period == "voting_day"
     assert status_at(campaign, datetime(2026, 3, 15, 1, 59, tzinfo=UTC)).polls == "not_open"
     assert status_at(campaign, datetime(2026, 3, 15, 2, 0, tzinfo=UTC)).polls == "open"
+    assert status_at(campaign, datetime(2026, 3, 15, 2, 0, tzinfo=UTC)).stage_id == "polls-open"
     assert status_at(campaign, almaty(2026, 3, 15, 20, 0)).polls == "closed"
-    assert status_at(campaign, almaty(2026, 3, 16, 0, 0)).phase == "after"
+    assert status_at(campaign, almaty(2026, 3, 15, 20, 0)).period == "counting"
     assert status_at(campaign, almaty(2026, 3, 12, 23, 0)).days_left == 3
 
 
@@ -209,8 +211,8 @@ async def test_migrations_run_once_and_users_upsert(tmp_path: Path) -> None:
     reopened = SqlStorage(sqlite_database(path))
     await reopened.connect()  # migrations are not applied twice
     assert await reopened.schema_revision() == revision
-    versions = await reopened.run_sync(lambda c: c.execute(text("SELECT version_num FROM alembic_version")).all())
-    assert versions == [(revision,)]
+    versions = await reopened.run_sync(lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars().all())
+    assert list(versions) == [revision]
     assert await reopened.run_sync(lambda c: c.exec_driver_sql("PRAGMA journal_mode").scalar()) == "wal"
     await reopened.close()
 
@@ -221,7 +223,7 @@ async def test_migrations_run_once_and_users_upsert(tmp_path: Path) -> None:
 def test_shipped_content_loads() -> None:
     content = load_content(DATA)
     assert content.campaign.voting_day == date(2026, 3, 15)
-    assert content.campaign.call_centre.phone == "1308"
+    assert content.campaign.call_centre is not None and content.campaign.call_centre.phone == "1308"
 
 
 def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:

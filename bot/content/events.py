@@ -5,6 +5,7 @@ moments. Every model forbids unknown fields, like the rest of the content."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Container
 from typing import Literal, get_args
 
 from pydantic import Field, model_validator
@@ -23,8 +24,6 @@ EventKind = Literal[
 ]
 EVENT_KINDS: tuple[EventKind, ...] = get_args(EventKind)
 OrganiserKind = Literal["official", "campaign", "other"]
-# Almaty's districts; the same ids as bot.services.subscriptions.DISTRICTS.
-District = Literal["alatau", "almaly", "auezov", "bostandyk", "zhetysu", "medeu", "nauryzbay", "turksib"]
 
 TITLE_LIMIT = 100
 DESCRIPTION_LIMIT = 1000
@@ -41,7 +40,7 @@ def _limit(value: Localized, limit: int, name: str) -> None:
 class Venue(Model):
     name: Localized
     address: Localized | None = None  # never invented: leave it out when no source gives it
-    district: District | None = None
+    district: Identifier | None = None  # one of campaign.yaml's districts (checked on loading)
     latitude: float | None = Field(default=None, ge=-90, le=90)
     longitude: float | None = Field(default=None, ge=-180, le=180)
 
@@ -60,10 +59,22 @@ class Organiser(Model):
     name: Localized
 
 
+class EventVariant(Model):
+    """The card's wording from a milestone on (``campaign.yaml``); what it leaves out stays."""
+
+    from_: Identifier = Field(alias="from")
+    title: Localized | None = None
+    description: Localized | None = None
+
+
 class EventEntry(Model):
-    """One event. Without ``time`` it lasts the whole day (or days, up to ``end_date``)."""
+    """One event. Without ``time`` it lasts the whole day (or days, up to ``end_date``). ``from`` and
+    ``until`` name milestones between which it is listed; ``variants`` change its wording."""
 
     id: Identifier
+    from_: Identifier | None = Field(default=None, alias="from")
+    until: Identifier | None = None
+    variants: list[EventVariant] = []
     kind: EventKind
     title: Localized
     description: Localized | None = None
@@ -79,6 +90,11 @@ class EventEntry(Model):
     @model_validator(mode="after")
     def _consistent(self) -> EventEntry:
         _limit(self.title, TITLE_LIMIT, "title")
+        for variant in self.variants:
+            if variant.title is not None:
+                _limit(variant.title, TITLE_LIMIT, f"variants.{variant.from_}.title")
+            if variant.description is not None:
+                _limit(variant.description, DESCRIPTION_LIMIT, f"variants.{variant.from_}.description")
         if self.description is not None:
             _limit(self.description, DESCRIPTION_LIMIT, "description")
         if self.end_time is not None and self.time is None:
@@ -95,6 +111,25 @@ class EventEntry(Model):
     @property
     def all_day(self) -> bool:
         return self.time is None
+
+    def milestones(self) -> list[tuple[str, str]]:
+        """(field, milestone id) for every milestone this event names, to check against the campaign."""
+        named = [("from", self.from_), ("until", self.until)]
+        named += [(f"variants.{index}.from", variant.from_) for index, variant in enumerate(self.variants)]
+        named += [(f"sources.{index}.from", source.from_) for index, source in enumerate(self.sources)]
+        return [(where, milestone) for where, milestone in named if milestone is not None]
+
+    def listed(self, passed: Container[str]) -> bool:
+        return (self.from_ is None or self.from_ in passed) and (self.until is None or self.until not in passed)
+
+    def worded(self, passed: Container[str]) -> tuple[Localized, Localized | None]:
+        """Title and description once the milestones in ``passed`` have passed."""
+        title, description = self.title, self.description
+        for variant in self.variants:
+            if variant.from_ in passed:
+                title = variant.title or title
+                description = variant.description or description
+        return title, description
 
 
 class EventsFile(Model):
@@ -115,9 +150,9 @@ __all__ = [
     "EVENT_KINDS",
     "TITLE_LIMIT",
     "VENUE_LIMIT",
-    "District",
     "EventEntry",
     "EventKind",
+    "EventVariant",
     "EventsFile",
     "Organiser",
     "OrganiserKind",

@@ -66,9 +66,14 @@ def _entry_label(raw: Any, loc: tuple[int | str, ...]) -> tuple[str, tuple[int |
     if len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw, dict):
         collection, index = str(loc[0]), loc[1]
         items = raw.get(collection)
-        name = {"entries": "entry", "categories": "category", "events": "event", "reminders": "reminder"}.get(
-            collection, collection
-        )
+        name = {
+            "entries": "entry",
+            "categories": "category",
+            "events": "event",
+            "reminders": "reminder",
+            "milestones": "milestone",
+            "districts": "district",
+        }.get(collection, collection)
         ident: Any = None
         if isinstance(items, list) and index < len(items) and isinstance(items[index], dict):
             ident = items[index].get("id")
@@ -121,7 +126,55 @@ def load_content(directory: Path) -> Content:
     events = _validate(directory / "events.yaml", EventsFile, problems)
     if problems or campaign is None or faq is None or events is None:
         raise ContentError(problems or [f"{directory}: content could not be loaded"])
+    problems = cross_check(directory, campaign, faq, events)
+    if problems:
+        raise ContentError(problems)
     return Content.build(campaign, faq, directory, events)
+
+
+def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile) -> list[str]:
+    """What one file says of another: FAQ variants and events name milestones of campaign.yaml (in
+    its order), events name its districts."""
+    order = {milestone.id: index for index, milestone in enumerate(campaign.milestones)}
+    known = ", ".join(order)
+    problems: list[str] = []
+    faq_path, events_path = directory / "faq.yaml", directory / "events.yaml"
+    for entry in faq.entries:
+        if all(source.from_ is not None for source in entry.sources):
+            problems.append(f"{faq_path}: entry {entry.id!r}: field sources: one source must be shown at every moment")
+        for index, source in enumerate(entry.sources):
+            if source.from_ is not None and source.from_ not in order:
+                problems.append(
+                    f"{faq_path}: entry {entry.id!r}: field sources.{index}.from: unknown milestone "
+                    f"{source.from_!r} (campaign.yaml has: {known})"
+                )
+        for lang in ("kk", "ru", "en"):
+            last = -1
+            for variant in entry.text(lang).variants:
+                where = f"{faq_path}: entry {entry.id!r}: field {lang}.variants"
+                if variant.from_ not in order:
+                    problems.append(f"{where}: unknown milestone {variant.from_!r} (campaign.yaml has: {known})")
+                    continue
+                if order[variant.from_] <= last:
+                    problems.append(f"{where}: {variant.from_!r} is out of order (list variants in milestone order)")
+                last = order[variant.from_]
+    for event in events.events:
+        for field_name, milestone in event.milestones():
+            if milestone not in order:
+                problems.append(
+                    f"{events_path}: event {event.id!r}: field {field_name}: unknown milestone {milestone!r} "
+                    f"(campaign.yaml has: {known})"
+                )
+        if event.from_ in order and event.until in order and order[event.until] <= order[event.from_]:
+            problems.append(f"{events_path}: event {event.id!r}: field until: must come after 'from' in the timeline")
+        district = event.venue.district if event.venue else None
+        if district is not None and not campaign.is_district(district):
+            districts = ", ".join(d.id for d in campaign.districts) or "none"
+            problems.append(
+                f"{events_path}: event {event.id!r}: field venue.district: unknown district {district!r} "
+                f"(campaign.yaml has: {districts})"
+            )
+    return problems
 
 
 class ContentStore:

@@ -24,14 +24,14 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
+from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
-from bot.services.subscriptions import DISTRICTS
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES
+from bot.texts import LANGUAGE_NAMES, local_time
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)
@@ -73,20 +73,21 @@ def router() -> Router:
 # ---------------------------------------------------------------- texts
 
 
-def audience_label(audience: Audience) -> str:
+def audience_label(audience: Audience, campaign: Campaign, lang: Lang) -> str:
     if audience.kind == "language":
         return _("language: {name}").format(name=LANGUAGE_NAMES.get(audience.value or "", audience.value or ""))
     if audience.kind == "district":
-        return _("district: {name}").format(name=_(DISTRICTS.get(audience.value or "", audience.value or "")))
+        name = campaign.district_name(audience.value, lang) or audience.value or ""
+        return _("district: {name}").format(name=escape(name))
     return _("all subscribers")
 
 
-def _audience_from(value: str) -> Audience | None:
+def _audience_from(value: str, campaign: Campaign) -> Audience | None:
     if value == "all":
         return Audience("all")
     if value.startswith("lang-") and value[5:] in LANGUAGES:
         return Audience("language", value[5:])
-    if value.startswith("dist-") and value[5:] in DISTRICTS:
+    if value.startswith("dist-") and campaign.is_district(value[5:]):
         return Audience("district", value[5:])
     return None
 
@@ -101,7 +102,7 @@ def _duration(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def progress_text(progress: BroadcastProgress) -> str:
+def progress_text(progress: BroadcastProgress, campaign: Campaign, lang: Lang) -> str:
     record, counts = progress.broadcast, progress.counts
     done = progress.done
     share = done / counts.total if counts.total else 1.0
@@ -116,7 +117,7 @@ def progress_text(progress: BroadcastProgress) -> str:
         head = "📣 " + _("Broadcast #{id}: sending…").format(id=record.id)
     lines = [
         head,
-        _("Audience: {audience}").format(audience=audience_label(record.audience)),
+        _("Audience: {audience}").format(audience=audience_label(record.audience, campaign, lang)),
         f"<code>[{'█' * filled}{'░' * (BAR_WIDTH - filled)}]</code> {share:.0%}",
         _("Queued: {queued} · Sent: {sent} · Blocked: {blocked} · Failed: {failed}").format(
             queued=counts.pending, sent=counts.sent, blocked=counts.blocked, failed=counts.failed
@@ -148,7 +149,8 @@ class BroadcastReporter:
     when the text changed) and ends it with the final report. Runs outside any update, so it sets
     the admin's language itself."""
 
-    def __init__(self, bot: Bot, storage: Storage, i18n: I18n, default_language: Lang) -> None:
+    def __init__(self, bot: Bot, storage: Storage, i18n: I18n, default_language: Lang, content: ContentStore) -> None:
+        self.content = content
         self.bot = bot
         self.storage = storage
         self.i18n = i18n
@@ -162,7 +164,7 @@ class BroadcastReporter:
         user = await self.storage.get_user(record.created_by) if record.created_by is not None else None
         lang = stored_language(user, self.default_language)
         with self.i18n.context(), self.i18n.use_locale(lang):
-            text = progress_text(progress)
+            text = progress_text(progress, self.content.current.campaign, lang)
             markup = _progress_markup(record)
         if self._last.get(record.id) == text:
             return
@@ -210,8 +212,10 @@ def _draft_message(data: dict[str, Any]) -> BroadcastMessage:
     )
 
 
-async def _control_screen(data: dict[str, Any], db: Storage, view: str = "main") -> Screen:
-    audience = _audience_from(str(data.get("audience", "all"))) or Audience("all")
+async def _control_screen(
+    data: dict[str, Any], db: Storage, campaign: Campaign, lang: Lang, view: str = "main"
+) -> Screen:
+    audience = _audience_from(str(data.get("audience", "all")), campaign) or Audience("all")
     size = await db.audience_size(audience)
     builder = InlineKeyboardBuilder()
     if view == "langs":
@@ -223,9 +227,11 @@ async def _control_screen(data: dict[str, Any], db: Storage, view: str = "main")
         builder.button(text="⬅️ " + _("Back"), callback_data=AnnCb(action="back"))
         builder.adjust(1)
     elif view == "dists":
-        for district_id, name in DISTRICTS.items():
-            n = await db.audience_size(Audience("district", district_id))
-            builder.button(text=f"{_(name)} ({n})", callback_data=AnnCb(action="aud", value=f"dist-{district_id}"))
+        for district in campaign.districts:
+            n = await db.audience_size(Audience("district", district.id))
+            builder.button(
+                text=f"{district.name.get(lang)} ({n})", callback_data=AnnCb(action="aud", value=f"dist-{district.id}")
+            )
         builder.button(text="⬅️ " + _("Back"), callback_data=AnnCb(action="back"))
         builder.adjust(2)
     else:
@@ -241,12 +247,14 @@ async def _control_screen(data: dict[str, Any], db: Storage, view: str = "main")
         "☝️ "
         + _("This is exactly what subscribers will receive.")
         + "\n\n"
-        + _("Audience: {audience} — {n} subscribers.").format(audience=audience_label(audience), n=size)
+        + _("Audience: {audience} — {n} subscribers.").format(audience=audience_label(audience, campaign, lang), n=size)
     )
     return Screen(text, builder.as_markup())
 
 
-async def on_announcement(message: Message, state: FSMContext, bot: Bot, db: Storage, clock: Clock) -> None:
+async def on_announcement(
+    message: Message, state: FSMContext, bot: Bot, db: Storage, clock: Clock, content: ContentStore, lang: Lang
+) -> None:
     assert message.from_user is not None
     if message.text is not None:
         draft: dict[str, Any] = {"kind": "text", "text": message.html_text}
@@ -261,7 +269,7 @@ async def on_announcement(message: Message, state: FSMContext, bot: Bot, db: Sto
         await bot.send_message(message.chat.id, preview.text or "")
     else:
         await bot.copy_message(message.chat.id, message.chat.id, message.message_id)
-    await send(message, await _control_screen(draft, db))
+    await send(message, await _control_screen(draft, db, content.current.campaign, lang))
 
 
 async def on_cancel_dialog(message: Message, state: FSMContext, db: Storage, clock: Clock) -> None:
@@ -279,22 +287,25 @@ async def on_announce_button(
     clock: Clock,
     delivery: DeliveryEngine,
     content: ContentStore,
+    lang: Lang,
 ) -> None:
     admin = query.from_user.id
     data = await state.get_data()
     action = callback_data.action
+    campaign = content.current.campaign
     if action in ("langs", "dists", "back"):
         await query.answer()
-        await show(query, await _control_screen(data, db, {"langs": "langs", "dists": "dists"}.get(action, "main")))
+        view = {"langs": "langs", "dists": "dists"}.get(action, "main")
+        await show(query, await _control_screen(data, db, campaign, lang, view))
     elif action == "aud":
-        audience = _audience_from(callback_data.value)
+        audience = _audience_from(callback_data.value, campaign)
         if audience is None:
             await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
             return
         data["audience"] = _audience_value(audience)
         await state.set_data(data)
         await query.answer()
-        await show(query, await _control_screen(data, db))
+        await show(query, await _control_screen(data, db, campaign, lang))
     elif action == "cancel":
         await state.clear()
         await db.audit(admin, "announce.cancel", "", clock.now())
@@ -310,13 +321,12 @@ async def on_announce_button(
             Screen(
                 "🕒 "
                 + _(
-                    "When should it go out? Send the date and time in Almaty time, for example {example}. "
-                    "/cancel to stop."
-                ).format(example=example)
+                    "When should it go out? Send the date and time ({local}), for example {example}. /cancel to stop."
+                ).format(local=local_time(campaign, lang), example=example)
             ),
         )
     elif action == "send" and isinstance(query.message, Message):
-        audience = _audience_from(str(data.get("audience", "all"))) or Audience("all")
+        audience = _audience_from(str(data.get("audience", "all")), campaign) or Audience("all")
         await state.clear()
         # The control message becomes the progress message; from here on only the engine's
         # reporter edits it (so a fast broadcast's final report cannot be overwritten).
@@ -337,8 +347,15 @@ _TIME_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})\s*$
 
 
 async def on_schedule_time(
-    message: Message, state: FSMContext, db: Storage, clock: Clock, delivery: DeliveryEngine, content: ContentStore
+    message: Message,
+    state: FSMContext,
+    db: Storage,
+    clock: Clock,
+    delivery: DeliveryEngine,
+    content: ContentStore,
+    lang: Lang,
 ) -> None:
+    campaign = content.current.campaign
     assert message.from_user is not None and message.text is not None
     tz = content.current.campaign.tz
     match = _TIME_RE.match(message.text)
@@ -353,7 +370,7 @@ async def on_schedule_time(
         await send(message, Screen("🕒 " + _("Please send a future date and time as YYYY-MM-DD HH:MM, or /cancel.")))
         return
     data = await state.get_data()
-    audience = _audience_from(str(data.get("audience", "all"))) or Audience("all")
+    audience = _audience_from(str(data.get("audience", "all")), campaign) or Audience("all")
     await state.clear()
     note = await send(message, Screen("🕒 " + _("Scheduling…")))
     record = await delivery.create_broadcast(
@@ -364,8 +381,11 @@ async def on_schedule_time(
         progress=(note.chat.id, note.message_id),
     )
     await db.audit(message.from_user.id, "broadcast.schedule", f"#{record.id} {moment.isoformat()}", clock.now())
-    text = "🕒 " + _("Broadcast #{id} is scheduled for {time} (Almaty time); audience: {audience}.").format(
-        id=record.id, time=moment.strftime("%Y-%m-%d %H:%M"), audience=audience_label(audience)
+    text = "🕒 " + _("Broadcast #{id} is scheduled for {time} ({local}); audience: {audience}.").format(
+        id=record.id,
+        time=moment.strftime("%Y-%m-%d %H:%M"),
+        local=local_time(campaign, lang),
+        audience=audience_label(audience, campaign, lang),
     )
     await note.edit_text(text, reply_markup=_progress_markup(record))
 
@@ -373,8 +393,9 @@ async def on_schedule_time(
 # ---------------------------------------------------------------- /broadcasts and cancelling
 
 
-async def _broadcasts_screen(db: Storage, content: ContentStore) -> Screen:
-    tz = content.current.campaign.tz
+async def _broadcasts_screen(db: Storage, content: ContentStore, lang: Lang) -> Screen:
+    campaign = content.current.campaign
+    tz = campaign.tz
     records = await db.recent_broadcasts(10)
     if not records:
         return Screen("📭 " + _("No broadcasts yet."))
@@ -391,7 +412,7 @@ async def _broadcasts_screen(db: Storage, content: ContentStore) -> Screen:
         moment = (record.start_at if record.status == "scheduled" else record.created_at).astimezone(tz)
         lines.append(
             f"#{record.id} · {statuses.get(record.status, escape(record.status))} · {moment:%Y-%m-%d %H:%M} · "
-            + audience_label(record.audience)
+            + audience_label(record.audience, campaign, lang)
             + " · "
             + _("sent {sent} of {total}").format(sent=counts.sent, total=counts.total)
         )
@@ -404,10 +425,10 @@ async def _broadcasts_screen(db: Storage, content: ContentStore) -> Screen:
     return Screen("\n".join(lines), builder.as_markup())
 
 
-async def on_broadcasts(message: Message, db: Storage, clock: Clock, content: ContentStore) -> None:
+async def on_broadcasts(message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang) -> None:
     assert message.from_user is not None
     await db.audit(message.from_user.id, "broadcasts.view", "", clock.now())
-    await send(message, await _broadcasts_screen(db, content))
+    await send(message, await _broadcasts_screen(db, content, lang))
 
 
 async def on_cancel_broadcast(
@@ -417,23 +438,25 @@ async def on_cancel_broadcast(
     clock: Clock,
     delivery: DeliveryEngine,
     content: ContentStore,
+    lang: Lang,
 ) -> None:
     cancelled = await delivery.cancel(callback_data.id)
     if cancelled:
         await db.audit(query.from_user.id, "broadcast.cancel", f"#{callback_data.id}", clock.now())
     await query.answer(_("Cancelled") if cancelled else _("This broadcast has already ended."))
     if callback_data.where == "l":
-        await show(query, await _broadcasts_screen(db, content))
+        await show(query, await _broadcasts_screen(db, content, lang))
     else:  # a running broadcast's final report comes from the engine; anything else is shown now
         progress = await delivery.progress(callback_data.id)
         if progress is not None and progress.final:
-            await show(query, Screen(progress_text(progress), _progress_markup(progress.broadcast)))
+            text = progress_text(progress, content.current.campaign, lang)
+            await show(query, Screen(text, _progress_markup(progress.broadcast)))
 
 
 # ---------------------------------------------------------------- /stats
 
 
-async def on_stats(message: Message, db: Storage, clock: Clock) -> None:
+async def on_stats(message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang) -> None:
     assert message.from_user is not None
     now = clock.now()
     await db.audit(message.from_user.id, "stats.view", "", now)
@@ -444,7 +467,8 @@ async def on_stats(message: Message, db: Storage, clock: Clock) -> None:
         parts = [f"{names.get(key, escape(key))} {n}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1])]
         return " · ".join(parts) or "—"
 
-    district_names = {key: _(name) for key, name in DISTRICTS.items()} | {"": _("not chosen")}
+    campaign = content.current.campaign
+    district_names = {d.id: escape(d.name.get(lang)) for d in campaign.districts} | {"": _("not chosen")}
     lines = [
         "📊 " + _("Statistics"),
         "",

@@ -32,4 +32,4 @@ async def on_section(
     elif callback_data.section == "language":
         await show(query, language_screen(lang))
     else:
-        await show(query, await reminders_section(db, query.from_user.id, lang))
+        await show(query, await reminders_section(db, content.current.campaign, clock.now(), query.from_user.id, lang))

@@ -13,6 +13,7 @@ from bot.callbacks import MenuCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content.events import EVENT_KINDS
+from bot.content.models import Campaign
 from bot.filters import private_command
 from bot.i18n import _, fmt_date, fmt_time
 from bot.keyboards import back_to_menu
@@ -30,7 +31,6 @@ from bot.services.events import (
     reminder_options,
     short_date,
 )
-from bot.services.subscriptions import DISTRICTS
 from bot.storage.base import EventReminder
 from bot.telegram_text import escape, truncate_plain
 from bot.ui import Screen, send, show
@@ -78,12 +78,12 @@ def _stale() -> str:
 # --- screens -----------------------------------------------------------------------------------
 
 
-def _filters_line(filters: Filters) -> str:
+def _filters_line(filters: Filters, campaign: Campaign, lang: Lang) -> str:
     parts = []
     if filters.kind:
         parts.append(kind_label(filters.kind))
     if filters.district:
-        parts.append(district_label(filters.district))
+        parts.append(district_label(campaign, filters.district, lang))
     if filters.when:
         parts.append(_("today") if filters.when == "today" else _("this week"))
     return "🔎 " + _("Filters: {filters}").format(filters=escape(", ".join(parts))) if parts else ""
@@ -95,7 +95,7 @@ async def list_screen(events: EventService, now_filters: Filters, page: int, lan
     found = await events.upcoming(now, now_filters)
     builder = InlineKeyboardBuilder()
     lines = ["📅 <b>" + _("Upcoming events") + "</b>"]
-    filters_line = _filters_line(now_filters)
+    filters_line = _filters_line(now_filters, events.campaign, lang)
     if filters_line:
         lines.append(filters_line)
     if not found:
@@ -171,7 +171,7 @@ def _list_cb(filters: Filters, page: int = 0) -> EvListCb:
     return EvListCb(kind=filters.kind, district=filters.district, when=filters.when, page=page)
 
 
-def filter_screen(what: str, filters: Filters) -> Screen:
+def filter_screen(what: str, filters: Filters, campaign: Campaign, lang: Lang) -> Screen:
     builder = InlineKeyboardBuilder()
     if what == "kind":
         for kind in EVENT_KINDS:
@@ -186,17 +186,17 @@ def filter_screen(what: str, filters: Filters) -> Screen:
         )
         text = "🏷 " + _("Which kind of events?")
     else:
-        for district in DISTRICTS:
-            mark = "✅ " if district == filters.district else ""
+        for district in campaign.districts:
+            mark = "✅ " if district.id == filters.district else ""
             builder.button(
-                text=mark + district_label(district),
-                callback_data=EvListCb(kind=filters.kind, district=district, when=filters.when),
+                text=mark + district.name.get(lang),
+                callback_data=EvListCb(kind=filters.kind, district=district.id, when=filters.when),
             )
         builder.button(
             text=("✅ " if not filters.district else "") + _("Any district"),
             callback_data=EvListCb(kind=filters.kind, when=filters.when),
         )
-        text = "📍 " + _("Events in which district of Almaty?")
+        text = "📍 " + _("Events in which district?")
     builder.adjust(2)
     return Screen(text, builder.as_markup())
 
@@ -259,20 +259,20 @@ async def on_list(
     query: CallbackQuery, callback_data: EvListCb, events: EventService, lang: Lang, clock: Clock
 ) -> None:
     filters = Filters(callback_data.kind, callback_data.district, callback_data.when)
-    if not filters.valid or callback_data.page < 0:
+    if not filters.valid(events.campaign) or callback_data.page < 0:
         await query.answer(_stale(), show_alert=True)
         return
     await query.answer()
     await show(query, await list_screen(events, filters, callback_data.page, lang, clock))
 
 
-async def on_filter(query: CallbackQuery, callback_data: EvFilterCb) -> None:
+async def on_filter(query: CallbackQuery, callback_data: EvFilterCb, events: EventService, lang: Lang) -> None:
     filters = Filters(callback_data.kind, callback_data.district, callback_data.when)
-    if not filters.valid:
+    if not filters.valid(events.campaign):
         await query.answer(_stale(), show_alert=True)
         return
     await query.answer()
-    await show(query, filter_screen(callback_data.what, filters))
+    await show(query, filter_screen(callback_data.what, filters, events.campaign, lang))
 
 
 async def on_card_button(

@@ -22,6 +22,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content.events import EVENT_KINDS
+from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
 from bot.i18n import _
 from bot.services.events import (
@@ -44,10 +45,10 @@ from bot.services.events import (
     parse_venue,
     short_date,
 )
-from bot.services.subscriptions import DISTRICTS
 from bot.storage import Storage
 from bot.storage.base import EventRecord
 from bot.telegram_text import escape, truncate_plain
+from bot.texts import local_time
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)
@@ -171,16 +172,17 @@ def _skip_hint() -> str:
     return _("Send - to leave it empty.")
 
 
-def prompt(step: str) -> str:
+def prompt(step: str, campaign: Campaign, lang: Lang) -> str:
+    local = local_time(campaign, lang)
     texts = {
         "title": _("Send the title (3–100 characters). It is shown in every language as you write it."),
         "description": _("Send a short description (up to 1000 characters).") + " " + _skip_hint(),
         "start": _(
-            "When does it start? Almaty time, e.g. 2026-03-20 18:30; a date alone (2026-03-20) makes an all-day event."
-        ),
+            "When does it start? {local}, e.g. 2026-03-20 18:30; a date alone (2026-03-20) makes an all-day event."
+        ).format(local=local),
         "end": _("When does it end? 20:00 (the same day), 2026-03-21 20:00, or - if unknown."),
         "end_all_day": _("Last day of the event, e.g. 2026-03-21, or - if it lasts one day."),
-        "district": _("Which district of Almaty? Press a button or type its name; - for none."),
+        "district": _("Which district? Press a button or type its name; - for none."),
         "venue": _("The place: name; address (e.g. Palace of Sports; 44 Abay Ave).") + " " + _skip_hint(),
         "location": _("Coordinates for the map: latitude, longitude (e.g. 43.2383, 76.9450).") + " " + _skip_hint(),
         "organiser": _("Who organises it? (up to 100 characters)"),
@@ -189,10 +191,10 @@ def prompt(step: str) -> str:
     return "✍️ " + texts[step] + "\n\n" + _("/cancel stops without saving.")
 
 
-def _district_markup() -> Any:
+def _district_markup(campaign: Campaign, lang: Lang) -> Any:
     builder = InlineKeyboardBuilder()
-    for district in DISTRICTS:
-        builder.button(text=district_label(district), callback_data=EvAdmCb(action="district", value=district))
+    for district in campaign.districts:
+        builder.button(text=district.name.get(lang), callback_data=EvAdmCb(action="district", value=district.id))
     builder.button(text="— " + _("No district"), callback_data=EvAdmCb(action="district", value="none"))
     builder.adjust(2)
     return builder.as_markup()
@@ -210,20 +212,20 @@ def _kind_screen() -> Screen:
     )
 
 
-async def _ask(message: Message, state: FSMContext, step: str) -> None:
+async def _ask(message: Message, state: FSMContext, step: str, campaign: Campaign, lang: Lang) -> None:
     await state.set_state(getattr(EventForm, step))
     data = await state.get_data()
     if step == "end" and data.get("all_day"):
-        await send(message, Screen(prompt("end_all_day")))
+        await send(message, Screen(prompt("end_all_day", campaign, lang)))
     elif step == "district":
-        await send(message, Screen(prompt("district"), _district_markup()))
+        await send(message, Screen(prompt("district", campaign, lang), _district_markup(campaign, lang)))
     else:
-        await send(message, Screen(prompt(step)))
+        await send(message, Screen(prompt(step, campaign, lang)))
 
 
 def _preview(events: EventService, data: dict[str, Any], lang: Lang, now: datetime) -> Screen:
     record = record_from(data, event_id="preview", admin_id=None, now=now)
-    text = card_text(from_record(record, events.tz), lang, events.tz, now)
+    text = card_text(from_record(record, events.campaign), lang, events.tz, now)
     builder = InlineKeyboardBuilder()
     builder.button(text="✅ " + _("Save"), callback_data=EvAdmCb(action="save"))
     builder.button(text="✖️ " + _("Cancel"), callback_data=EvAdmCb(action="abort"))
@@ -259,16 +261,20 @@ async def on_preview_text(message: Message) -> None:
     await send(message, Screen("☝️ " + _("Press Save or Cancel under the preview, or /cancel.")))
 
 
-async def on_kind(query: CallbackQuery, callback_data: EvAdmCb, state: FSMContext) -> None:
+async def on_kind(
+    query: CallbackQuery, callback_data: EvAdmCb, state: FSMContext, events: EventService, lang: Lang
+) -> None:
     if callback_data.value not in EVENT_KINDS or not isinstance(query.message, Message):
         await query.answer(_stale(), show_alert=True)
         return
     await state.update_data(kind=callback_data.value)
     await query.answer(kind_label(callback_data.value))
-    await _ask(query.message, state, "title")
+    await _ask(query.message, state, "title", events.campaign, lang)
 
 
-def apply_input(step: str, text: str, data: dict[str, Any], events: EventService, now: datetime) -> dict[str, Any]:
+def apply_input(
+    step: str, text: str, data: dict[str, Any], events: EventService, now: datetime, lang: Lang
+) -> dict[str, Any]:
     """The data to store for ``step``; raises InputError with what to correct."""
     tz = events.tz
     if step == "title":
@@ -284,7 +290,7 @@ def apply_input(step: str, text: str, data: dict[str, Any], events: EventService
         end = parse_end(text, begins, bool(data.get("all_day")), tz)
         return {"end": end.isoformat() if end else None}
     if step == "district":
-        return {"district": parse_district(text)}
+        return {"district": parse_district(text, events.campaign, lang)}
     if step == "venue":
         venue = parse_venue(text)
         if venue is None:
@@ -324,7 +330,7 @@ async def _advance(
         await state.set_state(EventForm.preview)
         await send(message, _preview(events, data, lang, now))
         return
-    await _ask(message, state, following)
+    await _ask(message, state, following, events.campaign, lang)
 
 
 async def on_add_input(message: Message, state: FSMContext, events: EventService, clock: Clock, lang: Lang) -> None:
@@ -332,7 +338,7 @@ async def on_add_input(message: Message, state: FSMContext, events: EventService
     step = (current or "").rsplit(":", 1)[-1]
     now = clock.now()
     try:
-        update = apply_input(step, message.text or "", await state.get_data(), events, now)
+        update = apply_input(step, message.text or "", await state.get_data(), events, now, lang)
     except InputError as error:
         await send(message, Screen("⚠️ " + escape(str(error)) + "\n\n" + _("/cancel stops without saving.")))
         return
@@ -344,11 +350,12 @@ async def on_district_button(
     query: CallbackQuery, callback_data: EvAdmCb, state: FSMContext, events: EventService, clock: Clock, lang: Lang
 ) -> None:
     value = callback_data.value
-    if (value != "none" and value not in DISTRICTS) or not isinstance(query.message, Message):
+    campaign = events.campaign
+    if (value != "none" and not campaign.is_district(value)) or not isinstance(query.message, Message):
         await query.answer(_stale(), show_alert=True)
         return
     await state.update_data(district=None if value == "none" else value)
-    await query.answer(district_label(value) if value != "none" else None)
+    await query.answer(district_label(campaign, value, lang) if value != "none" else None)
     await _advance(query.message, state, "district", events, lang, clock.now())
 
 
@@ -367,7 +374,7 @@ async def on_save(
         await state.set_state(EventForm.start)
         await query.answer(_("The start time has passed meanwhile. Send a new one."), show_alert=True)
         if isinstance(query.message, Message):
-            await send(query.message, Screen(prompt("start")))
+            await send(query.message, Screen(prompt("start", events.campaign, lang)))
         return
     event_id = new_event_id(start, await events.taken_ids(), events.tz)
     admin_id = query.from_user.id
@@ -491,7 +498,9 @@ async def on_edit_pick(
     await _open_edit(query.message, callback_data.value, state, events, lang, clock)
 
 
-async def on_edit_field(query: CallbackQuery, callback_data: EvAdmCb, state: FSMContext, db: Storage) -> None:
+async def on_edit_field(
+    query: CallbackQuery, callback_data: EvAdmCb, state: FSMContext, db: Storage, events: EventService, lang: Lang
+) -> None:
     data = await state.get_data()
     record = await db.get_event(str(data.get("edit_id") or ""))
     if callback_data.value not in FIELDS or record is None or not isinstance(query.message, Message):
@@ -501,11 +510,12 @@ async def on_edit_field(query: CallbackQuery, callback_data: EvAdmCb, state: FSM
     await state.update_data(field=callback_data.value)
     await query.answer()
     field = callback_data.value
+    campaign = events.campaign
     if field == "district":
-        await send(query.message, Screen(prompt("district"), _district_markup()))
+        await send(query.message, Screen(prompt("district", campaign, lang), _district_markup(campaign, lang)))
     else:
         step = "end_all_day" if field == "end" and record.all_day else field
-        await send(query.message, Screen(prompt(step)))
+        await send(query.message, Screen(prompt(step, campaign, lang)))
 
 
 async def _save_edit(
@@ -540,7 +550,7 @@ async def _save_edit(
     await db.audit(admin_id, "event_edit", f"{event_id}: {','.join(sorted(update))}", now)
     await state.set_state(EventEdit.field)
     lead = "✅ " + _("Saved. People told about the change: {n}.").format(n=told)
-    await send(message, await _field_menu(from_record(updated, events.tz), events, lang, now, lead=lead))
+    await send(message, await _field_menu(from_record(updated, events.campaign), events, lang, now, lead=lead))
 
 
 async def on_edit_input(
@@ -554,7 +564,7 @@ async def on_edit_input(
         await send(message, Screen(_stale()))
         return
     try:
-        update = apply_input(field, message.text or "", data_from(record), events, clock.now())
+        update = apply_input(field, message.text or "", data_from(record), events, clock.now(), lang)
     except InputError as error:
         await send(message, Screen("⚠️ " + escape(str(error)) + "\n\n" + _("/cancel stops without saving.")))
         return
@@ -573,7 +583,7 @@ async def on_edit_district(
     value = callback_data.value
     data = await state.get_data()
     if (
-        (value != "none" and value not in DISTRICTS)
+        (value != "none" and not events.campaign.is_district(value))
         or data.get("field") != "district"
         or not isinstance(query.message, Message)
     ):

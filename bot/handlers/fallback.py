@@ -6,6 +6,7 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
+from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.filters import Magic
@@ -25,8 +26,8 @@ def router() -> Router:
     return r
 
 
-async def on_unknown_command(message: Message, content: ContentStore, lang: Lang) -> None:
-    screen = help_screen(content.current, lang)
+async def on_unknown_command(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
+    screen = help_screen(content.current, clock.now(), lang)
     await send(message, Screen("🤷 " + _("I do not know this command.") + "\n\n" + screen.text, screen.markup))
 
 

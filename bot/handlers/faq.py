@@ -34,7 +34,7 @@ from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.faq import FaqService
 from bot.storage import Storage
 from bot.telegram_text import escape, split_html, strip_html, truncate_plain
-from bot.texts import call_centre_line, sources_block
+from bot.texts import commission_link, contact_line, sources_block
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)
@@ -125,8 +125,9 @@ def category_screen(faq: FaqService, category_id: str, page: int, lang: Lang) ->
 
 def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
     text = entry.text(lang)
+    sources = sources_block(entry.sources, lang, faq.content.campaign.passed_ids(now))
     return (
-        f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources_block(entry.sources)}\n"
+        f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources}\n"
         + "🗓 "
         + _("Checked on {date}").format(date=fmt_date(entry.reviewed, lang))
     )
@@ -146,8 +147,9 @@ def _cached(faq: FaqService, key: tuple[object, ...], build: Callable[[], Screen
 
 
 def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
-    phase = faq.content.campaign.phase_at(now)
-    return _cached(faq, ("answer", entry.id, lang, phase, back), lambda: _answer_screen(faq, entry, lang, now, back))
+    stage = faq.content.campaign.stage_at(now)  # the answer follows the timeline: one screen per stage
+    key = ("answer", entry.id, lang, stage.id if stage else "", back)
+    return _cached(faq, key, lambda: _answer_screen(faq, entry, lang, now, back))
 
 
 def _answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str) -> Screen:
@@ -187,21 +189,21 @@ def _suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
     return Screen("🤔 " + _("Did you mean one of these?"), builder.as_markup())
 
 
-def no_answer_screen(faq: FaqService, lang: Lang) -> Screen:
-    return _cached(faq, ("no-answer", lang), lambda: _no_answer_screen(faq, lang))
+def no_answer_screen(faq: FaqService, lang: Lang, now: datetime) -> Screen:
+    operates = faq.content.campaign.call_centre_operates(now)
+    return _cached(faq, ("no-answer", lang, operates), lambda: _no_answer_screen(faq, lang, now))
 
 
-def _no_answer_screen(faq: FaqService, lang: Lang) -> Screen:
+def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime) -> Screen:
     campaign = faq.content.campaign
+    contact = contact_line(campaign, now, lang)
+    if campaign.call_centre_operates(now):  # the call centre first, then the commission's site
+        contact += "\n🌐 " + _("Official information: {commission}.").format(commission=commission_link(campaign, lang))
     text = (
         "🙇 "
         + _("I do not have a confirmed answer to that question, so I will not guess.")
         + "\n\n"
-        + call_centre_line(campaign, lang)
-        + "\n"
-        + _("Official information: {commission}.").format(
-            commission=f'<a href="{escape(campaign.commission.url)}">{escape(campaign.commission.title.get(lang))}</a>'
-        )
+        + contact
         + "\n\n"
         + _("You can also browse the questions I can answer:")
     )
@@ -261,7 +263,7 @@ async def on_deep_link(message: Message, command: CommandObject, faq: FaqService
     link = parse_deep_link(command.args)
     entry = faq.entry(link.value) if link.kind == "faq" else None
     if entry is None:
-        await send(message, no_answer_screen(faq, lang))
+        await send(message, no_answer_screen(faq, lang, clock.now()))
         return
     await send(message, answer_screen(faq, entry, lang, clock.now()))
 
@@ -279,7 +281,7 @@ async def on_free_text(message: Message, faq: FaqService, lang: Lang, clock: Clo
         return
     if message.from_user is not None:
         await db.record_unanswered(message.from_user.id, lang, text, clock.now())
-    await send(message, no_answer_screen(faq, lang))
+    await send(message, no_answer_screen(faq, lang, clock.now()))
 
 
 async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Clock, bot: Bot) -> None:

@@ -7,8 +7,11 @@ from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.config import Lang
+from bot.content import ContentStore
 from bot.filters import Magic
 from bot.i18n import _
+from bot.telegram_text import escape
 
 
 def router() -> Router:
@@ -20,11 +23,14 @@ def router() -> Router:
     return r
 
 
-async def on_group_command(message: Message, bot: Bot) -> None:
+async def on_group_command(message: Message, bot: Bot, content: ContentStore, lang: Lang) -> None:
     me = await bot.me()
     button = InlineKeyboardButton(text=_("Open a private chat"), url=f"https://t.me/{me.username}?start=group")
+    title = content.current.campaign.title.get(lang)
     await message.reply(
-        _("I answer questions about the referendum in a private chat, so the group is not flooded."),
+        _("I answer questions about the {campaign} in a private chat, so the group is not flooded.").format(
+            campaign=escape(title)
+        ),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
     )
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import time
+from datetime import datetime, time
 from urllib.parse import quote
 
 from aiogram import Bot, F, Router
@@ -13,22 +13,26 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from babel.lists import format_list
 
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
+from bot.content.models import Campaign
 from bot.filters import private_command
-from bot.i18n import _
+from bot.i18n import _, fmt_date, fmt_time, ngettext
 from bot.keyboards import back_to_menu
+from bot.services.campaign import status_at
 from bot.services.events import EventService
-from bot.services.reminders import ReminderService
+from bot.services.reminders import ReminderPlan, ReminderService, reminder_plan
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
+from bot.storage.base import ReminderPrefs
+from bot.telegram_text import escape
 from bot.texts import status_text
 from bot.ui import Screen, send, show
 
 MODES = ("all", "voting_day", "none")
-VOTE_HOURS = tuple(range(7, 20))  # polls are open 07:00-20:00
 
 
 class ReminderCb(CallbackData, prefix="rm"):
@@ -64,101 +68,156 @@ def voted_button() -> InlineKeyboardButton:
     return InlineKeyboardButton(text="✅ " + _("I voted"), callback_data=ReminderCb(action="voted").pack())
 
 
-def countdown_screen(content: ContentStore, clock: Clock, lang: Lang) -> Screen:
-    campaign = content.current.campaign
-    now = clock.now()
-    rows = [
-        [
-            InlineKeyboardButton(
-                text="📆 " + _("Add the key dates to my calendar"), callback_data=ReminderCb(action="calendar").pack()
-            )
-        ],
-        [InlineKeyboardButton(text="🔔 " + _("Reminder settings"), callback_data=ReminderCb(action="show").pack())],
-    ]
-    if campaign.phase_at(now) == "voting":
-        rows.insert(0, [voted_button()])
+def countdown_screen(campaign: Campaign, now: datetime, lang: Lang) -> Screen:
+    status = status_at(campaign, now)
+    rows = []
+    if status.polls_open:
+        rows.append([voted_button()])
+    if campaign.upcoming(now) and status.period != "archive":
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text="📆 " + _("Add the key dates to my calendar"),
+                    callback_data=ReminderCb(action="calendar").pack(),
+                )
+            ]
+        )
+    if reminder_plan(campaign, now).anything:
+        rows.append(
+            [InlineKeyboardButton(text="🔔 " + _("Reminder settings"), callback_data=ReminderCb(action="show").pack())]
+        )
     rows.append([back_to_menu()])
     return Screen(status_text(campaign, now, lang), InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-async def settings_screen(db: Storage, reminders: ReminderService, user_id: int) -> Screen:
-    prefs = await db.reminder_prefs(user_id)
+def _days(days: list[int], lang: Lang) -> str:
+    """ "7, 3 and 1 day" in the reader's language (the noun agrees with the last number)."""
+    listed = format_list([str(day) for day in days], locale=lang)
+    return ngettext("{days} day", "{days} days", days[-1]).format(days=listed)
+
+
+def plan_text(campaign: Campaign, plan: ReminderPlan, lang: Lang) -> str:
+    """What the reminders still to come are, from the campaign's content."""
+    parts = []
+    if plan.countdown_days:
+        parts.append(_("{days} before voting day").format(days=_days(plan.countdown_days, lang)))
+    if plan.voting_day:
+        parts.append(_("on voting day ({day})").format(day=fmt_date(campaign.voting_day, lang)))
+    parts += [escape(title.get(lang)) for title in plan.after]
+    return "\n".join([_("Reminders still to come:"), *(f"• {part}" for part in parts)]) if parts else ""
+
+
+async def settings_screen(db: Storage, campaign: Campaign, now: datetime, user_id: int, lang: Lang) -> Screen:
+    return settings_view(campaign, now, await db.reminder_prefs(user_id), lang)
+
+
+def settings_view(campaign: Campaign, now: datetime, prefs: ReminderPrefs, lang: Lang) -> Screen:
+    plan = reminder_plan(campaign, now)
+    lines = ["🔔 <b>" + _("Reminders") + "</b>"]
+    builder = InlineKeyboardBuilder()
+    if not plan.anything:
+        over = status_at(campaign, now).period == "archive" or campaign.passed("polls-close", now)
+        lines.append(_("The campaign is over: no reminders are planned.") if over else _("No reminders are planned."))
+        lines.append(_("If you are subscribed, you stay subscribed: announcements still reach you (/subscribe)."))
+        builder.row(back_to_menu())
+        return Screen("\n".join(lines), builder.as_markup())
     names = {
         "all": _("All reminders"),
         "voting_day": _("Only on voting day"),
         "none": _("No reminders"),
     }
-    lines = [
-        "🔔 <b>" + _("Reminders") + "</b>",
-        _("Reminders go 7, 3 and 1 day before voting day and on voting day; after the vote, the results."),
-        "",
-        _("Now: {mode}.").format(mode=names[prefs.mode]),
-    ]
-    if prefs.vote_time is not None:
-        lines.append(
-            _("You plan to vote at {time}: a reminder comes 30 minutes before.").format(
-                time=prefs.vote_time.strftime("%H:%M")
+    lines.append(plan_text(campaign, plan, lang))
+    lines += ["", _("Now: {mode}.").format(mode=names[prefs.mode])]
+    if plan.vote_times:
+        if prefs.vote_time is not None:
+            lines.append(
+                _("You plan to vote at {time}: a reminder comes 30 minutes before.").format(
+                    time=_clock_time(campaign, prefs.vote_time, lang)
+                )
             )
-        )
-    else:
-        lines.append(_("Tell me when you plan to vote, and I will remind you 30 minutes before."))
-    builder = InlineKeyboardBuilder()
+        else:
+            lines.append(_("Tell me when you plan to vote, and I will remind you 30 minutes before."))
     for mode in MODES:
+        if mode == "voting_day" and not plan.voting_day and prefs.mode != "voting_day":
+            continue
         mark = "✅ " if prefs.mode == mode else ""
         builder.button(text=mark + names[mode], callback_data=ReminderCb(action="mode", value=mode))
     builder.adjust(1)
-    hours = InlineKeyboardBuilder()
-    for hour in VOTE_HOURS:
-        label = f"{hour:02d}:00"
-        mark = "• " if prefs.vote_time == time(hour) else ""
-        hours.button(text=mark + label, callback_data=ReminderCb(action="time", value=f"{hour:02d}"))
-    hours.button(text=_("No time"), callback_data=ReminderCb(action="time", value="off"))
-    hours.adjust(5)
-    builder.attach(hours)
+    if plan.vote_times:
+        hours = InlineKeyboardBuilder()
+        for choice in plan.vote_times:
+            mark = "• " if prefs.vote_time == choice else ""
+            hours.button(
+                text=mark + _clock_time(campaign, choice, lang),
+                callback_data=ReminderCb(action="time", value=choice.strftime("%H%M")),
+            )
+        hours.button(text=_("No time"), callback_data=ReminderCb(action="time", value="off"))
+        hours.adjust(5)
+        builder.attach(hours)
     builder.row(back_to_menu())
     return Screen("\n".join(lines), builder.as_markup())
 
 
+def _clock_time(campaign: Campaign, moment: time, lang: Lang) -> str:
+    return fmt_time(datetime.combine(campaign.voting_day, moment, campaign.tz), lang, campaign.tz)
+
+
 async def on_countdown(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
-    await send(message, countdown_screen(content, clock, lang))
+    await send(message, countdown_screen(content.current.campaign, clock.now(), lang))
 
 
-async def on_settings_command(message: Message, db: Storage, reminders: ReminderService) -> None:
+async def on_settings_command(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
     if message.from_user is not None:
-        await send(message, await settings_screen(db, reminders, message.from_user.id))
+        await send(
+            message, await settings_screen(db, content.current.campaign, clock.now(), message.from_user.id, lang)
+        )
 
 
-async def on_show(query: CallbackQuery, db: Storage, reminders: ReminderService) -> None:
+async def on_show(query: CallbackQuery, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
     await query.answer()
-    await show(query, await settings_screen(db, reminders, query.from_user.id))
+    await show(query, await settings_screen(db, content.current.campaign, clock.now(), query.from_user.id, lang))
 
 
-async def on_mode(query: CallbackQuery, callback_data: ReminderCb, db: Storage, reminders: ReminderService) -> None:
+async def on_mode(
+    query: CallbackQuery, callback_data: ReminderCb, db: Storage, content: ContentStore, clock: Clock, lang: Lang
+) -> None:
+    campaign, now = content.current.campaign, clock.now()
+    plan = reminder_plan(campaign, now)
+    if not plan.anything or (callback_data.value == "voting_day" and not plan.voting_day):
+        await query.answer(_("This choice is no longer available."), show_alert=True)
+        await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
+        return
     await db.set_reminder_mode(query.from_user.id, callback_data.value)
     await query.answer(_("Saved"))
-    await show(query, await settings_screen(db, reminders, query.from_user.id))
+    await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
 
 
 async def on_time(
     query: CallbackQuery,
     callback_data: ReminderCb,
     db: Storage,
+    content: ContentStore,
+    clock: Clock,
+    lang: Lang,
     reminders: ReminderService,
     scheduler: ReminderScheduler,
 ) -> None:
+    campaign, now = content.current.campaign, clock.now()
     value = callback_data.value
+    offered = {choice.strftime("%H%M"): choice for choice in reminder_plan(campaign, now).vote_times}
     if value == "off":
         chosen = None
-    elif value.isdigit() and int(value) in VOTE_HOURS:
-        chosen = time(int(value))
-    else:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+    elif value in offered:
+        chosen = offered[value]
+    else:  # polls closed, the time passed, the hours changed, or a forged button
+        await query.answer(_("This choice is no longer available."), show_alert=True)
+        await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
         return
     await db.set_vote_time(query.from_user.id, chosen)
     if chosen is not None:
         scheduler.schedule_personal(query.from_user.id, reminders.vote_time_moment(chosen))
     await query.answer(_("Saved"))
-    await show(query, await settings_screen(db, reminders, query.from_user.id))
+    await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
 
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
@@ -171,16 +230,20 @@ async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, 
     )
 
 
-async def on_voted(query: CallbackQuery, db: Storage, content: ContentStore, clock: Clock, bot: Bot) -> None:
+async def on_voted(
+    query: CallbackQuery, db: Storage, content: ContentStore, clock: Clock, bot: Bot, lang: Lang
+) -> None:
     campaign = content.current.campaign
-    if campaign.phase_at(clock.now()) != "voting":
-        await query.answer(_("This button works on voting day."), show_alert=True)
+    if not campaign.polls_open_at(clock.now()):
+        await query.answer(_("This button works while the polling stations are open."), show_alert=True)
         return
     await db.mark_voted(query.from_user.id, campaign.voting_day)
     await query.answer(_("Thank you! No more reminders today."))
     me = await bot.me()
     link = f"https://t.me/{me.username}"
-    share_text = _("I took part in the referendum. Facts and sources about it, in three languages:")
+    share_text = _("I took part: {campaign}. Facts and sources about it, in three languages:").format(
+        campaign=campaign.title.get(lang)
+    )
     share = f"https://t.me/share/url?url={quote(link)}&text={quote(share_text)}"
     markup = InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="📤 " + _("Share"), url=share)]])
     if query.message is not None:

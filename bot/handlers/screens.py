@@ -9,7 +9,7 @@ from bot.content import Content
 from bot.i18n import _
 from bot.keyboards import language_menu, main_menu, menu_only
 from bot.telegram_text import escape
-from bot.texts import call_centre_line, status_text
+from bot.texts import contact_line, status_text
 from bot.ui import Screen
 
 
@@ -18,10 +18,8 @@ def home_screen(content: Content, now: datetime, lang: Lang, *, name: str = "") 
     hello = _("Hello, {name}!").format(name=escape(name)) if name else _("Hello!")
     text = (
         f"👋 {hello}\n"
-        + _(
-            "I answer questions about the <b>{campaign}</b> with facts and their sources. "
-            "I do not campaign and take no side."
-        ).format(campaign=escape(campaign.title.get(lang)))
+        + f"<b>{escape(campaign.title.get(lang))}</b>\n"
+        + _("I answer questions with facts and their sources. I do not campaign and take no side.")
         + "\n\n"
         + status_text(campaign, now, lang)
         + "\n\n"
@@ -30,7 +28,7 @@ def home_screen(content: Content, now: datetime, lang: Lang, *, name: str = "") 
     return Screen(text, main_menu())
 
 
-def help_screen(content: Content, lang: Lang) -> Screen:
+def help_screen(content: Content, now: datetime, lang: Lang) -> Screen:
     lines = [
         _("I am a neutral information bot. Ask a question in Kazakh, Russian or English, in your own words."),
         "",
@@ -38,7 +36,7 @@ def help_screen(content: Content, lang: Lang) -> Screen:
         "/language — " + _("change the language"),
         "/help — " + _("this help"),
         "",
-        call_centre_line(content.campaign, lang),
+        contact_line(content.campaign, now, lang),
     ]
     return Screen("\n".join(lines), menu_only())
 

@@ -48,5 +48,5 @@ async def on_menu(message: Message, content: ContentStore, clock: Clock, lang: L
     await send(message, home_screen(content.current, clock.now(), lang))
 
 
-async def on_help(message: Message, content: ContentStore, lang: Lang) -> None:
-    await send(message, help_screen(content.current, lang))
+async def on_help(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
+    await send(message, help_screen(content.current, clock.now(), lang))

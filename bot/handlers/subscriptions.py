@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
@@ -10,12 +12,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
 from bot.config import Lang
+from bot.content import ContentStore
+from bot.content.models import Campaign
 from bot.filters import private_command
+from bot.handlers.reminders import plan_text
 from bot.i18n import _
 from bot.keyboards import back_to_menu
-from bot.services.subscriptions import DISTRICTS, is_district
+from bot.services.reminders import reminder_plan
 from bot.storage import Storage
 from bot.storage.base import Subscription
+from bot.telegram_text import escape
 from bot.texts import LANGUAGE_NAMES
 from bot.ui import Screen, send, show
 
@@ -36,14 +42,16 @@ def router() -> Router:
     return r
 
 
-def _what_you_get() -> str:
-    return _(
-        "Subscribers receive reminders before voting day and on voting day, and rare announcements from the "
-        "bot's team about the referendum. No campaigning, no advertising."
-    )
+def _what_you_get(campaign: Campaign, now: datetime, lang: Lang) -> str:
+    """What a subscription gives from now on: only the reminders still ahead are promised."""
+    plan = plan_text(campaign, reminder_plan(campaign, now), lang)
+    announcements = _("Subscribers receive rare announcements from the bot's team. No campaigning, no advertising.")
+    return f"{plan}\n\n{announcements}" if plan else announcements
 
 
-def reminders_screen(subscription: Subscription | None, lang: Lang, *, just_changed: bool = False) -> Screen:
+def reminders_screen(
+    subscription: Subscription | None, campaign: Campaign, now: datetime, lang: Lang, *, just_changed: bool = False
+) -> Screen:
     """The Reminders section: what a subscription gives, its settings, and how to stop it."""
     builder = InlineKeyboardBuilder()
     if subscription is None:
@@ -51,84 +59,90 @@ def reminders_screen(subscription: Subscription | None, lang: Lang, *, just_chan
         text = "\n\n".join(
             [
                 lead,
-                _what_you_get(),
+                _what_you_get(campaign, now, lang),
                 _("Subscribe with the button below or /subscribe; stop at any time with /unsubscribe."),
             ]
         )
         builder.button(text="🔔 " + _("Subscribe"), callback_data=SubCb(action="on"))
     else:
-        district = DISTRICTS.get(subscription.district or "")
+        district = campaign.district_name(subscription.district, lang)
         lines = [
             "✅ " + (_("You are subscribed.") if just_changed else _("Your subscription is active.")),
-            _what_you_get(),
+            _what_you_get(campaign, now, lang),
             "🌐 " + _("Language: {name}").format(name=LANGUAGE_NAMES.get(lang, lang)),
-            "📍 " + _("District: {name}").format(name=_(district) if district else _("not chosen (optional)")),
+            "📍 " + _("District: {name}").format(name=escape(district) if district else _("not chosen (optional)")),
             _("To stop, press Unsubscribe or send /unsubscribe."),
         ]
         text = "\n\n".join(lines[:2]) + "\n\n" + "\n".join(lines[2:4]) + "\n\n" + lines[4]
-        builder.button(text="📍 " + _("Choose a district"), callback_data=SubCb(action="districts"))
+        if campaign.districts:
+            builder.button(text="📍 " + _("Choose a district"), callback_data=SubCb(action="districts"))
         builder.button(text="🔕 " + _("Unsubscribe"), callback_data=SubCb(action="off"))
     builder.adjust(1)
     builder.row(back_to_menu())
     return Screen(text, builder.as_markup())
 
 
-def district_screen(current: str | None) -> Screen:
+def district_screen(current: str | None, campaign: Campaign, lang: Lang) -> Screen:
     builder = InlineKeyboardBuilder()
-    for district_id, name in DISTRICTS.items():
-        mark = "✅ " if district_id == current else ""
-        builder.button(text=mark + _(name), callback_data=SubCb(action="district", value=district_id))
+    for district in campaign.districts:
+        mark = "✅ " if district.id == current else ""
+        builder.button(text=mark + district.name.get(lang), callback_data=SubCb(action="district", value=district.id))
     builder.button(
         text=("✅ " if current is None else "") + _("No district"), callback_data=SubCb(action="district", value="none")
     )
     builder.adjust(2)
     return Screen(
-        "📍 " + _("Choose your district of Almaty (optional): local announcements will reach you."), builder.as_markup()
+        "📍 " + _("Choose your district (optional): local announcements will reach you."), builder.as_markup()
     )
 
 
-async def reminders_section(db: Storage, user_id: int, lang: Lang) -> Screen:
-    return reminders_screen(await db.get_subscription(user_id), lang)
+async def reminders_section(db: Storage, campaign: Campaign, now: datetime, user_id: int, lang: Lang) -> Screen:
+    return reminders_screen(await db.get_subscription(user_id), campaign, now, lang)
 
 
-async def on_subscribe(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
+async def on_subscribe(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
     if message.from_user is None:
         return
-    subscription = await db.subscribe(message.from_user.id, lang, clock.now())
-    await send(message, reminders_screen(subscription, lang, just_changed=True))
+    now = clock.now()
+    subscription = await db.subscribe(message.from_user.id, lang, now)
+    await send(message, reminders_screen(subscription, content.current.campaign, now, lang, just_changed=True))
 
 
-async def on_unsubscribe(message: Message, db: Storage, lang: Lang) -> None:
+async def on_unsubscribe(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
     if message.from_user is None:
         return
     await db.unsubscribe(message.from_user.id)
-    await send(message, reminders_screen(None, lang, just_changed=True))
+    await send(message, reminders_screen(None, content.current.campaign, clock.now(), lang, just_changed=True))
 
 
-async def on_button(query: CallbackQuery, callback_data: SubCb, db: Storage, clock: Clock, lang: Lang) -> None:
+async def on_button(
+    query: CallbackQuery, callback_data: SubCb, db: Storage, content: ContentStore, clock: Clock, lang: Lang
+) -> None:
     user_id = query.from_user.id
     action = callback_data.action
+    campaign, now = content.current.campaign, clock.now()
     if action == "on":
         await query.answer(_("Subscribed"))
-        await show(query, reminders_screen(await db.subscribe(user_id, lang, clock.now()), lang, just_changed=True))
+        subscribed = await db.subscribe(user_id, lang, now)
+        await show(query, reminders_screen(subscribed, campaign, now, lang, just_changed=True))
     elif action == "off":
         await db.unsubscribe(user_id)
         await query.answer(_("Unsubscribed"))
-        await show(query, reminders_screen(None, lang, just_changed=True))
+        await show(query, reminders_screen(None, campaign, now, lang, just_changed=True))
     else:
         subscription = await db.get_subscription(user_id)
         if subscription is None:  # unsubscribed meanwhile: the district buttons are out of date
             await query.answer()
-            await show(query, reminders_screen(None, lang))
+            await show(query, reminders_screen(None, campaign, now, lang))
             return
         if action == "districts":
             await query.answer()
-            await show(query, district_screen(subscription.district))
+            await show(query, district_screen(subscription.district, campaign, lang))
             return
         value = callback_data.value
-        if value != "none" and not is_district(value):
+        if value != "none" and not campaign.is_district(value):
             await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
             return
         await db.set_district(user_id, None if value == "none" else value)
         await query.answer(_("Saved"))
-        await show(query, reminders_screen(await db.get_subscription(user_id), lang))
+        await show(query, reminders_screen(await db.get_subscription(user_id), campaign, now, lang))

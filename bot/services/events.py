@@ -24,10 +24,9 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.events import DESCRIPTION_LIMIT, EVENT_KINDS, TITLE_LIMIT, VENUE_LIMIT, EventEntry
-from bot.content.models import Source
+from bot.content.models import Campaign, Source
 from bot.i18n import N_, _, fmt_date, fmt_time, normalize_language
 from bot.services.calendar import CalendarEvent, build_ics
-from bot.services.subscriptions import DISTRICTS
 from bot.storage import Storage
 from bot.storage.base import EventRecord, EventReminder
 from bot.telegram_text import escape, escape_attr, truncate_plain
@@ -80,6 +79,8 @@ class EventView:
     sources: Sequence[Source] = ()
     cancelled: bool = False
     sequence: int = 0
+    district_names: Mapping[str, str] = field(default_factory=dict)  # per language, from campaign.yaml
+    place_names: Mapping[str, str] = field(default_factory=dict)  # whose clock: "Almaty" (campaign.yaml)
 
     def title(self, lang: Lang) -> str:
         return _pick(self.titles, lang)
@@ -95,6 +96,9 @@ class EventView:
 
     def organiser(self, lang: Lang) -> str:
         return _pick(self.organisers, lang)
+
+    def district_name(self, lang: Lang) -> str:
+        return _pick(self.district_names, lang)
 
     @property
     def has_map(self) -> bool:
@@ -119,7 +123,17 @@ def _same(text: str) -> dict[str, str]:
     return dict.fromkeys(LANGUAGES, text)
 
 
-def from_entry(entry: EventEntry, tz: ZoneInfo, cancelled: bool = False) -> EventView:
+def _district_names(campaign: Campaign, district: str | None) -> dict[str, str]:
+    names = {lang: campaign.district_name(district, lang) for lang in LANGUAGES} if district else {}
+    return {lang: name for lang, name in names.items() if name}
+
+
+def from_entry(
+    entry: EventEntry, campaign: Campaign, cancelled: bool = False, passed: frozenset[str] = frozenset()
+) -> EventView:
+    """The file's event as worded once the milestones in ``passed`` have passed."""
+    tz = campaign.tz
+    title, description = entry.worded(passed)
     start = datetime.combine(entry.date, entry.time or time(0, 0), tz)
     last_day = entry.end_date or entry.date
     if entry.time is None:
@@ -135,25 +149,28 @@ def from_entry(entry: EventEntry, tz: ZoneInfo, cancelled: bool = False) -> Even
         id=entry.id,
         kind=entry.kind,
         origin="file",
-        titles=entry.title.model_dump(),
+        titles=title.model_dump(),
         starts_at=start,
         ends_at=end,
         all_day=entry.all_day,
         organiser_kind=entry.organiser.kind,
         organisers=entry.organiser.name.model_dump(),
-        descriptions=entry.description.model_dump() if entry.description else {},
+        descriptions=description.model_dump() if description else {},
         venue_names=venue.name.model_dump() if venue else {},
         venue_addresses=venue.address.model_dump() if venue and venue.address else {},
         district=venue.district if venue else None,
         latitude=venue.latitude if venue else None,
         longitude=venue.longitude if venue else None,
         link=entry.link,
-        sources=list(entry.sources),
+        sources=[source for source in entry.sources if source.from_ is None or source.from_ in passed],
         cancelled=cancelled,
+        district_names=_district_names(campaign, venue.district if venue else None),
+        place_names=campaign.place.model_dump(),
     )
 
 
-def from_record(record: EventRecord, tz: ZoneInfo, cancelled: bool = False) -> EventView:
+def from_record(record: EventRecord, campaign: Campaign, cancelled: bool = False) -> EventView:
+    tz = campaign.tz
     return EventView(
         id=record.id,
         kind=record.kind,
@@ -173,6 +190,8 @@ def from_record(record: EventRecord, tz: ZoneInfo, cancelled: bool = False) -> E
         link=record.link,
         cancelled=cancelled,
         sequence=max(0, int((record.updated_at - record.created_at).total_seconds())),
+        district_names=_district_names(campaign, record.district),
+        place_names=campaign.place.model_dump(),
     )
 
 
@@ -182,14 +201,13 @@ def from_record(record: EventRecord, tz: ZoneInfo, cancelled: bool = False) -> E
 @dataclass(frozen=True)
 class Filters:
     kind: str = ""  # "" or an event kind
-    district: str = ""  # "" or an Almaty district id
+    district: str = ""  # "" or a district id of campaign.yaml
     when: str = ""  # "", "today" or "week"
 
-    @property
-    def valid(self) -> bool:
+    def valid(self, campaign: Campaign) -> bool:
         return (
             (not self.kind or self.kind in EVENT_KINDS)
-            and (not self.district or self.district in DISTRICTS)
+            and (not self.district or campaign.is_district(self.district))
             and (not self.when or self.when in WHEN_FILTERS)
         )
 
@@ -286,8 +304,13 @@ def kind_label(kind: str) -> str:
     return _(KIND_LABELS.get(kind, kind))
 
 
-def district_label(district: str | None) -> str:
-    return _(DISTRICTS[district]) if district in DISTRICTS else ""
+def district_label(campaign: Campaign, district: str | None, lang: Lang) -> str:
+    return campaign.district_name(district, lang)
+
+
+def _local_time(event: EventView, lang: Lang) -> str:
+    """Whose clock the event's times are on: "Almaty time"."""
+    return _("{place} time").format(place=_pick(event.place_names, lang))
 
 
 def when_text(event: EventView, lang: Lang, tz: ZoneInfo) -> str:
@@ -314,7 +337,7 @@ def short_date(event: EventView, lang: Lang, tz: ZoneInfo) -> str:
 
 def place_text(event: EventView, lang: Lang) -> str:
     parts = [part for part in (event.venue_name(lang), event.venue_address(lang)) if part]
-    district = district_label(event.district)
+    district = event.district_name(lang)
     if district:
         parts.append(_("{district} district").format(district=district))
     return ", ".join(parts)
@@ -344,7 +367,7 @@ def card_text(event: EventView, lang: Lang, tz: ZoneInfo, now: datetime, reminde
         lines.append("❌ <b>" + _("This event is cancelled.") + "</b>")
     elif event.is_over(now, tz):
         lines.append("⌛️ " + _("This event is over."))
-    lines.append(f"🗓 {escape(when_text(event, lang, tz))} " + _("(Almaty time)"))
+    lines.append(f"🗓 {escape(when_text(event, lang, tz))} ({escape(_local_time(event, lang))})")
     place = place_text(event, lang)
     if place:
         lines.append(f"📍 {escape(place)}")
@@ -357,7 +380,7 @@ def card_text(event: EventView, lang: Lang, tz: ZoneInfo, now: datetime, reminde
         lines.append("")
         lines.append(f'🔗 <a href="{escape_attr(event.link)}">' + _("More information") + "</a>")
     if event.sources:
-        links = [f'<a href="{escape_attr(source.url)}">{escape(source.title)}</a>' for source in event.sources]
+        links = [f'<a href="{escape_attr(source.url)}">{escape(source.title_in(lang))}</a>' for source in event.sources]
         lines.append("")
         lines.append("📎 " + _("Sources:") + " " + "; ".join(links))
     elif event.origin == "admin":
@@ -519,16 +542,16 @@ def parse_end(text: str, start: datetime, all_day: bool, tz: ZoneInfo) -> dateti
     return end
 
 
-def parse_district(text: str) -> str | None:
+def parse_district(text: str, campaign: Campaign, lang: Lang) -> str | None:
     if _skip(text):
         return None
     value = text.strip().casefold()
-    for district_id, name in DISTRICTS.items():
-        if value in (district_id, name.casefold(), _(name).casefold()):
-            return district_id
+    for district in campaign.districts:
+        if value == district.id or value in (name.casefold() for name in district.name.model_dump().values()):
+            return district.id
     raise InputError(
         _("Unknown district. Choose one of: {names}; or - for none.").format(
-            names=", ".join(_(name) for name in DISTRICTS.values())
+            names=", ".join(district.name.get(lang) for district in campaign.districts)
         )
     )
 
@@ -602,26 +625,41 @@ class EventService:
     def tz(self) -> ZoneInfo:
         return self.content.current.campaign.tz
 
+    @property
+    def campaign(self) -> Campaign:
+        return self.content.current.campaign
+
     async def all_events(self) -> list[EventView]:
+        """Every event as worded now; the file's events only between their ``from`` and ``until``."""
         cancelled = await self.storage.cancelled_event_ids()
-        tz = self.tz
-        events = [from_entry(entry, tz, entry.id in cancelled) for entry in self.content.current.events]
-        known = {event.id for event in events}
+        campaign = self.campaign
+        passed = campaign.passed_ids(self.clock.now())
+        events = [
+            from_entry(entry, campaign, entry.id in cancelled, passed)
+            for entry in self.content.current.events
+            if entry.listed(passed)
+        ]
+        known = {entry.id for entry in self.content.current.events}
         events += [
-            from_record(record, tz, record.id in cancelled)
+            from_record(record, campaign, record.id in cancelled)
             for record in await self.storage.list_events()
             if record.id not in known
         ]
         return events
 
     async def get(self, event_id: str) -> EventView | None:
+        campaign = self.campaign
         for entry in self.content.current.events:
             if entry.id == event_id:
-                return from_entry(entry, self.tz, event_id in await self.storage.cancelled_event_ids())
+                passed = campaign.passed_ids(self.clock.now())
+                if entry.from_ is not None and entry.from_ not in passed:
+                    return None  # not announced yet: its wording may presume what is not known
+                cancelled = event_id in await self.storage.cancelled_event_ids()
+                return from_entry(entry, campaign, cancelled, passed)
         record = await self.storage.get_event(event_id)
         if record is None:
             return None
-        return from_record(record, self.tz, event_id in await self.storage.cancelled_event_ids())
+        return from_record(record, campaign, event_id in await self.storage.cancelled_event_ids())
 
     async def upcoming(self, now: datetime, filters: Filters = Filters()) -> list[EventView]:
         return upcoming(await self.all_events(), now, self.tz, filters)
@@ -744,12 +782,12 @@ class EventService:
 
     async def add_event(self, record: EventRecord) -> EventView:
         await self.storage.save_event(record)
-        return from_record(record, self.tz)
+        return from_record(record, self.campaign)
 
     async def update_event(self, record: EventRecord, now: datetime) -> int:
         """Save an edited admin event; move the reminders and tell their users. Returns how many."""
         await self.storage.save_event(record)
-        event = from_record(record, self.tz)
+        event = from_record(record, self.campaign)
         told = 0
         for reminder in await self.storage.pending_event_reminders(record.id):
             moment = remind_at(event, reminder.offset, self.tz)

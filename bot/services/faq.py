@@ -22,7 +22,7 @@ def build_index(content: Content) -> FaqIndex:
             phrasings.append(text.q)
             phrasings.extend(text.alt)
             keywords.extend(text.keywords)
-            answers.extend(a for a in (text.a, text.a_before, text.a_voting, text.a_after) if a)
+            answers.extend(text.answers())
         documents.append(Document(entry.id, phrasings, keywords, answers))
     off_topic = content.faq.off_topic
     return FaqIndex(documents, negatives=[*off_topic.kk, *off_topic.ru, *off_topic.en])
@@ -73,4 +73,4 @@ class FaqService:
         return [entry for entry in self.content.faq.entries if entry.category == category_id]
 
     def answer(self, entry: FaqEntry, lang: Lang, now: datetime) -> str:
-        return entry.text(lang).answer(self.content.campaign.phase_at(now))
+        return entry.text(lang).answer(self.content.campaign.passed_ids(now))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal, Protocol
 
@@ -19,7 +20,7 @@ from aiogram.utils.i18n import I18n
 from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
-from bot.content.models import Campaign, Reminder
+from bot.content.models import Campaign, Localized, Reminder
 from bot.i18n import _, fmt_date, fmt_time, stored_language
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
@@ -28,6 +29,44 @@ from bot.texts import days_left, status_text
 log = logging.getLogger(__name__)
 VOTE_TIME_LEAD = timedelta(minutes=30)
 Outcome = Literal["sent", "early", "skipped"]
+
+
+@dataclass(frozen=True)
+class ReminderPlan:
+    """What is still ahead for a subscriber at a moment, from the campaign's reminders: what the
+    settings screen may offer and promise. Empty in the archive or once everything has gone out."""
+
+    countdown_days: list[int]  # days before voting day with a reminder still to come, largest first
+    voting_day: bool  # reminders on voting day still to come
+    after: list[Localized]  # what the reminders after the vote still to come are about
+    vote_times: list[time]  # times one may say one plans to vote at (their reminder still ahead)
+
+    @property
+    def anything(self) -> bool:
+        return bool(self.countdown_days or self.voting_day or self.after or self.vote_times)
+
+
+def reminder_plan(campaign: Campaign, now: datetime) -> ReminderPlan:
+    ahead = [
+        r
+        for r in campaign.reminders
+        if campaign.reminder_moment(r) > now and (r.from_ is None or campaign.passed(r.from_, now))
+    ]
+    if campaign.passed("end", now):
+        ahead = []
+    days = sorted({r.days_before for r in ahead if r.days_before}, reverse=True)
+    after = [r.title or campaign.milestone(r.milestone).title for r in ahead if r.milestone is not None]
+    vote_times = [
+        moment
+        for moment in campaign.vote_times()
+        if datetime.combine(campaign.voting_day, moment, campaign.tz) - VOTE_TIME_LEAD > now
+    ]
+    return ReminderPlan(
+        countdown_days=days,
+        voting_day=any(r.days_before == 0 for r in ahead),
+        after=after,
+        vote_times=vote_times,
+    )
 
 
 class Broadcaster(Protocol):
@@ -78,7 +117,7 @@ class ReminderService:
                 "{date}": fmt_date(campaign.voting_day, lang),
                 "{open}": fmt_time(campaign.opens_at, lang, tz),
                 "{close}": fmt_time(campaign.closes_at, lang, tz),
-                "{call_centre}": campaign.call_centre.phone,
+                "{call_centre}": campaign.call_centre.phone if campaign.call_centre else "",
                 "{countdown}": "",
             }
             if "{countdown}" in reminder.text.get(lang):
@@ -99,6 +138,8 @@ class ReminderService:
         reminder, moment = found
         if now < moment:
             return "early"
+        if reminder.from_ is not None and not self.campaign.passed(reminder.from_, now):
+            return "skipped"  # e.g. news of an outcome that was not announced
         if now - moment > self.grace:
             if reminder.id not in self._skipped:
                 self._skipped.add(reminder.id)
@@ -138,13 +179,17 @@ class ReminderService:
         for prefs in await self.storage.vote_time_subscribers():
             if prefs.vote_time is None or prefs.voted_on == campaign.voting_day:
                 continue
+            if prefs.vote_time not in campaign.vote_times():  # chosen under other polling hours
+                continue
             moment = self.vote_time_moment(prefs.vote_time)
             if not timedelta(0) <= now - moment <= self.grace:
                 continue
             lang = stored_language(await self.storage.get_user(prefs.user_id), self.default_language)
             with self.i18n.context(), self.i18n.use_locale(lang):
                 text = "⏰ " + _("In 30 minutes it is the time you planned to vote ({time}).").format(
-                    time=prefs.vote_time.strftime("%H:%M")
+                    time=fmt_time(
+                        datetime.combine(campaign.voting_day, prefs.vote_time, campaign.tz), lang, campaign.tz
+                    )
                 )
                 text += "\n\n" + status_text(campaign, moment, lang)
             await self.delivery.create_broadcast(

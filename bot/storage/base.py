@@ -228,7 +228,7 @@ class Storage(RemindersStorage, EventsStorage, Protocol):
 class Subscription:
     user_id: int
     language: str  # the language at subscription time; the user's explicit choice wins when set
-    district: str | None  # an Almaty district id (see bot.services.subscriptions.DISTRICTS)
+    district: str | None  # a district id of campaign.yaml
     subscribed_at: datetime
 
 

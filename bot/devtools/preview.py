@@ -1,0 +1,102 @@
+"""``voterbot preview``: the editors' review sheet. For every milestone of the timeline (at a moment
+just after it, and once before the first), what ``/start``, ``/countdown`` and ``/reminders`` say
+and the answers to the questions chosen in ``data/preview.yaml``, as plain text: one read shows the
+bot across the whole campaign. Nothing is sent anywhere; no token or database is needed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TextIO
+
+import yaml
+from aiogram.types import InlineKeyboardMarkup
+from pydantic import ValidationError
+
+from bot.config import LANGUAGES, Lang
+from bot.content import Content, ContentError, ContentStore
+from bot.content.loader import format_validation_error
+from bot.content.models import Model, Text
+from bot.i18n import create_i18n, fmt_date, fmt_time
+from bot.storage.base import ReminderPrefs
+from bot.telegram_text import strip_html
+from bot.ui import Screen
+
+PREVIEW_FILE = "preview.yaml"
+JUST_AFTER = timedelta(minutes=1)
+
+
+class PreviewFile(Model):
+    """``data/preview.yaml``: the questions editors want to see answered at every milestone."""
+
+    questions: dict[Lang, list[Text]] = {}
+
+
+def load_questions(directory: Path) -> dict[Lang, list[str]]:
+    path = directory / PREVIEW_FILE
+    if not path.is_file():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        return {lang: list(texts) for lang, texts in PreviewFile.model_validate(raw).questions.items()}
+    except yaml.YAMLError as error:
+        raise ContentError([f"{path}: YAML syntax error: {error}"]) from None
+    except ValidationError as error:
+        raise ContentError(format_validation_error(path, raw, error)) from None
+
+
+def moments(content: Content) -> Iterator[tuple[datetime, str]]:
+    """A moment before the first milestone, then one just after each milestone, with a heading."""
+    campaign = content.campaign
+    first = campaign.moment_of(campaign.milestones[0])
+    yield first - timedelta(days=1), "before the first milestone"
+    for milestone in campaign.milestones:
+        yield campaign.moment_of(milestone) + JUST_AFTER, f"after '{milestone.id}': {milestone.title.en}"
+
+
+def _plain(screen: Screen) -> str:
+    lines = [strip_html(screen.text)]
+    if isinstance(screen.markup, InlineKeyboardMarkup):
+        for row in screen.markup.inline_keyboard:
+            lines.append("  " + "  ".join(f"[{button.text}]" for button in row))
+    return "\n".join(lines)
+
+
+def preview(content: Content, langs: list[Lang], out: TextIO) -> None:
+    from bot.handlers.faq import answer_screen, no_answer_screen, suggestions_screen
+    from bot.handlers.reminders import countdown_screen, settings_view
+    from bot.handlers.screens import home_screen
+    from bot.services.faq import FaqService
+
+    campaign = content.campaign
+    i18n = create_i18n("ru")
+    faq = FaqService(ContentStore(content))
+    questions = load_questions(content.directory)
+    for lang in langs:
+        for moment, heading in moments(content):
+            with i18n.context(), i18n.use_locale(lang):
+                local = moment.astimezone(campaign.tz)
+                out.write(f"\n{'=' * 100}\n[{lang}] {fmt_date(local, lang)} {fmt_time(local, lang, campaign.tz)}")
+                out.write(f" ({campaign.timezone}) — {heading}\n{'=' * 100}\n")
+                sections = [
+                    ("/start", home_screen(content, moment, lang)),
+                    ("/countdown", countdown_screen(campaign, moment, lang)),
+                    ("/reminders", settings_view(campaign, moment, ReminderPrefs(0), lang)),
+                ]
+                for question in questions.get(lang, []):
+                    result = faq.search(question)
+                    entry = faq.entry(result.best.id) if result.best else None
+                    if result.decision == "answer" and entry is not None:
+                        screen = answer_screen(faq, entry, lang, moment)
+                    elif result.decision == "suggest":
+                        screen = suggestions_screen(faq, [m.id for m in result.matches[:3]], lang)
+                    else:
+                        screen = no_answer_screen(faq, lang, moment)
+                    sections.append((f"» {question}", screen))
+                for title, screen in sections:
+                    out.write(f"\n--- {title}\n{_plain(screen)}\n")
+
+
+def all_languages(lang: Lang | None) -> list[Lang]:
+    return [lang] if lang else list(LANGUAGES)
