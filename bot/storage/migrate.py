@@ -90,6 +90,7 @@ class SqliteDatabase:
         )
         event.listen(self.engine, "connect", self._on_connect)
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
+        self._connection: Connection | None = None  # used in that thread only
 
     @staticmethod
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,7 +98,12 @@ class SqliteDatabase:
             dbapi_connection.execute(f"PRAGMA {pragma}")
 
     def _call(self, fn: Callable[[Connection], T], transaction: bool) -> T:
-        with self.engine.connect() as connection:
+        # In the thread: its one Connection, opened once and kept (autocommit: nothing to reset
+        # between two operations).
+        if self._connection is None or self._connection.closed:
+            self._connection = self.engine.connect()
+        connection = self._connection
+        try:
             if not transaction:
                 return fn(connection)
             connection.exec_driver_sql("BEGIN IMMEDIATE")
@@ -108,13 +114,22 @@ class SqliteDatabase:
                 raise
             connection.exec_driver_sql("COMMIT")
             return result
+        except BaseException:
+            connection.rollback()  # SQLAlchemy's state only (the driver is in autocommit mode)
+            raise
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+        self.engine.dispose()
 
     async def run(self, fn: Callable[[Connection], T], *, transaction: bool = False) -> T:
         # Once started, an operation runs to its end in the thread even if its caller is cancelled.
         return await asyncio.get_running_loop().run_in_executor(self._thread, self._call, fn, transaction)
 
     async def dispose(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(self._thread, self.engine.dispose)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._close)
         self._thread.shutdown(wait=False)
 
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Executable,
     Row,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -196,6 +197,7 @@ class SqlStorage:
         self._db: migrate.Database | None = None
         self._sqlite = database.scheme == "sqlite"
         self._users: dict[int, tuple[UserRecord, int]] = {}  # user -> (record, when last written); SQLite only
+        self._prepare()
 
     async def connect(self) -> None:
         """Open the database and bring its schema to the newest revision (raises SchemaError)."""
@@ -224,18 +226,83 @@ class SqlStorage:
             raise RuntimeError("storage is not connected")
         return await self._db.run(fn, transaction=transaction)
 
-    async def _run(self, statement: Executable) -> None:
-        await self.run_sync(lambda connection: connection.execute(statement))
+    # A statement run often is built once, with bound parameters (``bindparam``), and executed with
+    # their values: building it for each call costs several times the database's own work.
+    async def _run(self, statement: Executable, params: dict[str, Any] | None = None) -> None:
+        await self.run_sync(lambda connection: connection.execute(statement, params))
 
-    async def _one(self, statement: Executable) -> Row[Any] | None:
-        return await self.run_sync(lambda connection: connection.execute(statement).first())
+    async def _one(self, statement: Executable, params: dict[str, Any] | None = None) -> Row[Any] | None:
+        return await self.run_sync(lambda connection: connection.execute(statement, params).first())
 
-    async def _all(self, statement: Executable) -> Sequence[Row[Any]]:
-        return await self.run_sync(lambda connection: connection.execute(statement).all())
+    async def _all(self, statement: Executable, params: dict[str, Any] | None = None) -> Sequence[Row[Any]]:
+        return await self.run_sync(lambda connection: connection.execute(statement, params).all())
 
-    async def _count(self, statement: Executable) -> int:
+    async def _count(self, statement: Executable, params: dict[str, Any] | None = None) -> int:
         """The number of rows an INSERT/UPDATE/DELETE changed."""
-        return await self.run_sync(lambda connection: int(connection.execute(statement).rowcount))
+        return await self.run_sync(lambda connection: int(connection.execute(statement, params).rowcount))
+
+    def _prepare(self) -> None:
+        """The statements of the hot paths (an update's user, unanswered questions, deliveries)."""
+        insert = self._insert(users).values(
+            id=bindparam("p_id"),
+            telegram_language=bindparam("p_language"),
+            first_seen=bindparam("p_now"),
+            last_seen=bindparam("p_now"),
+            blocked=0,
+        )
+        self._touch = insert.on_conflict_do_update(
+            index_elements=[users.c.id],
+            set_={
+                "telegram_language": func.coalesce(insert.excluded.telegram_language, users.c.telegram_language),
+                "last_seen": insert.excluded.last_seen,
+                "blocked": 0,
+                "blocked_at": None,
+            },
+        ).returning(*_USER_COLUMNS, users.c.blocked)
+        self._get_user = select(*_USER_COLUMNS, users.c.blocked).where(users.c.id == bindparam("p_id"))
+        feedback = self._insert(faq_feedback).values(
+            user_id=bindparam("p_user"),
+            entry_id=bindparam("p_entry"),
+            helpful=bindparam("p_helpful"),
+            at=bindparam("p_at"),
+        )
+        self._feedback = feedback.on_conflict_do_update(
+            index_elements=[faq_feedback.c.user_id, faq_feedback.c.entry_id],
+            set_={"helpful": feedback.excluded.helpful, "at": feedback.excluded.at},
+        )
+        self._pending = (
+            select(deliveries.c.user_id)
+            .where(
+                deliveries.c.broadcast_id == bindparam("p_broadcast"),
+                deliveries.c.status == "pending",
+                deliveries.c.user_id > bindparam("p_after"),
+            )
+            .order_by(deliveries.c.user_id)
+            .limit(bindparam("p_limit"))
+        )
+        self._mark_sent = (
+            update(deliveries)
+            .where(
+                deliveries.c.broadcast_id == bindparam("p_broadcast"),
+                deliveries.c.status.in_(("pending", "cancelled")),
+                deliveries.c.user_id.in_(bindparam("p_users", expanding=True)),
+            )
+            .values(status="sent", at=bindparam("p_at"))
+        )
+        self._mark_other = (
+            update(deliveries)
+            .where(
+                deliveries.c.broadcast_id == bindparam("p_broadcast"),
+                deliveries.c.user_id == bindparam("p_user"),
+                deliveries.c.status == "pending",
+            )
+            .values(status=bindparam("p_status"), error=bindparam("p_error"), at=bindparam("p_at"))
+        )
+        self._delivery_counts = (
+            select(deliveries.c.status, func.count())
+            .where(deliveries.c.broadcast_id == bindparam("p_broadcast"))
+            .group_by(deliveries.c.status)
+        )
 
     async def schema_revision(self) -> str | None:
         if self._db is None:
@@ -257,19 +324,7 @@ class SqlStorage:
             and 0 <= _ts(now) - cached[1] < TOUCH_INTERVAL
         ):
             return replace(cached[0], last_seen=now)
-        insert = self._insert(users).values(
-            id=user_id, telegram_language=telegram_language, first_seen=_ts(now), last_seen=_ts(now), blocked=0
-        )
-        statement = insert.on_conflict_do_update(
-            index_elements=[users.c.id],
-            set_={
-                "telegram_language": func.coalesce(insert.excluded.telegram_language, users.c.telegram_language),
-                "last_seen": insert.excluded.last_seen,
-                "blocked": 0,
-                "blocked_at": None,
-            },
-        ).returning(*_USER_COLUMNS, users.c.blocked)
-        row = await self._one(statement)
+        row = await self._one(self._touch, {"p_id": user_id, "p_language": telegram_language, "p_now": _ts(now)})
         assert row is not None
         record = _user(row)
         if self._sqlite:
@@ -279,7 +334,7 @@ class SqlStorage:
         return record
 
     async def get_user(self, user_id: int) -> UserRecord | None:
-        row = await self._one(select(*_USER_COLUMNS, users.c.blocked).where(users.c.id == user_id))
+        row = await self._one(self._get_user, {"p_id": user_id})
         return _user(row) if row else None
 
     async def set_language(self, user_id: int, language: str) -> None:
@@ -312,14 +367,8 @@ class SqlStorage:
 
     # questions --------------------------------------------------------------------------
     async def record_feedback(self, user_id: int, entry_id: str, helpful: bool, now: datetime) -> None:
-        insert = self._insert(faq_feedback).values(
-            user_id=user_id, entry_id=entry_id, helpful=int(helpful), at=_ts(now)
-        )
         await self._run(
-            insert.on_conflict_do_update(
-                index_elements=[faq_feedback.c.user_id, faq_feedback.c.entry_id],
-                set_={"helpful": insert.excluded.helpful, "at": insert.excluded.at},
-            )
+            self._feedback, {"p_user": user_id, "p_entry": entry_id, "p_helpful": int(helpful), "p_at": _ts(now)}
         )
 
     async def feedback_counts(self, entry_id: str) -> FeedbackCounts:
@@ -332,11 +381,8 @@ class SqlStorage:
         return FeedbackCounts(helpful=helpful, unhelpful=total - helpful)
 
     async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None:
-        await self._run(
-            unanswered.insert().values(
-                user_id=user_id, language=language, text=text[:1000], normalized=normalize_question(text), at=_ts(now)
-            )
-        )
+        row = {"user_id": user_id, "language": language, "text": text[:1000], "at": _ts(now)}
+        await self._run(unanswered.insert(), {**row, "normalized": normalize_question(text)})
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]:
         count, last = func.count(), func.max(unanswered.c.at)
@@ -553,16 +599,7 @@ class SqlStorage:
         return _dt(row[0]) if row and row[0] is not None else None
 
     async def pending_deliveries(self, broadcast_id: int, after_user_id: int, limit: int) -> list[int]:
-        rows = await self._all(
-            select(deliveries.c.user_id)
-            .where(
-                deliveries.c.broadcast_id == broadcast_id,
-                deliveries.c.status == "pending",
-                deliveries.c.user_id > after_user_id,
-            )
-            .order_by(deliveries.c.user_id)
-            .limit(limit)
-        )
+        rows = await self._all(self._pending, {"p_broadcast": broadcast_id, "p_after": after_user_id, "p_limit": limit})
         return [int(row[0]) for row in rows]
 
     async def record_deliveries(self, broadcast_id: int, results: list[DeliveryResult], now: datetime) -> None:
@@ -576,24 +613,17 @@ class SqlStorage:
         def record(connection: Connection) -> None:
             if sent:  # one statement for the common case; a message Telegram accepted counts as sent
                 # even if the broadcast was cancelled (by another replica) while it was in flight
-                connection.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.broadcast_id == broadcast_id,
-                        deliveries.c.status.in_(("pending", "cancelled")),
-                        deliveries.c.user_id.in_(sent),
-                    )
-                    .values(status="sent", at=at)
-                )
+                connection.execute(self._mark_sent, {"p_broadcast": broadcast_id, "p_users": sent, "p_at": at})
             for result in others:
                 connection.execute(
-                    update(deliveries)
-                    .where(
-                        deliveries.c.broadcast_id == broadcast_id,
-                        deliveries.c.user_id == result.user_id,
-                        deliveries.c.status == "pending",
-                    )
-                    .values(status=result.status, error=result.error, at=at)
+                    self._mark_other,
+                    {
+                        "p_broadcast": broadcast_id,
+                        "p_user": result.user_id,
+                        "p_status": result.status,
+                        "p_error": result.error,
+                        "p_at": at,
+                    },
                 )
                 if result.status == "blocked":
                     connection.execute(self._block(result.user_id, True, now))
@@ -603,11 +633,7 @@ class SqlStorage:
         await self.run_sync(record, transaction=True)
 
     async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts:
-        rows = await self._all(
-            select(deliveries.c.status, func.count())
-            .where(deliveries.c.broadcast_id == broadcast_id)
-            .group_by(deliveries.c.status)
-        )
+        rows = await self._all(self._delivery_counts, {"p_broadcast": broadcast_id})
         counts = {str(status): int(n) for status, n in rows}
         return DeliveryCounts(
             total=sum(counts.values()),
