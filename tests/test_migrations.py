@@ -149,6 +149,15 @@ LEGACY_V6 = [
     "CREATE INDEX event_reminders_due ON event_reminders (sent_at, cancelled, remind_at)",
     "CREATE INDEX event_reminders_event ON event_reminders (event_id)",
 ]
+# 7 (PostgreSQL: after 6) privacy: per-person unanswered questions, erasure by user, admin command menus
+LEGACY_V7 = [
+    "CREATE INDEX unanswered_user ON unanswered (user_id, at)",
+    "CREATE INDEX deliveries_user ON deliveries (user_id)",
+    """CREATE TABLE admin_menus (
+        user_id BIGINT PRIMARY KEY,
+        set_at BIGINT NOT NULL
+    )""",
+]
 LEGACY_NAMES = [
     (1, "users"),
     (2, "faq feedback and unanswered questions"),
@@ -156,6 +165,7 @@ LEGACY_NAMES = [
     (4, "reminder preferences"),
     (5, "events added by admins, cancellations and personal event reminders"),
     (6, "ids allocated by the database (sequences on PostgreSQL)"),
+    (7, "privacy: per-person unanswered questions, erasure by user, admin command menus"),
 ]
 
 
@@ -304,9 +314,18 @@ KEYS = {
 }
 
 
-def _inserts(placeholder: Any) -> list[tuple[str, list[tuple[Any, ...]]]]:
+ROWS_V7: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {
+    "admin_menus": (["user_id", "set_at"], [(7, 100), (5_000_000_001, 101)]),
+}
+
+
+def _rows(version: int) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    return {**ROWS, **(ROWS_V7 if version >= 7 else {})}
+
+
+def _inserts(placeholder: Any, version: int) -> list[tuple[str, list[tuple[Any, ...]]]]:
     out = []
-    for table, (columns, rows) in ROWS.items():
+    for table, (columns, rows) in _rows(version).items():
         marks = ", ".join(placeholder(i + 1) for i in range(len(columns)))
         out.append((f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows))
     return out
@@ -314,9 +333,9 @@ def _inserts(placeholder: Any) -> list[tuple[str, list[tuple[Any, ...]]]]:
 
 def make_legacy_sqlite(path: Path, version: int = 6) -> None:
     db = sqlite3.connect(path)
-    for statement in LEGACY_V6:
+    for statement in LEGACY_V6 + (LEGACY_V7 if version >= 7 else []):
         db.execute(statement.replace("{REAL}", "REAL"))
-    for sql, rows in _inserts(lambda _: "?"):
+    for sql, rows in _inserts(lambda _: "?", version):
         db.executemany(sql, rows)
     db.executemany("INSERT INTO schema_version VALUES (?, ?)", [v for v in LEGACY_NAMES if v[0] <= version])
     db.commit()
@@ -328,7 +347,9 @@ async def make_legacy_postgres(url: str, version: int = 6) -> None:
     try:
         for statement in LEGACY_V6:
             await db.execute(statement.replace("{REAL}", "DOUBLE PRECISION"))
-        for sql, rows in _inserts(lambda n: f"${n}"):
+        for statement in LEGACY_V7 if version >= 7 else []:
+            await db.execute(statement)
+        for sql, rows in _inserts(lambda n: f"${n}", version):
             await db.executemany(sql, rows)
         for statement in _postgres_sequences():  # after the rows, as on a database upgraded to 6
             await db.execute(statement)
@@ -337,15 +358,17 @@ async def make_legacy_postgres(url: str, version: int = 6) -> None:
         await db.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-async def legacy_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
+@pytest.fixture(params=[("sqlite", 6), ("postgresql", 6), ("sqlite", 7), ("postgresql", 7)], ids=str)
+async def legacy(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, int]:
+    """A database the old migration runner left at schema version 6 or 7, a row in every table."""
+    backend, version = request.param
+    if backend == "sqlite":
         path = tmp_path / "legacy.sqlite3"
-        make_legacy_sqlite(path)
-        return f"sqlite:///{path}"
+        make_legacy_sqlite(path, version)
+        return f"sqlite:///{path}", version
     url: str = request.getfixturevalue("postgres_url")
-    await make_legacy_postgres(url)
-    return url
+    await make_legacy_postgres(url, version)
+    return url, version
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -365,14 +388,15 @@ async def _differences(store: SqlStorage) -> list[Any]:
     return await store.run_sync(_schema_differences)
 
 
-async def test_version_6_is_taken_over_with_every_row_kept(legacy_url: str) -> None:
+async def test_versions_6_and_7_are_taken_over_with_every_row_kept(legacy: tuple[str, int]) -> None:
+    legacy_url, version = legacy
     store = SqlStorage(parse_database_url(legacy_url))
     await store.connect()
     try:
         assert await store.schema_revision() == head_revision()
         tables = set(await store.run_sync(lambda c: sa.inspect(c).get_table_names()))
         assert "schema_version" not in tables
-        for table, (columns, rows) in ROWS.items():  # (ROWS lists each table's rows in key order)
+        for table, (columns, rows) in _rows(version).items():  # (ROWS lists each table's rows in key order)
             order = ", ".join(KEYS.get(table, [columns[0]]))
             query = sa.text(f"SELECT {', '.join(columns)} FROM {table} ORDER BY {order}")
 
@@ -405,6 +429,7 @@ async def test_version_6_is_taken_over_with_every_row_kept(legacy_url: str) -> N
         top = await store.top_unanswered(datetime.fromtimestamp(0, UTC), 10)
         assert sorted(row.text for row in top) == sorted(['it\'s "x"?', "ещё вопрос", "Где голосовать?"])
         assert (await store.delivery_counts(3)).blocked == 1
+        assert await store.admin_menu_holders() == ([7, 5_000_000_001] if version >= 7 else [])
     finally:
         await store.close()
 

@@ -211,7 +211,9 @@ async def test_migrations_run_once_and_users_upsert(tmp_path: Path) -> None:
     reopened = SqlStorage(sqlite_database(path))
     await reopened.connect()  # migrations are not applied twice
     assert await reopened.schema_revision() == revision
-    versions = await reopened.run_sync(lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars().all())
+    versions = await reopened.run_sync(
+        lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    )
     assert list(versions) == [revision]
     assert await reopened.run_sync(lambda c: c.exec_driver_sql("PRAGMA journal_mode").scalar()) == "wal"
     await reopened.close()

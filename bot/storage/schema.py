@@ -68,6 +68,7 @@ unanswered = Table(
     Column("normalized", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
     Index("unanswered_at", "at"),
+    Index("unanswered_user", "user_id", "at"),  # /unanswered counts people; each person's daily cap
 )
 
 subscriptions = Table(
@@ -114,6 +115,7 @@ deliveries = Table(
     PrimaryKeyConstraint("broadcast_id", "user_id"),
     Index("deliveries_pending", "broadcast_id", "status", "user_id"),
     Index("deliveries_at", "status", "at"),
+    Index("deliveries_user", "user_id"),  # /forget deletes by user
 )
 
 audit_log = Table(
@@ -181,4 +183,12 @@ event_reminders = Table(
     PrimaryKeyConstraint("user_id", "event_id"),
     Index("event_reminders_due", "sent_at", "cancelled", "remind_at"),
     Index("event_reminders_event", "event_id"),
+)
+
+# chats whose command menu includes the admin commands: reset when an id leaves ADMIN_IDS
+admin_menus = Table(
+    "admin_menus",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("set_at", BigInteger, nullable=False),
 )

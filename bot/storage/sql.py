@@ -19,13 +19,17 @@ from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    BigInteger,
     ColumnElement,
     Connection,
     Executable,
+    Integer,
     Row,
+    Text,
     and_,
     bindparam,
     case,
+    delete,
     exists,
     func,
     literal,
@@ -45,6 +49,7 @@ from bot.storage.base import (
     BroadcastRecord,
     DeliveryCounts,
     DeliveryResult,
+    Erased,
     EventRecord,
     EventReminder,
     FeedbackCounts,
@@ -56,6 +61,7 @@ from bot.storage.base import (
     UserRecord,
 )
 from bot.storage.schema import (
+    admin_menus,
     audit_log,
     broadcasts,
     deliveries,
@@ -74,6 +80,8 @@ from bot.storage.timestamps import to_ts as _ts
 
 T = TypeVar("T")
 TOUCH_INTERVAL = 60  # seconds
+UNANSWERED_DAILY_CAP = 20  # unanswered questions stored per person in any 24 hours
+NOTICE_AUDIENCE = "notice"  # Audience.kind of a broadcast to a list of recipients fixed at creation
 USER_CACHE = 100_000
 
 
@@ -89,6 +97,17 @@ _REMINDER_LANGUAGE = func.coalesce(users.c.language, users.c.telegram_language)
 _ACTIVE = and_(subscriptions.c.user_id == users.c.id, users.c.blocked == 0)
 # Reminders: value "<lang>:<scope>:<voting day>"; scope countdown/after reach subscribers who want
 # all reminders, voting_day also those who want only voting-day ones, minus who said "I voted".
+# (table, column) pairs that hold a resident's data; /forget deletes the rows, the user row last.
+_USER_TABLES = (
+    (deliveries, deliveries.c.user_id),
+    (event_reminders, event_reminders.c.user_id),
+    (faq_feedback, faq_feedback.c.user_id),
+    (unanswered, unanswered.c.user_id),
+    (reminder_prefs, reminder_prefs.c.user_id),
+    (subscriptions, subscriptions.c.user_id),
+    (admin_menus, admin_menus.c.user_id),
+    (users, users.c.id),
+)
 _REMINDER_MODES = {"countdown": ("all",), "after": ("all",), "voting_day": ("all", "voting_day")}
 
 
@@ -259,6 +278,21 @@ class SqlStorage:
                 "blocked_at": None,
             },
         ).returning(*_USER_COLUMNS, users.c.blocked)
+        recent = and_(unanswered.c.user_id == bindparam("p_user"), unanswered.c.at > bindparam("p_day_ago"))
+        self._record_unanswered = unanswered.insert().from_select(
+            ["user_id", "language", "text", "normalized", "at"],
+            select(
+                bindparam("p_user", type_=BigInteger),
+                bindparam("p_language", type_=Text),
+                bindparam("p_text", type_=Text),
+                bindparam("p_normalized", type_=Text),
+                bindparam("p_at", type_=BigInteger),
+            ).where(
+                select(func.count()).select_from(unanswered).where(recent).scalar_subquery()
+                < bindparam("p_cap", type_=Integer),
+                ~exists().where(recent, unanswered.c.normalized == bindparam("p_normalized")),
+            ),
+        )
         self._get_user = select(*_USER_COLUMNS, users.c.blocked).where(users.c.id == bindparam("p_id"))
         feedback = self._insert(faq_feedback).values(
             user_id=bindparam("p_user"),
@@ -380,17 +414,31 @@ class SqlStorage:
         helpful, total = (int(row[0]), int(row[1])) if row else (0, 0)
         return FeedbackCounts(helpful=helpful, unhelpful=total - helpful)
 
-    async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None:
-        row = {"user_id": user_id, "language": language, "text": text[:1000], "at": _ts(now)}
-        await self._run(unanswered.insert(), {**row, "normalized": normalize_question(text)})
+    async def record_unanswered(
+        self, user_id: int, language: str, text: str, now: datetime, *, daily_cap: int = UNANSWERED_DAILY_CAP
+    ) -> bool:
+        """Store a question the bot could not answer, unless this person already asked the same
+        (normalized) question in the last 24 hours or stored ``daily_cap`` questions in them: one
+        person repeating a line, or flooding, stores little. True when stored."""
+        params = {
+            "p_user": user_id,
+            "p_language": language,
+            "p_text": text[:1000],
+            "p_normalized": normalize_question(text),
+            "p_at": _ts(now),
+            "p_day_ago": _ts(now) - 86_400,
+            "p_cap": daily_cap,
+        }
+        return await self._count(self._record_unanswered, params) > 0
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]:
-        count, last = func.count(), func.max(unanswered.c.at)
+        """The most asked unanswered questions since ``since``, counted in people (distinct users)."""
+        people, last = func.count(unanswered.c.user_id.distinct()), func.max(unanswered.c.at)
         rows = await self._all(
-            select(func.min(unanswered.c.text), count, last)
+            select(func.min(unanswered.c.text), people, last)
             .where(unanswered.c.at >= _ts(since))
             .group_by(unanswered.c.normalized)
-            .order_by(count.desc(), last.desc())
+            .order_by(people.desc(), last.desc())
             .limit(limit)
         )
         return [UnansweredRow(text=str(text), count=int(n), last_asked=_dt(at)) for text, n, at in rows]
@@ -855,5 +903,158 @@ class SqlStorage:
             update(event_reminders).where(r.user_id == user_id, r.event_id == event_id).values(outcome=outcome)
         )
 
+    # privacy: erasure, retention, admin menus, notices (issue 12) ---------------------------------
+    async def forget_user(self, user_id: int) -> Erased:
+        """Delete everything stored about ``user_id``, in one transaction: subscription,
+        preferences, feedback, unanswered questions, event reminders, deliveries (pending or past),
+        their personal broadcasts (vote-time reminders), the admin-menu mark and the user row itself.
+        Rows that record what an *admin* did (audit log, broadcasts and events they made) are not the
+        resident's data and stay."""
 
-__all__ = ["SqlStorage", "normalize_question"]
+        def forget(connection: Connection) -> Erased:
+            rows: dict[str, int] = {}
+            # personal broadcasts name the user in their audience and key (vote-time reminders)
+            rows["broadcasts"] = connection.execute(
+                delete(broadcasts).where(
+                    broadcasts.c.audience_kind == "user", broadcasts.c.audience_value == str(user_id)
+                )
+            ).rowcount
+            for table, column in _USER_TABLES:
+                rows[table.name] = connection.execute(delete(table).where(column == user_id)).rowcount
+            return Erased(rows)
+
+        erased = await self.run_sync(forget, transaction=True)
+        self._users.pop(user_id, None)
+        return erased
+
+    async def stop_everything(self, user_id: int) -> int:
+        """``/stop``: no more messages. The subscription, the reminder preferences (mode, vote time,
+        "I voted") and the pending event reminders are deleted, together; returns how many rows."""
+
+        def stop(connection: Connection) -> int:
+            r = event_reminders.c
+            statements = (
+                delete(event_reminders).where(r.user_id == user_id, r.sent_at.is_(None), r.cancelled == 0),
+                delete(reminder_prefs).where(reminder_prefs.c.user_id == user_id),
+                delete(subscriptions).where(subscriptions.c.user_id == user_id),
+            )
+            return sum(connection.execute(statement).rowcount for statement in statements)
+
+        return await self.run_sync(stop, transaction=True)
+
+    async def drop_reminder_prefs(self, user_id: int) -> int:
+        """Reminder preferences only serve a subscription: deleted with it."""
+        return await self._count(delete(reminder_prefs).where(reminder_prefs.c.user_id == user_id))
+
+    async def delete_unanswered_before(self, before: datetime) -> int:
+        return await self._count(delete(unanswered).where(unanswered.c.at < _ts(before)))
+
+    async def forget_votes_before(self, day: date) -> int:
+        """ "I voted" of every day before ``day`` (ISO dates compare as text)."""
+        voted_on = reminder_prefs.c.voted_on
+        return await self._count(
+            update(reminder_prefs).where(voted_on.is_not(None), voted_on < day.isoformat()).values(voted_on=None)
+        )
+
+    async def delete_event_reminders_before(self, before: datetime) -> int:
+        """Event reminders whose moment is long past (sent, skipped or cancelled by then)."""
+        return await self._count(delete(event_reminders).where(event_reminders.c.remind_at < _ts(before)))
+
+    async def mark_admin_menu(self, user_id: int, now: datetime) -> None:
+        insert = self._insert(admin_menus).values(user_id=user_id, set_at=_ts(now))
+        await self._run(
+            insert.on_conflict_do_update(
+                index_elements=[admin_menus.c.user_id], set_={"set_at": insert.excluded.set_at}
+            )
+        )
+
+    async def admin_menu_holders(self) -> list[int]:
+        return [int(row[0]) for row in await self._all(select(admin_menus.c.user_id).order_by(admin_menus.c.user_id))]
+
+    async def drop_admin_menu(self, user_id: int) -> None:
+        await self._run(delete(admin_menus).where(admin_menus.c.user_id == user_id))
+
+    async def scheduled_broadcast_creators(self) -> list[tuple[int, int]]:
+        """(broadcast id, creator) of every scheduled broadcast an admin made."""
+        rows = await self._all(
+            select(broadcasts.c.id, broadcasts.c.created_by)
+            .where(broadcasts.c.status == "scheduled", broadcasts.c.created_by.is_not(None))
+            .order_by(broadcasts.c.id)
+        )
+        return [(int(row[0]), int(row[1])) for row in rows]
+
+    async def create_notice_broadcast(
+        self,
+        message: BroadcastMessage,
+        recipients: Sequence[int],
+        *,
+        key: str,
+        label: str,
+        created_by: int | None,
+        now: datetime,
+    ) -> tuple[BroadcastRecord, bool]:
+        """A running broadcast to ``recipients`` (audience ``notice``, value ``label``), keyed by
+        ``key``: the same key returns the existing one. The row, one pending delivery per recipient
+        and the status ``running`` are written in one transaction; a row left ``preparing`` (by a
+        crash of an older version, which wrote them one by one) is completed by the same call."""
+        ids = sorted(set(recipients))
+
+        def create(connection: Connection) -> tuple[BroadcastRecord, bool]:
+            inserted = connection.execute(
+                self._insert(broadcasts)
+                .values(
+                    idempotency_key=key,
+                    status="preparing",
+                    kind=message.kind,
+                    text=message.text,
+                    from_chat_id=message.from_chat_id,
+                    message_id=message.message_id,
+                    audience_kind=NOTICE_AUDIENCE,
+                    audience_value=label,
+                    created_by=created_by,
+                    created_at=_ts(now),
+                    start_at=_ts(now),
+                    reply_markup=message.reply_markup,
+                )
+                .on_conflict_do_nothing(index_elements=[broadcasts.c.idempotency_key])
+                .returning(broadcasts.c.id)
+            ).first()
+            by_key = select(*_BROADCAST_COLUMNS).where(broadcasts.c.idempotency_key == key)
+            existing = connection.execute(by_key).first()
+            if existing is None:
+                raise RuntimeError(f"broadcast with key {key!r} vanished")
+            if existing.status != "preparing":
+                return _broadcast(existing), inserted is not None
+            if ids:
+                connection.execute(
+                    self._insert(deliveries).on_conflict_do_nothing(
+                        index_elements=[deliveries.c.broadcast_id, deliveries.c.user_id]
+                    ),
+                    [{"broadcast_id": existing.id, "user_id": user_id, "status": "pending"} for user_id in ids],
+                )
+            connection.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == existing.id, broadcasts.c.status == "preparing")
+                .values(status="running", started_at=_ts(now))
+            )
+            row = connection.execute(by_key).first()
+            assert row is not None
+            return _broadcast(row), inserted is not None
+
+        return await self.run_sync(create, transaction=True)
+
+    async def cancelled_events_with_pending_reminders(self) -> list[str]:
+        """Cancelled events whose reminders were not yet stopped: a cancellation interrupted
+        between marking the event and queuing its notices (resumed by the scheduler's tick)."""
+        r = event_reminders.c
+        rows = await self._all(
+            select(r.event_id)
+            .distinct()
+            .join(event_cancellations, event_cancellations.c.event_id == r.event_id)
+            .where(r.sent_at.is_(None), r.cancelled == 0)
+            .order_by(r.event_id)
+        )
+        return [str(row[0]) for row in rows]
+
+
+__all__ = ["NOTICE_AUDIENCE", "UNANSWERED_DAILY_CAP", "SqlStorage", "normalize_question"]
