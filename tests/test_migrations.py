@@ -158,6 +158,52 @@ LEGACY_V7 = [
         set_at BIGINT NOT NULL
     )""",
 ]
+# 8 operators' desk: tickets, relayed messages, blocked residents, FAQ drafts (PostgreSQL: + sequences)
+LEGACY_V8 = [
+    """CREATE TABLE tickets (
+        id BIGINT PRIMARY KEY,
+        user_id BIGINT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        language TEXT NOT NULL,
+        question TEXT NOT NULL,
+        thread_id BIGINT,
+        opened_at BIGINT NOT NULL,
+        first_reply_at BIGINT,
+        closed_at BIGINT,
+        closed_by BIGINT,
+        rating INTEGER,
+        last_reply TEXT
+    )""",
+    "CREATE UNIQUE INDEX tickets_one_open ON tickets (user_id) WHERE status = 'open'",
+    "CREATE UNIQUE INDEX tickets_thread ON tickets (thread_id)",
+    "CREATE INDEX tickets_status ON tickets (status, opened_at)",
+    """CREATE TABLE desk_messages (
+        chat_id BIGINT NOT NULL,
+        message_id BIGINT NOT NULL,
+        ticket_id BIGINT NOT NULL,
+        user_id BIGINT NOT NULL,
+        direction TEXT NOT NULL,
+        at BIGINT NOT NULL,
+        PRIMARY KEY (chat_id, message_id)
+    )""",
+    "CREATE INDEX desk_messages_budget ON desk_messages (user_id, direction, at)",
+    """CREATE TABLE desk_blocks (
+        user_id BIGINT PRIMARY KEY,
+        blocked_by BIGINT NOT NULL,
+        at BIGINT NOT NULL,
+        told INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE faq_drafts (
+        id BIGINT PRIMARY KEY,
+        ticket_id BIGINT NOT NULL,
+        language TEXT NOT NULL,
+        question TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        created_by BIGINT NOT NULL,
+        created_at BIGINT NOT NULL
+    )""",
+]
 LEGACY_NAMES = [
     (1, "users"),
     (2, "faq feedback and unanswered questions"),
@@ -166,12 +212,13 @@ LEGACY_NAMES = [
     (5, "events added by admins, cancellations and personal event reminders"),
     (6, "ids allocated by the database (sequences on PostgreSQL)"),
     (7, "privacy: per-person unanswered questions, erasure by user, admin command menus"),
+    (8, "operators' desk: tickets, relayed messages, blocked residents, FAQ drafts"),
 ]
 
 
-def _postgres_sequences() -> list[str]:  # migration 6, PostgreSQL only
+def _postgres_sequences(version: int = 6) -> list[str]:  # migrations 6 and 8, PostgreSQL only
     statements = []
-    for table in ("unanswered", "broadcasts", "audit_log"):
+    for table in ("unanswered", "broadcasts", "audit_log") + (("tickets", "faq_drafts") if version >= 8 else ()):
         statements += [
             f"CREATE SEQUENCE {table}_id_seq",
             f"SELECT setval('{table}_id_seq', (SELECT COALESCE(MAX(id), 0) + 1 FROM {table}), false)",
@@ -319,8 +366,27 @@ ROWS_V7: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {
 }
 
 
+ROWS_V8: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {
+    "tickets": (
+        ["id", "user_id", "kind", "status", "language", "question", "thread_id", "opened_at", "first_reply_at",
+         "closed_at", "closed_by", "rating", "last_reply"],
+        [(3, 7, "question", "closed", "kk", "Қайда?", 55, 10, 20, 30, 9, 1, "Мектепте"),
+         (4, 7, "rumour", "open", "ru", "Правда ли?", None, 40, None, None, None, None, None)],
+    ),
+    "desk_messages": (
+        ["chat_id", "message_id", "ticket_id", "user_id", "direction", "at"],
+        [(-100, 1, 3, 7, "in", 10), (7, 2, 3, 7, "out", 20)],
+    ),
+    "desk_blocks": (["user_id", "blocked_by", "at", "told"], [(5_000_000_001, 9, 50, 1)]),
+    "faq_drafts": (
+        ["id", "ticket_id", "language", "question", "answer", "created_by", "created_at"],
+        [(2, 3, "kk", "Қайда?", "Мектепте", 9, 60)],
+    ),
+}  # fmt: skip
+
+
 def _rows(version: int) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    return {**ROWS, **(ROWS_V7 if version >= 7 else {})}
+    return {**ROWS, **(ROWS_V7 if version >= 7 else {}), **(ROWS_V8 if version >= 8 else {})}
 
 
 def _inserts(placeholder: Any, version: int) -> list[tuple[str, list[tuple[Any, ...]]]]:
@@ -333,7 +399,7 @@ def _inserts(placeholder: Any, version: int) -> list[tuple[str, list[tuple[Any, 
 
 def make_legacy_sqlite(path: Path, version: int = 6) -> None:
     db = sqlite3.connect(path)
-    for statement in LEGACY_V6 + (LEGACY_V7 if version >= 7 else []):
+    for statement in LEGACY_V6 + (LEGACY_V7 if version >= 7 else []) + (LEGACY_V8 if version >= 8 else []):
         db.execute(statement.replace("{REAL}", "REAL"))
     for sql, rows in _inserts(lambda _: "?", version):
         db.executemany(sql, rows)
@@ -347,20 +413,23 @@ async def make_legacy_postgres(url: str, version: int = 6) -> None:
     try:
         for statement in LEGACY_V6:
             await db.execute(statement.replace("{REAL}", "DOUBLE PRECISION"))
-        for statement in LEGACY_V7 if version >= 7 else []:
+        for statement in (LEGACY_V7 if version >= 7 else []) + (LEGACY_V8 if version >= 8 else []):
             await db.execute(statement)
         for sql, rows in _inserts(lambda n: f"${n}", version):
             await db.executemany(sql, rows)
-        for statement in _postgres_sequences():  # after the rows, as on a database upgraded to 6
+        for statement in _postgres_sequences(version):  # after the rows, as on a database upgraded to 6
             await db.execute(statement)
         await db.executemany("INSERT INTO schema_version VALUES ($1, $2)", [v for v in LEGACY_NAMES if v[0] <= version])
     finally:
         await db.close()
 
 
-@pytest.fixture(params=[("sqlite", 6), ("postgresql", 6), ("sqlite", 7), ("postgresql", 7)], ids=str)
+@pytest.fixture(
+    params=[("sqlite", 6), ("postgresql", 6), ("sqlite", 7), ("postgresql", 7), ("sqlite", 8), ("postgresql", 8)],
+    ids=str,
+)
 async def legacy(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, int]:
-    """A database the old migration runner left at schema version 6 or 7, a row in every table."""
+    """A database the old migration runner left at schema version 6, 7 or 8, rows in every table."""
     backend, version = request.param
     if backend == "sqlite":
         path = tmp_path / "legacy.sqlite3"
@@ -388,7 +457,7 @@ async def _differences(store: SqlStorage) -> list[Any]:
     return await store.run_sync(_schema_differences)
 
 
-async def test_versions_6_and_7_are_taken_over_with_every_row_kept(legacy: tuple[str, int]) -> None:
+async def test_versions_6_to_8_are_taken_over_with_every_row_kept(legacy: tuple[str, int]) -> None:
     legacy_url, version = legacy
     store = SqlStorage(parse_database_url(legacy_url))
     await store.connect()
@@ -430,6 +499,11 @@ async def test_versions_6_and_7_are_taken_over_with_every_row_kept(legacy: tuple
         assert sorted(row.text for row in top) == sorted(['it\'s "x"?', "ещё вопрос", "Где голосовать?"])
         assert (await store.delivery_counts(3)).blocked == 1
         assert await store.admin_menu_holders() == ([7, 5_000_000_001] if version >= 7 else [])
+        if version >= 8:  # the desk's ids continue too
+            draft = await store.add_faq_draft(3, "en", "q", "a", 9, T0)
+            ticket, created = await store.open_ticket(5_000_000_001, "question", "en", "?", T0)
+            assert (draft.id, ticket.id, created) == (3, 5, True)
+            assert (await store.open_ticket(7, "question", "en", "?", T0))[0].id == 4  # one open ticket each
     finally:
         await store.close()
 

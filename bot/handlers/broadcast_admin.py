@@ -26,8 +26,10 @@ from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
+from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
+from bot.services.desk import DeskService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
@@ -458,7 +460,9 @@ async def on_cancel_broadcast(
 # ---------------------------------------------------------------- /stats
 
 
-async def on_stats(message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang) -> None:
+async def on_stats(
+    message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang, desk: DeskService | None = None
+) -> None:
     assert message.from_user is not None
     now = clock.now()
     await db.audit(message.from_user.id, "stats.view", "", now)
@@ -485,5 +489,6 @@ async def on_stats(message: Message, db: Storage, clock: Clock, content: Content
             day=await db.delivered_since(now - timedelta(days=1)),
             week=await db.delivered_since(now - timedelta(days=7)),
         ),
+        *await desk_stats_lines(desk),
     ]
     await send(message, Screen("\n".join(lines)))

@@ -46,7 +46,7 @@ MIGRATION_LOCK = 0x766F746572626F74  # "voterbot": one process migrates at a tim
 POOL_SIZE = 10  # PostgreSQL connections per process
 SCRIPTS = Path(__file__).with_name("alembic")
 LEGACY_OLDEST = 6  # the last schema of the old migration runner that every deployment reached
-LEGACY_LATEST = 7  # the newest schema_version the revisions take over (7: privacy, issue 12)
+LEGACY_LATEST = 8  # the newest schema_version the revisions take over (7: privacy, 8: desk)
 
 T = TypeVar("T")
 

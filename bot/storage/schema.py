@@ -192,3 +192,66 @@ admin_menus = Table(
     Column("user_id", BigInteger, primary_key=True, autoincrement=False),
     Column("set_at", BigInteger, nullable=False),
 )
+
+# the operators' desk (issue 15) ------------------------------------------------------------------
+tickets = Table(
+    "tickets",
+    metadata,
+    _id(),
+    Column("user_id", BigInteger, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("thread_id", BigInteger),
+    Column("opened_at", BigInteger, nullable=False),
+    Column("first_reply_at", BigInteger),
+    Column("closed_at", BigInteger),
+    Column("closed_by", BigInteger),
+    Column("rating", Integer),
+    Column("last_reply", Text),
+    # one open ticket per resident: two replicas seeing the same update create it once
+    Index(
+        "tickets_one_open",
+        "user_id",
+        unique=True,
+        sqlite_where=text("status = 'open'"),
+        postgresql_where=text("status = 'open'"),
+    ),
+    Index("tickets_thread", "thread_id", unique=True),
+    Index("tickets_status", "status", "opened_at"),
+)
+
+desk_messages = Table(
+    "desk_messages",
+    metadata,
+    Column("chat_id", BigInteger, nullable=False),
+    Column("message_id", BigInteger, nullable=False),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("direction", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("chat_id", "message_id"),
+    Index("desk_messages_budget", "user_id", "direction", "at"),
+)
+
+desk_blocks = Table(
+    "desk_blocks",
+    metadata,
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("blocked_by", BigInteger, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    Column("told", Integer, nullable=False, server_default=text("0")),
+)
+
+faq_drafts = Table(
+    "faq_drafts",
+    metadata,
+    _id(),
+    Column("ticket_id", BigInteger, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("question", Text, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("created_by", BigInteger, nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+)
