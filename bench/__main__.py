@@ -21,13 +21,13 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 
 
 def _sections(text: str) -> dict[str, list[str]]:
-    """The previous results, split by suite (a suite's section starts with its ``## `` title)."""
+    """The previous results, split by suite (a suite's section starts with its ``## `` title); a
+    section no suite writes (a one-time comparison) is kept under its title."""
     sections: dict[str, list[str]] = {}
     current: list[str] | None = None
     for line in text.splitlines():
         if line.startswith("## "):
-            suite = TITLES.get(line.strip())
-            current = sections.setdefault(suite, []) if suite else None
+            current = sections.setdefault(TITLES.get(line.strip(), line.strip()), [])
         if current is not None:
             current.append(line)
     return sections
@@ -59,6 +59,11 @@ def main() -> int:
         module.run(report)
         if report[-1] != "":
             report.append("")
+    for name, lines in previous.items():
+        if name not in SUITES:
+            report.extend(lines)
+            if report[-1] != "":
+                report.append("")
     text = "\n".join(report) + "\n"
     RESULTS.write_text(text, encoding="utf-8")
     print(text)

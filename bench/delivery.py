@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection
+
 from bot.app import create_app
 from bot.clock import SystemClock
 from bot.config import DatabaseConfig, Settings
@@ -29,24 +31,30 @@ from bot.devtools.fake_api import FakeTelegram
 from bot.runners.polling import run_polling
 from bot.services.delivery import DeliveryEngine
 from bot.storage.base import Audience, BroadcastMessage
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.schema import subscriptions, users
+from bot.storage.sql import SqlStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = BroadcastMessage(kind="text", text="📣 <b>Bench</b>: polling stations open at 07:00.")
 
 
+def _database(path: Path) -> DatabaseConfig:
+    return DatabaseConfig("sqlite", f"sqlite:///{path}", path)
+
+
 async def _seed(path: Path, fake: FakeTelegram | None, count: int) -> None:
-    storage = SqliteStorage(path)
+    storage = SqlStorage(_database(path))
     await storage.connect()
-    db = storage.db
-    await db.executemany(
-        "INSERT INTO users (id, telegram_language, first_seen, last_seen, blocked) VALUES (?, 'en', 0, 0, 0)",
-        [(1_000_000 + i,) for i in range(count)],
-    )
-    await db.executemany(
-        "INSERT INTO subscriptions (user_id, language, subscribed_at) VALUES (?, 'en', 0)",
-        [(1_000_000 + i,) for i in range(count)],
-    )
+    ids = range(1_000_000, 1_000_000 + count)
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
+            users.insert(),
+            [{"id": i, "telegram_language": "en", "first_seen": 0, "last_seen": 0, "blocked": 0} for i in ids],
+        )
+        connection.execute(subscriptions.insert(), [{"user_id": i, "language": "en", "subscribed_at": 0} for i in ids])
+
+    await storage.run_sync(seed, transaction=True)
     await storage.close()
     for i in range(count if fake is not None else 0):
         assert fake is not None
@@ -208,7 +216,7 @@ async def _memory(subscribers: int) -> dict[str, Any]:
         fake = FakeTelegram()
         await _seed(path, fake, subscribers)
         del fake
-        storage = SqliteStorage(path)
+        storage = SqlStorage(_database(path))
         await storage.connect()
         engine = DeliveryEngine(NullBot(), storage, SystemClock(), rate=1000.0)  # type: ignore[arg-type]
         tracemalloc.start()

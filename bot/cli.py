@@ -1,4 +1,4 @@
-"""``voterbot`` / ``python -m bot``: run, check, chat, preview, ask, drafts."""
+"""``voterbot`` / ``python -m bot``: run, check, chat, preview, ask, drafts, db."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
     chat.add_argument("--at", metavar="YYYY-MM-DDTHH:MM", help="the moment, in the campaign's time zone")
+    db = sub.add_parser("db", help="the database's schema: Alembic migrations of DATABASE_URL")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply the pending migrations (the bot also does at start-up)")
+    db_commands.add_parser("current", help="show the database's schema revision and the newest one")
     preview = sub.add_parser(
         "preview", help="print what the bot says at every milestone (/start, /countdown, /reminders, answers)"
     )
@@ -58,6 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return health(settings)
     if args.command == "run":
         return run(settings, webhook=args.webhook)
+    if args.command == "db":
+        return database(settings, args.db_command)
     if args.command == "ask":
         return ask(settings, args.question, lang=args.lang or settings.default_language, as_json=args.json)
     if args.command == "preview":
@@ -136,6 +142,34 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
         entry = faq.entry(match.id)
         title = entry.text(lang).q if entry else ""
         print(f"  {match.score:.3f}  {match.id:<28} {title}")
+    return 0
+
+
+def database(settings: Settings, action: str) -> int:
+    """``voterbot db upgrade`` / ``voterbot db current``: the schema of DATABASE_URL."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.storage import migrate
+
+    async def _run() -> str:
+        db = migrate.open_database(settings.database)
+        try:
+            if action == "current":
+                return (await migrate.current(db)).describe()
+            before, after = await migrate.upgrade(db)
+            if before.revision == after.revision:
+                return f"{after.describe()}: nothing to upgrade"
+            return f"{before.describe()} -> {after.revision}"
+        finally:
+            await db.dispose()
+
+    try:
+        print(asyncio.run(_run()))
+    except ConfigError as error:
+        return _fail(str(error))
+    except (OSError, SQLAlchemyError) as error:
+        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        return _fail(f"DATABASE_URL: {settings.database.describe()}: {first_line}")
     return 0
 
 

@@ -53,7 +53,7 @@ def secrets_of(
     return secrets
 
 
-QUIET_LOGGERS = ("aiosqlite",)
+QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool")
 
 
 class RedactFilter(logging.Filter):
@@ -111,9 +111,9 @@ def setup_logging(level: str, secrets: list[str] | Redactor) -> Redactor:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiogram.event").setLevel(max(logging.getLogger().level, logging.WARNING))
-    # aiosqlite logs every call with its SQL parameters at DEBUG (residents' questions, ids): never
-    # below INFO, whatever LOG_LEVEL says.
+    # The database drivers and SQLAlchemy log statements with their parameters (residents'
+    # questions, ids) at INFO and DEBUG: never below WARNING, whatever LOG_LEVEL says.
     for name in QUIET_LOGGERS:
-        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
+        logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
     install_hooks(redact)
     return redact

@@ -22,7 +22,7 @@ from redis.asyncio import Redis
 
 from bot.app import App, create_app
 from bot.clock import ManualClock
-from bot.config import DatabaseConfig, Settings
+from bot.config import DatabaseConfig, Settings, parse_database_url
 from bot.devtools.fake_api import FakeTelegram
 from bot.devtools.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
 from bot.runners.polling import run_polling
@@ -35,6 +35,11 @@ ADMIN_ID = 900001
 BEFORE = datetime(2026, 3, 12, 12, 0, tzinfo=ALMATY)  # three days before voting day
 VOTING_OPEN = datetime(2026, 3, 15, 10, 0, tzinfo=ALMATY)
 AFTER = datetime(2026, 11, 24, 12, 0, tzinfo=ALMATY)
+
+
+def sqlite_database(path: Path) -> DatabaseConfig:
+    """The settings of DATABASE_URL=sqlite:///<path> (an absolute path: four slashes)."""
+    return parse_database_url(f"sqlite:///{path}")
 
 
 def almaty(*args: int) -> datetime:

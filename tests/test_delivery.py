@@ -33,8 +33,8 @@ from bot.services.delivery import (
     in_flight_window,
 )
 from bot.storage.base import Audience, BroadcastMessage
-from bot.storage.sqlite import SqliteStorage
-from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot, no_errors
+from bot.storage.sql import SqlStorage
+from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot, no_errors, sqlite_database
 
 TEXT = BroadcastMessage(kind="text", text="📣 <b>Polling stations</b> open at 07:00.")
 
@@ -360,7 +360,7 @@ async def test_a_server_serving_a_backlog_at_once_never_sees_more_than_the_rate(
                 await self.resume.wait()
             self.served.append(asyncio.get_running_loop().time())
 
-    storage = SqliteStorage(tmp_path / "stall.sqlite3")
+    storage = SqlStorage(sqlite_database(tmp_path / "stall.sqlite3"))
     await storage.connect()
     try:
         for user_id in range(1, 121):
@@ -401,7 +401,7 @@ async def test_errors_retry_with_backoff_then_count_as_failed(tmp_path: Path) ->
             if chat_id == 4:
                 raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
 
-    storage = SqliteStorage(tmp_path / "engine.sqlite3")
+    storage = SqlStorage(sqlite_database(tmp_path / "engine.sqlite3"))
     await storage.connect()
     try:
         clock = ManualClock(BEFORE)
@@ -471,7 +471,7 @@ async def test_kill_9_mid_broadcast_skips_nobody_and_counts_duplicates_exactly(t
     await fake.start()
     process: asyncio.subprocess.Process | None = None
     try:
-        storage = SqliteStorage(database)  # subscribers seeded before the bot starts
+        storage = SqlStorage(sqlite_database(database))  # subscribers seeded before the bot starts
         await storage.connect()
         await seed(fake, storage, audience)
         await storage.close()

@@ -11,7 +11,7 @@ from bot.clock import ManualClock
 from bot.devtools.fake_api import FakeMessage, FakeTelegram
 from bot.services.events import EventService
 from bot.storage.base import EventRecord
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.sql import SqlStorage
 from tests.conftest import BEFORE, RunningBot, almaty, no_errors
 
 
@@ -271,7 +271,7 @@ async def test_personal_reminder_is_sent_once_at_its_time_and_not_again_after_a_
     # have (running.restart() is not used: see the note above).
     app = running.app
     assert app is not None
-    fresh = SqliteStorage(running.settings.database.path)
+    fresh = SqlStorage(running.settings.database)
     await fresh.connect()
     try:
         restarted = EventService(app.content, fresh, clock, app.bot, app.i18n, default_language="en")

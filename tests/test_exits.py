@@ -265,7 +265,7 @@ def test_health_check_reads_the_schema(tmp_path: Path) -> None:
         db.execute("CREATE TABLE t (x)")
     broken = tmp_path / "broken.sqlite3"
     broken.write_bytes(os.urandom(8192))
-    for path, problem in ((foreign, "no such table: schema_version"), (broken, "not an SQLite database")):
+    for path, problem in ((foreign, "no such table: alembic_version"), (broken, "not an SQLite database")):
         result = health(path)
         assert result.returncode == 1 and result.stderr.count("\n") == 1 and problem in result.stderr, result.stderr
     assert not (tmp_path / "missing.sqlite3").exists()

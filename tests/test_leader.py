@@ -17,11 +17,12 @@ from pathlib import Path
 import aiohttp
 import asyncpg
 
+from bot.config import parse_database_url
 from bot.devtools.fake_api import FakeTelegram
 from bot.devtools.fake_webhook import WebhookDelivery
 from bot.services.delivery import in_flight_window
 from bot.services.leader import Leadership, LocalLease, PgAdvisoryLease
-from bot.storage.postgres import PostgresStorage
+from bot.storage.sql import SqlStorage
 from tests.conftest import ADMIN_ID, ALMATY, BEFORE, DATA, ROOT
 from tests.test_webhook import SECRET, URL, _env, _free_port, message_update
 
@@ -162,7 +163,7 @@ async def start_replica(name: str, fake: FakeTelegram, database_url: str, *, rat
 async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
     postgres_url: str, redis_url: str, fake: FakeTelegram, tmp_path: Path
 ) -> None:
-    storage = PostgresStorage(postgres_url)
+    storage = SqlStorage(parse_database_url(postgres_url))
     await storage.connect()
     for user_id in SUBSCRIBERS:
         fake.user(user_id, language_code="en").open_chat()
@@ -292,7 +293,7 @@ async def test_two_replicas_behind_a_load_balancer(
     """Each update handled once and in order per user (some delivered twice, to both replicas), a
     reminder sent once (also after the leader hands over), an announcement delivered once."""
     content = content_with_a_reminder_due_now(tmp_path)
-    storage = PostgresStorage(postgres_url)
+    storage = SqlStorage(parse_database_url(postgres_url))
     await storage.connect()
     for user_id in BALANCED_SUBSCRIBERS:
         fake.user(user_id, language_code="en").open_chat()

@@ -9,15 +9,15 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from bot.config import parse_database_url
 from bot.storage import Storage, open_storage
 from bot.storage.base import Audience, BroadcastMessage, DeliveryResult, EventRecord
-from bot.storage.migrations import MIGRATIONS
-from bot.storage.postgres import PostgresStorage, translate
+from bot.storage.migrate import head_revision
+from bot.storage.sql import SqlStorage
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-LATEST = MIGRATIONS[-1][0]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -63,48 +63,33 @@ def _event(event_id: str, starts: datetime, **changes: object) -> EventRecord:
     return EventRecord(**values)  # type: ignore[arg-type]
 
 
-# --- the adapter's SQL translation ---------------------------------------------------------------
-
-
-def test_translate_placeholders_casts_and_literals() -> None:
-    sql, args = translate(
-        "SELECT '?', \"a?\", ? -- what?\n FROM t WHERE a = ? AND b = ? AND c = ? AND d = 'it''s ?'",
-        (5, "x", 1.5, True),
-    )
-    assert sql == (
-        "SELECT '?', \"a?\", $1::bigint -- what?\n FROM t WHERE a = $2 AND b = $3::float8 AND c = $4::bigint"
-        " AND d = 'it''s ?'"
-    )
-    assert args == [5, "x", 1.5, 1] and type(args[3]) is int
-    assert translate("UPDATE t SET a = ?", (None,)) == ("UPDATE t SET a = $1", [None])
-    with pytest.raises(ValueError, match="placeholder"):
-        translate("SELECT ?, ?", (1,))
-    with pytest.raises(ValueError, match="placeholder"):
-        translate("SELECT ?", (1, 2))
-
-
-def test_translate_keeps_real_8_bytes_in_ddl_only() -> None:
-    assert translate("CREATE TABLE e (latitude REAL, note TEXT DEFAULT 'REAL')")[0] == (
-        "CREATE TABLE e (latitude DOUBLE PRECISION, note TEXT DEFAULT 'REAL')"
-    )
-    assert translate("SELECT 'REAL' FROM realm")[0] == "SELECT 'REAL' FROM realm"
-
-
 # --- both backends -------------------------------------------------------------------------------
 
 
+async def _rows(storage: Storage, sql: str) -> list[tuple[object, ...]]:
+    """The rows of a plain SQL query (tests look at what is stored, table by table)."""
+    assert isinstance(storage, SqlStorage)
+    return await storage.run_sync(lambda c: [tuple(row) for row in c.execute(sa.text(sql))])
+
+
+def _store(url: str) -> SqlStorage:
+    return SqlStorage(parse_database_url(url))
+
+
+async def _alembic_rows(store: SqlStorage) -> list[str]:
+    return await store.run_sync(lambda c: list(c.execute(sa.text("SELECT version_num FROM alembic_version")).scalars()))
+
+
 async def test_migrations_run_once_and_ping(database_url: str) -> None:
-    first = open_storage(parse_database_url(database_url))
+    first = _store(database_url)
     await first.connect()
     assert await first.ping()
-    assert await first.schema_version() == LATEST
+    assert await first.schema_revision() == head_revision()
     await first.close()
-    again = open_storage(parse_database_url(database_url))
+    again = _store(database_url)
     await again.connect()  # nothing applied twice
-    assert await again.schema_version() == LATEST
-    async with again.db.execute("SELECT COUNT(*) FROM schema_version") as cursor:  # type: ignore[attr-defined]
-        row = await cursor.fetchone()
-    assert row is not None and int(row[0]) == len(MIGRATIONS)
+    assert await again.schema_revision() == head_revision()
+    assert await _alembic_rows(again) == [head_revision()]
     await again.close()
 
 
@@ -153,8 +138,7 @@ async def test_unanswered_counts_people_and_caps_each_person(storage: Storage) -
     assert [(row.text, row.count) for row in top] == [("Where is my polling station?", 5), ("Fake news line!", 1)]
     flood = [await storage.record_unanswered(2, "ru", f"question {n}", T0 + timedelta(seconds=n)) for n in range(300)]
     assert sum(flood) == 20 and all(flood[:20])  # the cap: 20 a day per person
-    async with storage.db.execute("SELECT COUNT(*) FROM unanswered WHERE user_id = 2") as cursor:  # type: ignore[attr-defined]
-        assert int((await cursor.fetchone())[0]) == 20
+    assert await _rows(storage, "SELECT COUNT(*) FROM unanswered WHERE user_id = 2") == [(20,)]
     next_day = T0 + timedelta(days=1, seconds=1)
     assert await storage.record_unanswered(2, "ru", "question 0", next_day) is True  # a new day
     assert await storage.record_unanswered(1, "ru", "Fake news line!", next_day) is True
@@ -220,7 +204,7 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
         now=T0,
         start_at=T0 + timedelta(hours=1),
     )
-    assert later.id > record.id and later.key is None  # PostgreSQL's sequence skips the id the conflict used
+    assert later.id > record.id and later.key is None  # PostgreSQL's identity skips the id the conflict used
     assert await storage.next_scheduled_start() == T0
     due = await storage.next_due_broadcast(T0)
     assert due is not None and due.id == 1
@@ -315,20 +299,18 @@ async def test_concurrent_statements_share_the_storage(storage: Storage) -> None
 
 
 async def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
-    stores = [PostgresStorage(postgres_url) for _ in range(3)]
+    stores = [_store(postgres_url) for _ in range(3)]
     await asyncio.gather(*(store.connect() for store in stores))
     try:
-        assert [await store.schema_version() for store in stores] == [LATEST] * 3
-        async with stores[0].db.execute("SELECT COUNT(*) FROM schema_version") as cursor:
-            row = await cursor.fetchone()
-        assert row is not None and int(row[0]) == len(MIGRATIONS)
+        assert [await store.schema_revision() for store in stores] == [head_revision()] * 3
+        assert await _alembic_rows(stores[0]) == [head_revision()]
     finally:
         for store in stores:
             await store.close()
 
 
 async def test_a_language_change_on_another_replica_is_seen_at_once(postgres_url: str) -> None:
-    one, two = PostgresStorage(postgres_url), PostgresStorage(postgres_url)
+    one, two = _store(postgres_url), _store(postgres_url)
     await one.connect()
     await two.connect()
     try:
@@ -374,47 +356,20 @@ async def test_replicas_inserting_at_once_get_distinct_ids(database_url: str) ->
             await replica.close()
 
 
-async def test_sequences_continue_after_rows_written_before_them(postgres_url: str) -> None:
-    """Upgrading a database whose rows got MAX(id)+1 ids: the new sequences start after them."""
-    store = PostgresStorage(postgres_url)
-    await store.connect()
-    try:
-        for table in ("unanswered", "broadcasts", "audit_log"):
-            await store.db.execute(f"DROP SEQUENCE {table}_id_seq")
-        # only 6 is missing: the runner applies every migration not applied yet, not only the newer ones
-        await store.db.execute("DELETE FROM schema_version WHERE version = 6")
-        await store.db.execute("INSERT INTO audit_log (id, at, admin_id, action, details) VALUES (41, 0, 1, 'old', '')")
-    finally:
-        await store.close()
-    upgraded = PostgresStorage(postgres_url)
-    await upgraded.connect()
-    try:
-        assert await upgraded.schema_version() == LATEST
-        await upgraded.audit(1, "new", "", T0)
-        assert [(entry.id, entry.action) for entry in await upgraded.audit_entries(5)] == [(42, "new"), (41, "old")]
-    finally:
-        await upgraded.close()
-
-
 # --- privacy: erasure, retention, admin menus, notices (issue 12) --------------------------------
 
 
 async def all_tables(storage: Storage) -> list[str]:
     """Every table of the schema, read from the database itself."""
-    if isinstance(storage, PostgresStorage):
-        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
-    else:
-        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1"
-    async with storage.db.execute(sql) as cursor:  # type: ignore[attr-defined]
-        return [str(row[0]) for row in await cursor.fetchall()]
+    assert isinstance(storage, SqlStorage)
+    return sorted(await storage.run_sync(lambda c: sa.inspect(c).get_table_names()))
 
 
 async def rows_mentioning(storage: Storage, needle: int) -> dict[str, list[tuple[object, ...]]]:
     """Rows of any table in which any value contains ``needle`` (as text)."""
     found: dict[str, list[tuple[object, ...]]] = {}
     for table in await all_tables(storage):
-        async with storage.db.execute(f"SELECT * FROM {table}") as cursor:  # type: ignore[attr-defined]
-            rows = [tuple(row) for row in await cursor.fetchall()]
+        rows = await _rows(storage, f"SELECT * FROM {table}")
         hits = [row for row in rows if any(str(needle) in str(value) for value in row)]
         if hits:
             found[table] = hits
@@ -519,9 +474,10 @@ async def test_notice_broadcast_is_created_once_and_resumes_from_preparing(stora
     due = await storage.next_due_broadcast(T0)
     assert due is not None and due.id == record.id  # the engine picks it up like any running broadcast
     # a crash after the row, before the deliveries: the same call completes it
-    await storage.db.execute(  # type: ignore[attr-defined]
+    await _rows(
+        storage,
         "INSERT INTO broadcasts (id, idempotency_key, status, kind, text, audience_kind, audience_value, created_at,"
-        " start_at) VALUES (100, 'event-cancel:e2:en', 'preparing', 'text', 'x', 'notice', 'e2', 0, 0)"
+        " start_at) VALUES (100, 'event-cancel:e2:en', 'preparing', 'text', 'x', 'notice', 'e2', 0, 0) RETURNING id",
     )
     resumed, created = await storage.create_notice_broadcast(
         message, list(range(1, 1001)), key="event-cancel:e2:en", label="e2", created_by=None, now=T0

@@ -27,8 +27,8 @@ from bot.services.events import EventService
 from bot.services.privacy import PrivacyService, vote_cutoff
 from bot.services.reminders import ReminderService
 from bot.storage.base import Audience, BroadcastMessage, EventRecord
-from bot.storage.sqlite import SqliteStorage
-from tests.conftest import ADMIN_ID, BEFORE, DATA, RunningBot, almaty, no_errors
+from bot.storage.sql import SqlStorage
+from tests.conftest import ADMIN_ID, BEFORE, DATA, RunningBot, almaty, no_errors, sqlite_database
 from tests.test_delivery import _env, _spawn
 from tests.test_postgres_storage import rows_mentioning
 
@@ -301,11 +301,16 @@ async def test_event_dialogs_write_to_the_audit_log(running: RunningBot, fake: F
 
 async def test_sql_parameters_are_never_logged_even_at_debug(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
     root = logging.getLogger()
-    saved = root.handlers[:], root.level, logging.getLogger("aiosqlite").level, logging.getLogger("aiogram.event").level
+    saved = (
+        root.handlers[:],
+        root.level,
+        logging.getLogger("sqlalchemy.engine").level,
+        logging.getLogger("aiogram.event").level,
+    )
     try:
         setup_logging("DEBUG", [])
         logging.getLogger("bot.test").debug("debug lines are on")
-        storage = SqliteStorage(tmp_path / "log.sqlite3")
+        storage = SqlStorage(sqlite_database(tmp_path / "log.sqlite3"))
         await storage.connect()
         await storage.record_unanswered(1, "en", "my ID number is 880101300123", BEFORE)
         await storage.close()
@@ -315,7 +320,7 @@ async def test_sql_parameters_are_never_logged_even_at_debug(tmp_path: Path, cap
     finally:
         root.handlers[:], level, aiosqlite_level, aiogram_level = saved
         root.setLevel(level)
-        logging.getLogger("aiosqlite").setLevel(aiosqlite_level)
+        logging.getLogger("sqlalchemy.engine").setLevel(aiosqlite_level)
         logging.getLogger("aiogram.event").setLevel(aiogram_level)
 
 
@@ -397,7 +402,7 @@ async def test_kill_9_during_an_event_cancellation_every_notice_arrives(tmp_path
     now = datetime.now().astimezone()
     starts = now + timedelta(days=30)
     try:
-        storage = SqliteStorage(database)
+        storage = SqlStorage(sqlite_database(database))
         await storage.connect()
         await storage.save_event(meeting("ev-crash-1", starts, now))
         for user_id in holders:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from aiogram import Dispatcher
 from aiogram.dispatcher.event.handler import CallableObject
+from sqlalchemy import text
 
 from bot.clock import ManualClock
 from bot.config import ConfigError, load_settings
@@ -17,11 +18,11 @@ from bot.handlers import build_routers
 from bot.i18n import create_i18n, fmt_date, fmt_time, ngettext
 from bot.services.campaign import status_at
 from bot.services.deeplinks import make_payload, parse_deep_link
-from bot.storage.migrations import MIGRATIONS
-from bot.storage.sqlite import SqliteStorage
+from bot.storage.migrate import head_revision
+from bot.storage.sql import SqlStorage
 from bot.telegram_text import HtmlError, check_html, split_html, strip_html, visible_length
 from bot.translations_check import check_translations
-from tests.conftest import ALMATY, DATA, ROOT, almaty
+from tests.conftest import ALMATY, DATA, ROOT, almaty, sqlite_database
 
 # --- settings -------------------------------------------------------------------------------
 
@@ -195,10 +196,10 @@ def test_deep_links() -> None:
 
 async def test_migrations_run_once_and_users_upsert(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
-    storage = SqliteStorage(path)
+    storage = SqlStorage(sqlite_database(path))
     await storage.connect()
-    version = await storage.schema_version()
-    assert version >= 2
+    revision = await storage.schema_revision()
+    assert revision == head_revision()
     first = await storage.touch_user(7, "kk", almaty(2026, 3, 1, 10, 0))
     await storage.set_language(7, "en")
     await storage.set_blocked(7, True, almaty(2026, 3, 2, 10, 0))
@@ -207,15 +208,14 @@ async def test_migrations_run_once_and_users_upsert(tmp_path: Path) -> None:
     assert again.first_seen == first.first_seen and again.last_seen > first.last_seen
     assert again.language == "en" and again.telegram_language == "kk" and not again.blocked
     await storage.close()
-    reopened = SqliteStorage(path)
+    reopened = SqlStorage(sqlite_database(path))
     await reopened.connect()  # migrations are not applied twice
-    assert await reopened.schema_version() == version
-    async with reopened.db.execute("SELECT COUNT(*) FROM schema_version") as cursor:
-        row = await cursor.fetchone()
-    assert row is not None and row[0] == len(MIGRATIONS)  # each migration once
-    async with reopened.db.execute("PRAGMA journal_mode") as cursor:
-        mode = await cursor.fetchone()
-    assert mode is not None and mode[0] == "wal"
+    assert await reopened.schema_revision() == revision
+    versions = await reopened.run_sync(
+        lambda c: c.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    )
+    assert list(versions) == [revision]
+    assert await reopened.run_sync(lambda c: c.exec_driver_sql("PRAGMA journal_mode").scalar()) == "wal"
     await reopened.close()
 
 

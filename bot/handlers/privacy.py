@@ -19,7 +19,7 @@ from bot.i18n import _
 from bot.services.desk import DeskService
 from bot.services.privacy import PrivacyService
 from bot.storage import Storage
-from bot.storage.sqlite import UNANSWERED_DAILY_CAP
+from bot.storage.sql import UNANSWERED_DAILY_CAP
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ def router() -> Router:
 
 
 def privacy_text(retention_days: int, desk: bool = False) -> str:
-    """Exact to the schema (``bot/storage/migrations.py``) and the retention jobs; ``desk``: the
+    """Exact to the schema (``bot/storage/schema.py``) and the retention jobs; ``desk``: the
     operators' desk is on (``OPERATORS_CHAT_ID``)."""
     items = [
         _(

@@ -48,10 +48,9 @@ from bot.config import ConfigError
 from bot.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
 from bot.runners.http_guard import ConnectionGuard
 from bot.services.desk import DeskStats
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrate import head_revision
 
 log = logging.getLogger(__name__)
-LATEST_MIGRATION = MIGRATIONS[-1][0]
 HEADER_TIMEOUT = 10.0  # seconds for a request's headers (then the connection is closed)
 BODY_TIMEOUT = 10.0  # seconds for its body (then 408)
 MAX_BODY = 1024 * 1024  # bytes; Telegram's updates are a few kilobytes (then 413)
@@ -403,8 +402,8 @@ class WebhookServer:
         checks: dict[str, Any] = {"started": self.started, "shutting_down": self.shutting_down}
         try:
             checks["database"] = await asyncio.wait_for(self.app.storage.ping(), 5)
-            version = await asyncio.wait_for(self.app.storage.schema_version(), 5)
-            checks["migrations"] = version == LATEST_MIGRATION
+            revision = await asyncio.wait_for(self.app.storage.schema_revision(), 5)
+            checks["migrations"] = revision == head_revision()
             redis = getattr(self.app.dispatcher.fsm.storage, "redis", None)  # with REDIS_URL
             if redis is not None:
                 checks["redis"] = False

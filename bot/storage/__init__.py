@@ -5,14 +5,10 @@ from bot.storage.base import FeedbackCounts, Storage, UnansweredRow, UserCounts,
 
 
 def open_storage(database: DatabaseConfig) -> Storage:
-    """The backend chosen by the DATABASE_URL scheme (not yet connected: call ``connect``)."""
-    if database.scheme == "sqlite":
-        from bot.storage.sqlite import SqliteStorage
+    """The storage of DATABASE_URL, SQLite or PostgreSQL (not yet connected: call ``connect``)."""
+    from bot.storage.sql import SqlStorage
 
-        return SqliteStorage(database.path)
-    from bot.storage.postgres import PostgresStorage
-
-    return PostgresStorage(database.url)
+    return SqlStorage(database)
 
 
 __all__ = ["FeedbackCounts", "Storage", "UnansweredRow", "UserCounts", "UserRecord", "open_storage"]

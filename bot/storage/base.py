@@ -149,7 +149,7 @@ class Erased:
 
 
 class PrivacyStorage(Protocol):
-    """Erasure, retention, admin menus and notices (``bot/storage/sqlite_privacy.py``)."""
+    """Erasure, retention, admin menus and notices (``bot/storage/sql.py``)."""
 
     async def forget_user(self, user_id: int) -> Erased: ...
 
@@ -190,7 +190,7 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
 
     async def close(self) -> None: ...
 
-    async def schema_version(self) -> int: ...
+    async def schema_revision(self) -> str | None: ...  # Alembic's, None before the first upgrade
 
     async def ping(self) -> bool: ...
 

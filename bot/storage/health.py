@@ -11,14 +11,13 @@ import sqlite3
 
 from bot.config import DatabaseConfig
 from bot.storage.errors import StorageError, connection_problem, sqlite_problem
-from bot.storage.migrations import MIGRATIONS
+from bot.storage.migrate import head_revision
 
-LATEST = MIGRATIONS[-1][0]
-QUERY = "SELECT COALESCE(MAX(version), 0) FROM schema_version"
+QUERY = "SELECT version_num FROM alembic_version"  # Alembic's record of the schema's revision
 TIMEOUT = 5.0
 
 
-def _sqlite_version(database: DatabaseConfig) -> int:
+def _sqlite_version(database: DatabaseConfig) -> str:
     if database.path is None:
         raise StorageError("database :memory: has no file to check")
     if not database.path.is_file():
@@ -28,10 +27,10 @@ def _sqlite_version(database: DatabaseConfig) -> int:
             row = db.execute(QUERY).fetchone()
     except sqlite3.Error as error:
         raise sqlite_problem(database.path, error) from None
-    return int(row[0]) if row else 0
+    return str(row[0]) if row else "none"
 
 
-async def _postgres_version(database: DatabaseConfig) -> int:
+async def _postgres_version(database: DatabaseConfig) -> str:
     import asyncpg
 
     try:
@@ -39,7 +38,7 @@ async def _postgres_version(database: DatabaseConfig) -> int:
     except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
         raise connection_problem(database.describe(), error) from None
     try:
-        return int(await connection.fetchval(QUERY) or 0)
+        return str(await connection.fetchval(QUERY) or "none")
     except asyncpg.PostgresError as error:
         raise StorageError(f"database {database.describe()}: {error}") from None
     finally:
@@ -50,6 +49,6 @@ def check_schema(database: DatabaseConfig) -> str:
     """One line saying the schema is current; raises :class:`StorageError` otherwise."""
     name = database.describe()
     version = _sqlite_version(database) if database.scheme == "sqlite" else asyncio.run(_postgres_version(database))
-    if version != LATEST:
-        raise StorageError(f"database {name}: schema version {version}, expected {LATEST}")
-    return f"ok: database {name}, schema version {version}"
+    if version != head_revision():
+        raise StorageError(f"database {name}: schema revision {version}, expected {head_revision()}")
+    return f"ok: database {name}, schema revision {version}"
