@@ -27,7 +27,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     CONTENT_DIR=/app/data
 USER voterbot
 VOLUME ["/app/var"]
-# Healthy while the database answers with the current schema (its schema_version row, read-only;
+# Healthy while the database answers with the current schema (its Alembic revision, read-only;
 # not `select 1`: a damaged or foreign file turns it red). Webhook replicas are also checked on /readyz.
 HEALTHCHECK --interval=30s --timeout=10s --start-period=20s --retries=3 \
   CMD ["voterbot", "health"]
