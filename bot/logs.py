@@ -53,7 +53,7 @@ def secrets_of(
     return secrets
 
 
-QUIET_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool")
+QUIET_LOGGERS = ("sqlalchemy.engine", "sqlalchemy.pool", "alembic")
 
 
 class RedactFilter(logging.Filter):
