@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from bot.config import LANGUAGES, ConfigError, Lang, Settings, load_settings
 from bot.content import ContentError, load_content
-from bot.i18n import TranslationsError, locales_dir
+
+# bot.i18n (aiogram) takes seconds to import: imported where needed, so that `chat` speaks at once
 
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 2
@@ -58,13 +59,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "preview":
         return preview(settings, lang=args.lang)
     if args.command == "chat":
+        lang = args.lang or settings.default_language
+        try:
+            print(chat_banner(lang, args.at), flush=True)
+        except ConfigError as error:
+            return _fail(str(error))
         from bot.devtools.chat import run_chat
 
-        return run_chat(settings, lang=args.lang, at=args.at)
+        return run_chat(settings, lang=lang, at=args.at)
     return EXIT_CONFIG
 
 
+CHAT_LANGUAGES = {"kk": "Kazakh", "ru": "Russian", "en": "English"}
+
+
+def chat_banner(lang: Lang, at: str | None) -> str:
+    """What ``chat`` says before the slow start: who the resident is and when."""
+    from datetime import datetime
+
+    if at is None:
+        moment = "now"
+    else:
+        try:
+            parsed = datetime.fromisoformat(at)
+        except ValueError:
+            raise ConfigError("--at", f"expected YYYY-MM-DDTHH:MM, got {at!r}") from None
+        zone = "" if parsed.tzinfo is None else parsed.strftime(" %z")
+        moment = parsed.strftime("%Y-%m-%d %H:%M") + (zone or " in the campaign's time zone")
+    return (
+        f"voterbot chat: an offline conversation with the bot (no Telegram, no token).\n"
+        f"You are a resident writing in {CHAT_LANGUAGES[lang]} ({lang}); the bot stands at {moment}. "
+        "Other choices: --lang kk|ru|en --at YYYY-MM-DDTHH:MM (make chat ARGS=\"...\"). Starting the bot…"
+    )
+
+
 def check(settings: Settings) -> int:
+    from bot.i18n import locales_dir
     from bot.translations_check import check_translations
 
     problems: list[str] = []
@@ -87,6 +117,7 @@ def check(settings: Settings) -> int:
 def preview(settings: Settings, *, lang: Lang | None) -> int:
     from bot.devtools.preview import all_languages
     from bot.devtools.preview import preview as print_preview
+    from bot.i18n import TranslationsError
 
     try:
         content = load_content(settings.content_dir)
@@ -122,6 +153,7 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
 
 def run(settings: Settings, *, webhook: bool = False) -> int:
     from bot.app import create_app
+    from bot.i18n import TranslationsError
     from bot.logs import setup_logging
     from bot.runners.polling import run_polling
 

@@ -90,7 +90,7 @@ def test_run_without_token_says_what_to_set() -> None:
     result = voterbot("run")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "BOT_TOKEN" in result.stderr and "voterbot chat" in result.stderr
+    assert "BOT_TOKEN" in result.stderr and "make chat" in result.stderr
 
 
 def test_bad_configuration_is_one_line_and_exit_code_2() -> None:

@@ -3,7 +3,7 @@ middlewares and storage. The bot talks HTTP to an in-process fake Bot API on 127
 reaches Telegram and no token is needed.
 
 Type a message and press Enter; type a number to press that inline button of the last message
-with buttons; ``:sticker``, ``:photo``, ``:voice``, ``:location`` send other kinds of message;
+with buttons; ``:sticker``, ``:photo``, ``:voice``, ``:location``, ``:contact`` send other kinds of message;
 ``:quit`` (or Ctrl-D) leaves."""
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import TextIO
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import ConfigError, DatabaseConfig, Lang, Settings
 from bot.content import ContentError, load_content
-from bot.devtools.fake_api import Exchange
+from bot.devtools.fake_api import Exchange, FakeMessage
 from bot.i18n import TranslationsError
 
 CHAT_USER_ID = 100001
@@ -54,11 +54,20 @@ def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
         return 0
 
 
+def _language_picker(messages: list[FakeMessage], lang: Lang) -> tuple[FakeMessage, str] | None:
+    """The first-contact language picker among ``messages`` and the text of ``lang``'s button."""
+    for message in messages:
+        for button in message.flat_buttons:
+            if button.callback_data == f"lang:{lang}":
+                return message, button.text
+    return None
+
+
 async def chat(
     settings: Settings, *, clock: Clock, lang: Lang, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
     from bot.app import create_app
-    from bot.devtools.fake_api import FakeMessage, FakeTelegram, render
+    from bot.devtools.fake_api import FakeTelegram, render
     from bot.runners.polling import run_polling
 
     stdin = stdin or sys.stdin
@@ -85,13 +94,18 @@ async def chat(
                     keyboard = message
 
         print(
-            "Offline chat with the bot (no Telegram). Type a message; a number presses a button;"
-            " :sticker :photo :voice :location send other things; :quit leaves.",
+            "Ready. Type a message; a number presses a button;"
+            " :sticker :photo :voice :location :contact send other things; :quit leaves.",
             file=out,
         )
         try:
             exchange = await user.send("/start")
             show(exchange.replies + exchange.edits)
+            picker = _language_picker(exchange.replies, lang)
+            if picker is not None:  # first contact: choose the language of --lang, as a resident would
+                print(f"\n(you press {picker[1]!r}; /language changes it)", file=out)
+                exchange = await user.press(picker[0], picker[1])
+                show(exchange.replies + exchange.edits)
             while True:
                 print("\nyou> ", end="", file=out, flush=True)
                 line = await asyncio.to_thread(stdin.readline)
@@ -124,6 +138,8 @@ async def chat(
                         exchange = await kinds[text.strip()]()
                     elif text.strip() == ":location":
                         exchange = await user.send_location(43.238, 76.889)
+                    elif text.strip() == ":contact":
+                        exchange = await user.send_contact("+70000000000", "Resident")
                     else:
                         exchange = await user.send(text)
                 show(exchange.replies + exchange.edits)
