@@ -31,6 +31,7 @@ from bot.services.delivery import DeliveryEngine
 from bot.services.events import EventService
 from bot.services.faq import FaqService
 from bot.services.leader import Leadership, lease_for
+from bot.services.pictures import PictureService
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage, open_storage
@@ -120,6 +121,9 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
     dp["faq"] = FaqService(content)
+    pictures = PictureService()
+    content.subscribe(pictures.clear)  # drawn again from the new content
+    dp["pictures"] = pictures
     events = EventService(
         content,
         storage,

@@ -89,7 +89,7 @@ def chat_banner(lang: Lang, at: str | None) -> str:
     return (
         f"voterbot chat: an offline conversation with the bot (no Telegram, no token).\n"
         f"You are a resident writing in {CHAT_LANGUAGES[lang]} ({lang}); the bot stands at {moment}. "
-        "Other choices: --lang kk|ru|en --at YYYY-MM-DDTHH:MM (make chat ARGS=\"...\"). Starting the bot…"
+        'Other choices: --lang kk|ru|en --at YYYY-MM-DDTHH:MM (make chat ARGS="..."). Starting the bot…'
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -26,8 +26,10 @@ from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
+from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
+from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
@@ -456,7 +458,9 @@ async def on_cancel_broadcast(
 # ---------------------------------------------------------------- /stats
 
 
-async def on_stats(message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang) -> None:
+async def on_stats(
+    message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang, pictures: PictureService
+) -> None:
     assert message.from_user is not None
     now = clock.now()
     await db.audit(message.from_user.id, "stats.view", "", now)
@@ -485,3 +489,12 @@ async def on_stats(message: Message, db: Storage, clock: Clock, content: Content
         ),
     ]
     await send(message, Screen("\n".join(lines)))
+    # the chart: the last 30 whole days in the campaign's zone, drawn once a day per language
+    days = stats_days(now.astimezone(campaign.tz).date())
+    picture = pictures.peek(stats_key(days, lang))
+    if picture is None:
+        start = datetime.combine(days[0], time(0, 0), campaign.tz)
+        offset = int((start.utcoffset() or timedelta(0)).total_seconds())
+        picture = await stats_picture(await db.daily_activity(start, offset), days, lang, pictures)
+    if message.bot is not None:
+        await send_stats_chart(message.bot, message.chat.id, picture, pictures)

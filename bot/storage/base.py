@@ -18,6 +18,15 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
+class DailyActivity:
+    """Per local day: new subscriptions still held, and messages delivered (``/stats``'s chart)."""
+
+    subscribers_before: int  # subscriptions older than the first day, still held
+    subscribed: dict[date, int]
+    delivered: dict[date, int]
+
+
+@dataclass(frozen=True)
 class UserCounts:
     total: int
     active: int
@@ -214,6 +223,8 @@ class Storage(RemindersStorage, EventsStorage, Protocol):
     async def set_progress_message(self, broadcast_id: int, chat_id: int, message_id: int) -> None: ...
 
     async def delivered_since(self, since: datetime) -> int: ...
+
+    async def daily_activity(self, since: datetime, utc_offset: int) -> DailyActivity: ...
 
     # audit log
     async def audit(self, admin_id: int, action: str, details: str, now: datetime) -> None: ...

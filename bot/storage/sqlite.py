@@ -15,6 +15,7 @@ from bot.storage.migrations import MIGRATIONS, Only
 from bot.storage.sqlite_delivery import SqliteDeliveryMixin
 from bot.storage.sqlite_events import SqliteEventsMixin
 from bot.storage.sqlite_reminders import SqliteRemindersMixin
+from bot.storage.sqlite_stats import SqliteStatsMixin
 from bot.storage.timestamps import from_ts as _dt
 from bot.storage.timestamps import to_ts as _ts
 
@@ -26,7 +27,7 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
 
 
-class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin):
+class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin, SqliteStatsMixin):
     dialect = "sqlite"
 
     def __init__(self, path: Path | None) -> None:
