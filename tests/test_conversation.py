@@ -162,7 +162,10 @@ async def test_group_chat_only_commands_addressed_to_the_bot(running: RunningBot
 
 
 async def test_deep_link_with_unknown_payload_falls_back_to_greeting(running: RunningBot, fake: FakeTelegram) -> None:
-    exchange = await fake.user(1014, language_code="en").send("/start something-unknown")
+    user = fake.user(1014, language_code="en")
+    first = await user.send("/start something-unknown")  # first contact: the language first
+    assert "Hello" in (await user.press(first.replies[0], "English")).edits[0].content
+    exchange = await user.send("/start something-unknown")
     assert "Hello" in exchange.replies[0].content
 
 
@@ -228,3 +231,30 @@ async def test_restart_keeps_users(running: RunningBot, fake: FakeTelegram) -> N
     app = await running.restart()
     counts = await app.storage.user_counts()
     assert counts.total == 1 and counts.active == 1
+
+
+HELP = {
+    "kk": ["Сұрақтар", "Іс-шаралар мен күндер", "Еске салғыштар", "Баптаулар"],
+    "ru": ["Вопросы", "Мероприятия и даты", "Напоминания", "Настройки"],
+    "en": ["Questions", "Events and dates", "Reminders", "Settings"],
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+async def test_help_lists_every_residents_command_grouped_in_their_language(
+    running: RunningBot, fake: FakeTelegram, lang: str
+) -> None:
+    from bot.commands import USER_COMMANDS
+
+    user = fake.user(1020, language_code=lang)
+    await user.press((await user.send("/start")).replies[0], CHOICE[lang])
+    text = (await user.send("/help")).text
+    for name, _description in USER_COMMANDS:
+        if name != "start":
+            assert f"/{name} — " in text, (name, text)
+    positions = [text.index(group) for group in HELP[lang]]
+    assert positions == sorted(positions), text  # questions, events, reminders, settings
+    assert "1308" in text  # and where an official answer is given
+    if lang != "en":
+        assert "Questions and answers" not in text and "Reminder settings" not in text  # translated
+    no_errors(fake)
