@@ -35,7 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check bot tests $(wildcard bench)
 
 typecheck: $(STAMP)
-	$(BIN)/mypy bot
+	$(BIN)/mypy bot tests $(wildcard bench)
 
 PG_INITDB := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin/initdb)))
 

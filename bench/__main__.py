@@ -9,11 +9,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery", "bench.runtime", "bench.pictures"]
+SUITES = ["bench.faq", "bench.delivery", "bench.runtime", "bench.cli", "bench.pictures"]
 TITLES = {
     "## Questions and answers": "bench.faq",
     "## Delivery engine": "bench.delivery",
     "## Production runtime": "bench.runtime",
+    "## Command line": "bench.cli",
     "## Pictures": "bench.pictures",
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")

@@ -129,7 +129,7 @@ class NullSession(BaseSession):
             text=str(getattr(method, "text", "") or ""),
         )
 
-    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # pragma: no cover
+    async def stream_content(self, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]  # pragma: no cover
         raise NotImplementedError
 
 

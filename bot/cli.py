@@ -10,8 +10,7 @@ from collections.abc import Sequence
 
 from bot.config import LANGUAGES, ConfigError, Lang, Settings, load_settings
 from bot.content import ContentError, load_content
-
-# bot.i18n (aiogram) takes seconds to import: imported where needed, so that `chat` speaks at once
+from bot.locales import TranslationsError, locales_dir
 
 EXIT_PROBLEMS = 1
 EXIT_CONFIG = 2
@@ -94,7 +93,6 @@ def chat_banner(lang: Lang, at: str | None) -> str:
 
 
 def check(settings: Settings) -> int:
-    from bot.i18n import locales_dir
     from bot.translations_check import check_translations
 
     problems: list[str] = []
@@ -117,7 +115,6 @@ def check(settings: Settings) -> int:
 def preview(settings: Settings, *, lang: Lang | None) -> int:
     from bot.devtools.preview import all_languages
     from bot.devtools.preview import preview as print_preview
-    from bot.i18n import TranslationsError
 
     try:
         content = load_content(settings.content_dir)
@@ -153,7 +150,6 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
 
 def run(settings: Settings, *, webhook: bool = False) -> int:
     from bot.app import create_app
-    from bot.i18n import TranslationsError
     from bot.logs import setup_logging
     from bot.runners.polling import run_polling
 

@@ -15,18 +15,10 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES, Lang
+from bot.locales import DOMAIN, TranslationsError, locales_dir
 from bot.storage import UserRecord
 
-DOMAIN = "bot"
-
-
-def locales_dir() -> Path:
-    packaged = Path(__file__).resolve().parent.parent / "locales"
-    return packaged if packaged.is_dir() else Path("locales")
-
-
-class TranslationsError(Exception):
-    pass
+__all__ = ["DOMAIN", "TranslationsError", "locales_dir"]
 
 
 def create_i18n(default_language: Lang, path: Path | None = None) -> I18n:

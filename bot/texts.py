@@ -5,6 +5,7 @@ Every text that depends on the moment asks the timeline (``bot.services.campaign
 
 from __future__ import annotations
 
+from collections.abc import Container
 from datetime import datetime
 
 from bot.config import Lang
@@ -119,6 +120,8 @@ def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
     return text
 
 
-def sources_block(sources: list[Source], lang: Lang) -> str:
-    links = [f'<a href="{escape_attr(source.url)}">{escape(source.title_in(lang))}</a>' for source in sources]
+def sources_block(sources: list[Source], lang: Lang, passed: Container[str] = ()) -> str:
+    """The sources as links; one with ``from`` only once that milestone is in ``passed``."""
+    shown = [source for source in sources if source.from_ is None or source.from_ in passed]
+    links = [f'<a href="{escape_attr(source.url)}">{escape(source.title_in(lang))}</a>' for source in shown]
     return "📎 " + _("Sources:") + " " + "; ".join(links)

@@ -38,7 +38,7 @@ AFTER = datetime(2026, 11, 24, 12, 0, tzinfo=ALMATY)
 
 
 def almaty(*args: int) -> datetime:
-    return datetime(*args, tzinfo=ALMATY)  # type: ignore[misc]
+    return datetime(*args, tzinfo=ALMATY)  # type: ignore[misc, arg-type]
 
 
 def no_errors(fake: FakeTelegram) -> None:

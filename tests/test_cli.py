@@ -51,9 +51,6 @@ def test_check_reports_every_problem_with_file_entry_and_field(tmp_path: Path) -
     )
     campaign = campaign.replace("    milestone: in-force\n", "    milestone: in-forse\n")
     (target / "campaign.yaml").write_text(campaign, encoding="utf-8")
-    events = (target / "events.yaml").read_text(encoding="utf-8")
-    events = events.replace("  - id: voting-day\n", "  - id: voting-day\n    until: polls-closed\n", 1)
-    (target / "events.yaml").write_text(events, encoding="utf-8")
     result = voterbot("check", env={"CONTENT_DIR": str(target)})
     assert result.returncode == 1
     lines = result.stdout.splitlines()
@@ -199,3 +196,17 @@ def test_preview_shows_the_bot_at_every_milestone() -> None:
     assert out.count("--- /start") == out.count("--- /countdown") == out.count("--- /reminders") > 10
     assert "--- » Who won?" in out  # a question from data/preview.yaml
     assert "The referendum is over." in out and "7,954,667" in out
+
+
+def test_check_and_ask_do_not_import_aiogram() -> None:
+    # `voterbot check` and `ask` read content only: importing aiogram costs seconds of CPU
+    code = (
+        "import sys, contextlib, io\n"
+        "from bot.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['check']); main(['ask', 'когда выборы'])\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiogram', 'aiohttp')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

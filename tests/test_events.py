@@ -63,7 +63,8 @@ async def test_list_before_voting_day_is_soonest_first_without_past_events_and_p
     assert order == sorted(order)  # the ongoing absentee period first, then soonest first
     assert "15 March 2026, 07:00–20:00" in text
     second = (await user.press(listing, "▶️")).edits[0]
-    assert "page 2 of 2" in second.content and "enters into force" in second.content
+    # before the results the card does not present the outcome as known
+    assert "page 2 of 2" in second.content and "Entry into force of the new Constitution (if adopted)" in second.content
     assert not [b for b in second.flat_buttons if "▶️" in b.text]  # the last page has no "next"
     first = (await user.press(second, "◀️")).edits[0]
     assert "page 1 of 2" in first.content
@@ -91,7 +92,10 @@ async def test_on_voting_day_evening_and_today_filter(
     # Sunday evening: "this week" ends at midnight, before the results of Tuesday
     assert "Counting" in week.content and "Official results announced" not in week.content
     everything = (await user.press(week, "All events")).edits[0]
-    assert "Official results announced" in everything.content
+    # the outcome is not known yet: the deadline is listed, not a results card, nor Constitution Day
+    assert "Deadline for the official results" in everything.content
+    assert "Official results announced" not in everything.content and "Constitution Day" not in everything.content
+    assert "(if adopted)" in everything.content
     no_errors(fake)
 
 
@@ -104,6 +108,19 @@ async def test_nothing_upcoming_says_so_and_shows_key_dates(
     assert "Key dates of the campaign" in text
     assert "15 March 2026, 07:00–20:00 — Voting day" in text
     assert "27 February 2026 – 14 March 2026 — Absentee certificates are issued" in text
+    assert "17 March 2026 — Official results announced" in text
+    assert "Deadline for the official results" not in text  # moot once the results are out
+    assert "The new Constitution entered into force" in text
+
+
+async def test_after_the_results_the_cards_follow_the_outcome(
+    running: RunningBot, fake: FakeTelegram, clock: ManualClock
+) -> None:
+    clock.set(almaty(2026, 3, 18, 12, 0))
+    text = (await fake.user(6005, language_code="ru").send("/events")).replies[0].content
+    assert "Крайний срок официальных итогов" not in text
+    assert "Новая Конституция вступает в силу" in text and "в случае принятия" not in text
+    assert "День Конституции" in text
 
 
 async def test_filters_and_legend_only_for_what_is_listed(running: RunningBot, fake: FakeTelegram) -> None:

@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, load_content
-from bot.handlers.faq import no_answer_screen
+from bot.handlers.faq import answer_text, no_answer_screen
 from bot.handlers.reminders import ReminderCb, countdown_screen, settings_view
 from bot.handlers.screens import help_screen, home_screen
 from bot.handlers.subscriptions import reminders_screen
@@ -41,9 +41,9 @@ FAQ = FaqService(ContentStore(CONTENT))
 
 # Words that present the outcome as known (the options' own titles, "Да, принимаю", are not among them).
 ADOPTED = {
-    "en": re.compile(r"\b(was|been|is) adopted\b|\badopted (new )?Constitution\b|Constitution adopted", re.I),
-    "ru": re.compile(r"принята\b|Принятая|принятой|принятую|Конституция, принятая", re.I),
-    "kk": re.compile(r"қабылданды|қабылданған", re.I),
+    "en": re.compile(r"\b(was|has been) adopted\b|\bthe adopted\b|entered into force|in force since", re.I),
+    "ru": re.compile(r"Конституция принята|была принята|принятая|вступила в силу|действует с", re.I),
+    "kk": re.compile(r"қабылданды|күшіне енді|күшінде", re.I),
 }
 FIGURES = re.compile(r"87[.,]15|7[ \u00a0,]?954[ \u00a0,]?667|898[ \u00a0,]?099|73[.,]12")
 
@@ -137,10 +137,15 @@ def test_screens_follow_the_timeline(label: str, now: datetime, lang: Lang) -> N
 @pytest.mark.parametrize(("label", "now"), MOMENTS, ids=[label for label, _ in MOMENTS])
 def test_faq_answers_follow_the_timeline(label: str, now: datetime, lang: Lang) -> None:
     known = CAMPAIGN.passed("results", now)
+    closed = CAMPAIGN.passed("polls-close", now)
+    under_way = {"en": "voting is under way", "ru": "идёт голосование", "kk": "дауыс беру жүріп жатыр"}
     for entry in CONTENT.faq.entries:
-        answer = strip_html(FAQ.answer(entry, lang, now))
+        answer = strip_html(answer_text(FAQ, entry, lang, now))  # the sources' titles included
         if not known:
             assert not FIGURES.search(answer), (label, entry.id, lang)
+            assert not ADOPTED[lang].search(answer), (label, entry.id, lang, ADOPTED[lang].search(answer))
+        if closed:
+            assert under_way[lang] not in answer.lower(), (label, entry.id, lang)
 
 
 def test_tense_right_after_entry_into_force() -> None:
@@ -194,3 +199,18 @@ def test_vote_times_follow_the_polling_hours() -> None:
     other = type(CAMPAIGN).model_validate(raw)
     assert [t.strftime("%H:%M") for t in other.vote_times()][:3] == ["08:30", "09:00", "10:00"]
     assert other.vote_times()[-1].strftime("%H:%M") == "19:00"
+
+
+def test_a_source_whose_title_tells_the_outcome_waits_for_its_milestone() -> None:
+    from bot.content.models import Source
+    from bot.texts import sources_block
+
+    sources = [
+        Source.model_validate({"title": "Polling hours", "url": "https://example.org/hours"}),
+        Source.model_validate({"title": "Constitution in force", "url": "https://example.org/x", "from": "results"}),
+    ]
+    with I18N.context(), I18N.use_locale("en"):
+        before = sources_block(sources, "en", CAMPAIGN.passed_ids(CAMPAIGN.at("polls-close") + MINUTE))
+        after = sources_block(sources, "en", CAMPAIGN.passed_ids(CAMPAIGN.at("results") + MINUTE))
+    assert "Polling hours" in before and "Constitution in force" not in before
+    assert "Constitution in force" in after

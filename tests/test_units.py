@@ -224,7 +224,7 @@ async def test_migrations_run_once_and_users_upsert(tmp_path: Path) -> None:
 def test_shipped_content_loads() -> None:
     content = load_content(DATA)
     assert content.campaign.voting_day == date(2026, 3, 15)
-    assert content.campaign.call_centre.phone == "1308"
+    assert content.campaign.call_centre is not None and content.campaign.call_centre.phone == "1308"
 
 
 def _broken_copy(tmp_path: Path, name: str, old: str, new: str) -> Path:

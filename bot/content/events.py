@@ -116,6 +116,7 @@ class EventEntry(Model):
         """(field, milestone id) for every milestone this event names, to check against the campaign."""
         named = [("from", self.from_), ("until", self.until)]
         named += [(f"variants.{index}.from", variant.from_) for index, variant in enumerate(self.variants)]
+        named += [(f"sources.{index}.from", source.from_) for index, source in enumerate(self.sources)]
         return [(where, milestone) for where, milestone in named if milestone is not None]
 
     def listed(self, passed: Container[str]) -> bool:

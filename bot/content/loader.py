@@ -140,6 +140,14 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
     problems: list[str] = []
     faq_path, events_path = directory / "faq.yaml", directory / "events.yaml"
     for entry in faq.entries:
+        if all(source.from_ is not None for source in entry.sources):
+            problems.append(f"{faq_path}: entry {entry.id!r}: field sources: one source must be shown at every moment")
+        for index, source in enumerate(entry.sources):
+            if source.from_ is not None and source.from_ not in order:
+                problems.append(
+                    f"{faq_path}: entry {entry.id!r}: field sources.{index}.from: unknown milestone "
+                    f"{source.from_!r} (campaign.yaml has: {known})"
+                )
         for lang in ("kk", "ru", "en"):
             last = -1
             for variant in entry.text(lang).variants:

@@ -70,10 +70,12 @@ class LocalizedHtml(Model):
 
 
 class Source(Model):
-    """A public source. ``title`` is one string, or a title per language (shown in the reader's)."""
+    """A public source. ``title`` is one string, or a title per language (shown in the reader's).
+    ``from``: a milestone before which it is not shown (its title would tell the outcome)."""
 
     title: Text | Localized
     url: Url
+    from_: Identifier | None = Field(default=None, alias="from")
 
     def title_in(self, lang: Lang) -> str:
         return self.title if isinstance(self.title, str) else self.title.get(lang)

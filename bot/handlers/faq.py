@@ -127,8 +127,9 @@ def category_screen(faq: FaqService, category_id: str, page: int, lang: Lang) ->
 
 def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
     text = entry.text(lang)
+    sources = sources_block(entry.sources, lang, faq.content.campaign.passed_ids(now))
     return (
-        f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources_block(entry.sources, lang)}\n"
+        f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources}\n"
         + "🗓 "
         + _("Checked on {date}").format(date=fmt_date(entry.reviewed, lang))
     )

@@ -162,7 +162,7 @@ def from_entry(
         latitude=venue.latitude if venue else None,
         longitude=venue.longitude if venue else None,
         link=entry.link,
-        sources=list(entry.sources),
+        sources=[source for source in entry.sources if source.from_ is None or source.from_ in passed],
         cancelled=cancelled,
         district_names=_district_names(campaign, venue.district if venue else None),
         place_names=campaign.place.model_dump(),
