@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.config import Lang
 from bot.content import load_content
 from bot.devtools.fake_api import FakeMessage, FakeTelegram, FakeUser
 from bot.services.pictures import font
@@ -46,7 +47,7 @@ async def resident(fake: FakeTelegram, user_id: int, lang: str) -> FakeUser:
 
 @pytest.mark.parametrize("lang", ["kk", "ru", "en"])
 async def test_results_picture_from_18_march_and_never_before(
-    running: RunningBot, fake: FakeTelegram, lang: str
+    running: RunningBot, fake: FakeTelegram, lang: Lang
 ) -> None:
     user = await resident(fake, 8001, lang)
     for moment in (VOTING_OPEN, almaty(2026, 3, 16, 9, 0), almaty(2026, 3, 17, 23, 59)):
