@@ -19,7 +19,7 @@ from aiogram.types import LinkPreviewOptions
 from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock, SystemClock
-from bot.commands import register_commands
+from bot.commands import CommandMenus, register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
@@ -32,6 +32,7 @@ from bot.services.events import EventService
 from bot.services.faq import FaqService
 from bot.services.leader import Leadership, lease_for
 from bot.services.pictures import PictureService
+from bot.services.privacy import PrivacyService, retire_removed_admins
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage, open_storage
@@ -104,6 +105,9 @@ def create_dispatcher(
 
     async def on_startup(bot: Bot) -> None:
         await register_commands(bot, i18n, settings.default_language, settings.admin_ids)
+        # before the delivery engine starts: a removed admin's scheduled broadcasts never go out
+        menus = CommandMenus(bot, i18n, settings.default_language, storage)
+        await retire_removed_admins(storage, menus, settings.admin_ids, clock.now())
 
     dp.startup.register(on_startup)
     return dp, in_flight
@@ -124,16 +128,6 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     pictures = PictureService()
     content.subscribe(pictures.clear)  # drawn again from the new content
     dp["pictures"] = pictures
-    events = EventService(
-        content,
-        storage,
-        clock,
-        bot,
-        i18n,
-        default_language=settings.default_language,
-        grace=timedelta(seconds=settings.reminder_grace_seconds),
-    )
-    dp["events"] = events
 
     # --- background services: created here, exposed to handlers as workflow data, started with
     # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).
@@ -148,6 +142,17 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     bot.session.middleware(delivery.request_middleware())  # replies share the rate and honour 429 pauses
     app.background.append(delivery)
     dp["delivery"] = delivery
+    events = EventService(
+        content,
+        storage,
+        clock,
+        bot,
+        i18n,
+        default_language=settings.default_language,
+        grace=timedelta(seconds=settings.reminder_grace_seconds),
+        notices=delivery,  # cancellation and change notices: persistent, resumed after a crash
+    )
+    dp["events"] = events
 
     reminders = ReminderService(
         content,
@@ -160,6 +165,14 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         voted_markup=voted_markup_json(i18n),
     )
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
+    privacy = PrivacyService(
+        storage,
+        content,
+        retention_days=settings.unanswered_retention_days,
+        grace=timedelta(seconds=settings.reminder_grace_seconds),
+    )
+    reminders.on_tick.append(privacy.tick)  # retention: old unanswered texts, "I voted", old event reminders
+    dp["privacy"] = privacy
     scheduler = ReminderScheduler(reminders, clock)
     app.background.append(scheduler)  # after the engine: due reminders need it running
     dp["reminders"] = reminders

@@ -15,7 +15,8 @@ from aiogram.types import (
 from aiogram.utils.i18n import I18n
 
 from bot.config import LANGUAGES, Lang
-from bot.i18n import N_, _
+from bot.i18n import N_, _, stored_language
+from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ USER_COMMANDS: list[tuple[str, str]] = [
     ("help", N_("What the bot can do")),
     ("subscribe", N_("Reminders and announcements")),
     ("unsubscribe", N_("Stop reminders and announcements")),
+    ("stop", N_("Stop every message from the bot")),
+    ("privacy", N_("What the bot stores about you")),
+    ("forget", N_("Erase everything the bot stores about you")),
 ]
 ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("event_add", N_("Admin: add an event")),
@@ -71,3 +75,17 @@ async def set_chat_commands(bot: Bot, chat_id: int, lang: Lang, i18n: I18n, *, a
         await bot.set_my_commands(_commands(i18n, lang, admin), scope=BotCommandScopeChat(chat_id=chat_id))
     except TelegramAPIError as error:
         log.warning("could not set the commands of chat %s: %s", chat_id, error)
+
+
+class CommandMenus:
+    """Resets a chat's menu to the residents' one, in its user's language (a former admin's)."""
+
+    def __init__(self, bot: Bot, i18n: I18n, default: Lang, storage: Storage) -> None:
+        self.bot = bot
+        self.i18n = i18n
+        self.default = default
+        self.storage = storage
+
+    async def reset_admin_menu(self, chat_id: int) -> None:
+        lang = stored_language(await self.storage.get_user(chat_id), self.default)
+        await set_chat_commands(self.bot, chat_id, lang, self.i18n, admin=False)

@@ -58,6 +58,7 @@ class Settings:
     broadcast_rate: float = 25.0
     broadcast_paid: bool = False
     reminder_grace_seconds: int = 3600
+    unanswered_retention_days: int = 30  # texts of unanswered questions are deleted after this
     webhook_url: str | None = None
     webhook_secret: str | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
@@ -193,6 +194,9 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     paid = _parse_bool("BROADCAST_PAID", get("BROADCAST_PAID") or "false")
     rate = _parse_positive("BROADCAST_RATE", get("BROADCAST_RATE") or "25", maximum=1000 if paid else 30)
     grace = int(_parse_positive("REMINDER_GRACE_SECONDS", get("REMINDER_GRACE_SECONDS") or "3600", integer=True))
+    retention = int(
+        _parse_positive("UNANSWERED_RETENTION_DAYS", get("UNANSWERED_RETENTION_DAYS") or "30", integer=True)
+    )
 
     webhook_url = get("WEBHOOK_URL")
     if webhook_url is not None:
@@ -222,6 +226,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         broadcast_rate=rate,
         broadcast_paid=paid,
         reminder_grace_seconds=grace,
+        unanswered_retention_days=retention,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,
         webhook_listen=webhook_listen,

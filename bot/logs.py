@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import sys
 
+QUIET_LOGGERS = ("aiosqlite",)
+
 
 class RedactFilter(logging.Filter):
     def __init__(self, secrets: list[str]) -> None:
@@ -37,3 +39,7 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiogram.event").setLevel(max(logging.getLogger().level, logging.WARNING))
+    # aiosqlite logs every call with its SQL parameters at DEBUG (residents' questions, ids): never
+    # below INFO, whatever LOG_LEVEL says.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))

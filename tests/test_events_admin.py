@@ -149,8 +149,10 @@ async def test_edit_moves_reminders_and_tells_their_users(
     assert "When does it start" in prompt.content
     assert "in the past" in await say(admin, "2026-03-10 10:00")
     saved = await say(admin, "2026-03-21 19:00")
-    assert "People told about the change: 1." in saved
+    assert "A notice of the change goes to the people with a reminder: 1." in saved
     assert "21 March 2026, 19:00–21:00" in saved  # the duration is kept
+    # the notice goes through the delivery engine (persistent, resumed after a crash)
+    await fake.wait_for(lambda: any("has changed" in m.content for m in fake.bot_messages(resident.id)))
     (notice,) = [m for m in fake.bot_messages(resident.id) if "has changed" in m.content]
     assert "21 March 2026, 19:00–21:00" in notice.content
     assert "I will remind you on 21 March 2026, 18:00." in notice.content
@@ -181,9 +183,10 @@ async def test_cancel_tells_those_with_a_reminder_and_stops_it(
     assert "stays as it is" in kept.edits[0].content
     confirm = (await admin.send(f"/event_cancel {event_id}")).replies[0]
     done = await admin.press(confirm, "Yes, cancel the event")
-    assert "People told: 1." in done.edits[0].content
+    assert "A notice goes to the people with a reminder: 1." in done.edits[0].content
     again = await admin.press_data(confirm.message_id, f"eva:cancel_yes:{event_id}")
     assert "already cancelled" in str(again.callback_answer)
+    await fake.wait_for(lambda: any("is cancelled" in m.content for m in fake.bot_messages(waiting.id)))
 
     (notice,) = [m for m in fake.bot_messages(waiting.id) if "is cancelled" in m.content]
     assert "Meeting with residents" in notice.content and "20 March 2026, 18:00–20:00" in notice.content

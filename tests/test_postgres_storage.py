@@ -131,12 +131,33 @@ async def test_feedback_and_unanswered(storage: Storage) -> None:
     await storage.record_feedback(3, "other", False, T0)
     counts = await storage.feedback_counts("how-to-vote")
     assert (counts.helpful, counts.unhelpful) == (2, 0)
-    for minute, text in enumerate(["Где голосовать?", "где  голосовать", "weather?", "old"]):
+    for minute, (user, text) in enumerate(
+        [(1, "Где голосовать?"), (2, "где  голосовать"), (1, "weather?"), (1, "old")]
+    ):
         at = T0 + timedelta(minutes=minute) if text != "old" else T0 - timedelta(days=30)
-        await storage.record_unanswered(1, "ru", text, at)
+        assert await storage.record_unanswered(user, "ru", text, at) is True
     top = await storage.top_unanswered(T0 - timedelta(days=14), 10)
     assert [(row.text, row.count) for row in top] == [("Где голосовать?", 2), ("weather?", 1)]
     assert top[0].last_asked == T0 + timedelta(minutes=1)
+
+
+async def test_unanswered_counts_people_and_caps_each_person(storage: Storage) -> None:
+    """One person repeating a line 25 times counts once and stores one row; five people asking
+    another question once each outrank them; a flooder stores at most the daily cap."""
+    for minute in range(25):
+        stored = await storage.record_unanswered(1, "ru", "Fake news line!", T0 + timedelta(minutes=minute))
+        assert stored is (minute == 0)
+    for user in range(10, 15):
+        await storage.record_unanswered(user, "en", "Where is my polling station?", T0 + timedelta(minutes=1))
+    top = await storage.top_unanswered(T0 - timedelta(days=1), 10)
+    assert [(row.text, row.count) for row in top] == [("Where is my polling station?", 5), ("Fake news line!", 1)]
+    flood = [await storage.record_unanswered(2, "ru", f"question {n}", T0 + timedelta(seconds=n)) for n in range(300)]
+    assert sum(flood) == 20 and all(flood[:20])  # the cap: 20 a day per person
+    async with storage.db.execute("SELECT COUNT(*) FROM unanswered WHERE user_id = 2") as cursor:  # type: ignore[attr-defined]
+        assert int((await cursor.fetchone())[0]) == 20
+    next_day = T0 + timedelta(days=1, seconds=1)
+    assert await storage.record_unanswered(2, "ru", "question 0", next_day) is True  # a new day
+    assert await storage.record_unanswered(1, "ru", "Fake news line!", next_day) is True
 
 
 async def test_subscriptions_and_audiences(storage: Storage) -> None:
@@ -360,7 +381,9 @@ async def test_sequences_continue_after_rows_written_before_them(postgres_url: s
     try:
         for table in ("unanswered", "broadcasts", "audit_log"):
             await store.db.execute(f"DROP SEQUENCE {table}_id_seq")
-        await store.db.execute("DELETE FROM schema_version WHERE version = 6")
+        await store.db.execute("DELETE FROM schema_version WHERE version >= 6")
+        for undo in ("DROP TABLE admin_menus", "DROP INDEX unanswered_user", "DROP INDEX deliveries_user"):
+            await store.db.execute(undo)  # migration 7's objects: it runs again after 6
         await store.db.execute("INSERT INTO audit_log (id, at, admin_id, action, details) VALUES (41, 0, 1, 'old', '')")
     finally:
         await store.close()
@@ -372,3 +395,147 @@ async def test_sequences_continue_after_rows_written_before_them(postgres_url: s
         assert [(entry.id, entry.action) for entry in await upgraded.audit_entries(5)] == [(42, "new"), (41, "old")]
     finally:
         await upgraded.close()
+
+
+# --- privacy: erasure, retention, admin menus, notices (issue 12) --------------------------------
+
+
+async def all_tables(storage: Storage) -> list[str]:
+    """Every table of the schema, read from the database itself."""
+    if isinstance(storage, PostgresStorage):
+        sql = "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' ORDER BY 1"
+    else:
+        sql = "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY 1"
+    async with storage.db.execute(sql) as cursor:  # type: ignore[attr-defined]
+        return [str(row[0]) for row in await cursor.fetchall()]
+
+
+async def rows_mentioning(storage: Storage, needle: int) -> dict[str, list[tuple[object, ...]]]:
+    """Rows of any table in which any value contains ``needle`` (as text)."""
+    found: dict[str, list[tuple[object, ...]]] = {}
+    for table in await all_tables(storage):
+        async with storage.db.execute(f"SELECT * FROM {table}") as cursor:  # type: ignore[attr-defined]
+            rows = [tuple(row) for row in await cursor.fetchall()]
+        hits = [row for row in rows if any(str(needle) in str(value) for value in row)]
+        if hits:
+            found[table] = hits
+    return found
+
+
+async def seed_everything(storage: Storage, user: int, other: int) -> None:
+    """``user`` in every table a resident can reach; ``other`` alongside."""
+    for who in (user, other):
+        await storage.touch_user(who, "ru", T0)
+        await storage.subscribe(who, "ru", T0)
+        await storage.set_district(who, "almaly")
+        await storage.set_reminder_mode(who, "voting_day")
+        await storage.set_vote_time(who, time(9, 0))
+        await storage.mark_voted(who, date(2026, 3, 15))
+        await storage.record_feedback(who, "how-to-vote", True, T0)
+        await storage.record_unanswered(who, "ru", f"my address is Abay 1, id {who}", T0)
+        await storage.set_event_reminder(who, "e1", "1h", T0 + timedelta(hours=1), T0)
+        await storage.mark_admin_menu(who, T0)
+    announcement, _ = await storage.create_broadcast(
+        BroadcastMessage(kind="text", text="hi"), Audience("all"), created_by=1, now=T0, start_at=T0
+    )
+    await storage.start_broadcast(announcement.id, T0)
+    await storage.record_deliveries(announcement.id, [DeliveryResult(user, "sent")], T0)  # one past, one pending
+    personal, _ = await storage.create_broadcast(
+        BroadcastMessage(kind="text", text="vote"), Audience("user", str(user)), created_by=None, now=T0,
+        start_at=T0, key=f"vote-time:c:{user}",
+    )  # fmt: skip
+    await storage.start_broadcast(personal.id, T0)
+    await storage.create_notice_broadcast(
+        BroadcastMessage(kind="text", text="cancelled"), [user, other], key="event-cancel:e1:ru",
+        label="event-cancel:e1:ru", created_by=1, now=T0,
+    )  # fmt: skip
+
+
+async def test_forget_user_leaves_no_row_mentioning_them(storage: Storage) -> None:
+    user, other = 98765432123, 98765432199  # 11 digits: no timestamp or count contains them
+    await seed_everything(storage, user, other)
+    before = await rows_mentioning(storage, user)
+    assert {"users", "subscriptions", "reminder_prefs", "faq_feedback", "unanswered", "event_reminders",
+            "deliveries", "broadcasts", "admin_menus"} <= set(before)  # fmt: skip
+    erased = await storage.forget_user(user)
+    assert erased.total >= 11
+    assert await rows_mentioning(storage, user) == {}
+    assert await storage.get_user(user) is None
+    # the other resident keeps everything
+    assert {"users", "subscriptions", "reminder_prefs", "faq_feedback", "unanswered", "event_reminders",
+            "deliveries", "admin_menus"} <= set(await rows_mentioning(storage, other))  # fmt: skip
+    assert (await storage.forget_user(user)).total == 0  # idempotent
+
+
+async def test_stop_everything_keeps_only_the_user_row(storage: Storage) -> None:
+    await seed_everything(storage, 5, 6)
+    assert await storage.stop_everything(5) == 3  # the pending event reminder, the prefs, the subscription
+    assert await storage.get_subscription(5) is None
+    assert (await storage.reminder_prefs(5)).vote_time is None
+    assert await storage.get_event_reminder(5, "e1") is None
+    assert await storage.get_user(5) is not None and await storage.get_subscription(6) is not None
+
+
+async def test_retention_statements(storage: Storage) -> None:
+    await storage.record_unanswered(1, "ru", "old", T0 - timedelta(days=31))
+    await storage.record_unanswered(2, "ru", "new", T0 - timedelta(days=29))
+    assert await storage.delete_unanswered_before(T0 - timedelta(days=30)) == 1
+    assert [row.text for row in await storage.top_unanswered(T0 - timedelta(days=60), 10)] == ["new"]
+    for user, day in [(1, date(2026, 3, 14)), (2, date(2026, 3, 15))]:
+        await storage.mark_voted(user, day)
+    assert await storage.forget_votes_before(date(2026, 3, 15)) == 1
+    assert (await storage.reminder_prefs(1)).voted_on is None
+    assert (await storage.reminder_prefs(2)).voted_on == date(2026, 3, 15)
+    await storage.set_event_reminder(1, "e1", "1h", T0 - timedelta(days=8), T0 - timedelta(days=9))
+    await storage.set_event_reminder(2, "e1", "1h", T0 - timedelta(days=6), T0 - timedelta(days=9))
+    assert await storage.delete_event_reminders_before(T0 - timedelta(days=7)) == 1
+    assert await storage.get_event_reminder(2, "e1") is not None
+
+
+async def test_admin_menus_and_scheduled_broadcasts_by_creator(storage: Storage) -> None:
+    await storage.mark_admin_menu(1, T0)
+    await storage.mark_admin_menu(2, T0)
+    await storage.mark_admin_menu(1, T0 + timedelta(days=1))
+    assert await storage.admin_menu_holders() == [1, 2]
+    await storage.drop_admin_menu(2)
+    assert await storage.admin_menu_holders() == [1]
+    later = T0 + timedelta(days=1)
+    message = BroadcastMessage(kind="text", text="x")
+    mine, _ = await storage.create_broadcast(message, Audience("all"), created_by=7, now=T0, start_at=later)
+    await storage.create_broadcast(message, Audience("all"), created_by=None, now=T0, start_at=later, key="r")
+    assert await storage.scheduled_broadcast_creators() == [(mine.id, 7)]
+
+
+async def test_notice_broadcast_is_created_once_and_resumes_from_preparing(storage: Storage) -> None:
+    message = BroadcastMessage(kind="text", text="❌ cancelled")
+    record, created = await storage.create_notice_broadcast(
+        message, [3, 1, 2, 2], key="event-cancel:e1:en", label="event-cancel:e1:en", created_by=9, now=T0
+    )
+    assert created and record.status == "running" and record.audience == Audience("notice", "event-cancel:e1:en")
+    assert await storage.pending_deliveries(record.id, 0, 10) == [1, 2, 3]
+    again, created = await storage.create_notice_broadcast(
+        message, [4], key="event-cancel:e1:en", label="event-cancel:e1:en", created_by=9, now=T0
+    )
+    assert not created and again.id == record.id and (await storage.delivery_counts(record.id)).total == 3
+    due = await storage.next_due_broadcast(T0)
+    assert due is not None and due.id == record.id  # the engine picks it up like any running broadcast
+    # a crash after the row, before the deliveries: the same call completes it
+    await storage.db.execute(  # type: ignore[attr-defined]
+        "INSERT INTO broadcasts (id, idempotency_key, status, kind, text, audience_kind, audience_value, created_at,"
+        " start_at) VALUES (100, 'event-cancel:e2:en', 'preparing', 'text', 'x', 'notice', 'e2', 0, 0)"
+    )
+    resumed, created = await storage.create_notice_broadcast(
+        message, list(range(1, 1001)), key="event-cancel:e2:en", label="e2", created_by=None, now=T0
+    )
+    assert not created and resumed.id == 100 and resumed.status == "running"
+    assert (await storage.delivery_counts(100)).pending == 1000  # more than one INSERT's worth
+
+
+async def test_cancelled_events_with_pending_reminders(storage: Storage) -> None:
+    await storage.set_event_reminder(1, "e1", "1h", T0 + timedelta(hours=1), T0)
+    await storage.set_event_reminder(1, "e2", "1h", T0 + timedelta(hours=1), T0)
+    assert await storage.cancelled_events_with_pending_reminders() == []
+    await storage.cancel_event("e1", 9, T0)
+    assert await storage.cancelled_events_with_pending_reminders() == ["e1"]
+    await storage.cancel_event_reminders("e1")
+    assert await storage.cancelled_events_with_pending_reminders() == []

@@ -18,6 +18,7 @@ from bot.handlers import (
     groups,
     language,
     membership,
+    privacy,
     reminders,
     start,
     subscriptions,
@@ -43,6 +44,7 @@ def build_routers() -> list[Router]:
         start.router(),
         language.router(),
         subscriptions.router(),
+        privacy.router(),
         common.router(),
         fallback.router(),
     ]

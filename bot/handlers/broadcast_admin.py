@@ -81,6 +81,8 @@ def audience_label(audience: Audience, campaign: Campaign, lang: Lang) -> str:
     if audience.kind == "district":
         name = campaign.district_name(audience.value, lang) or audience.value or ""
         return _("district: {name}").format(name=escape(name))
+    if audience.kind == "notice":  # event notices: the people with a reminder of the event
+        return _("event notice")
     return _("all subscribers")
 
 

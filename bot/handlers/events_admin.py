@@ -247,7 +247,9 @@ _TEXT_STEPS = (
 )
 
 
-async def on_add(message: Message, state: FSMContext) -> None:
+async def on_add(message: Message, state: FSMContext, db: Storage, clock: Clock) -> None:
+    if message.from_user is not None:
+        await db.audit(message.from_user.id, "event_add.start", "", clock.now())
     await state.clear()
     await state.set_state(EventForm.kind)
     await send(message, _kind_screen())
@@ -393,16 +395,20 @@ async def on_save(
     )
 
 
-async def on_abort(query: CallbackQuery, state: FSMContext) -> None:
-    if await state.get_state() is None:
+async def on_abort(query: CallbackQuery, state: FSMContext, db: Storage, clock: Clock) -> None:
+    current = await state.get_state()
+    if current is None:
         await query.answer(_stale(), show_alert=True)
         return
+    await db.audit(query.from_user.id, "event_dialog.stop", current, clock.now())
     await state.clear()
     await query.answer()
     await show(query, Screen("✖️ " + _("Stopped. Nothing was saved.")))
 
 
-async def on_stop(message: Message, state: FSMContext) -> None:
+async def on_stop(message: Message, state: FSMContext, db: Storage, clock: Clock) -> None:
+    if message.from_user is not None:
+        await db.audit(message.from_user.id, "event_dialog.stop", await state.get_state() or "", clock.now())
     await state.clear()
     await send(message, Screen("✖️ " + _("Stopped. Nothing was saved.")))
 
@@ -451,8 +457,16 @@ async def _field_menu(event: EventView, events: EventService, lang: Lang, now: d
 
 
 async def _open_edit(
-    message: Message, event_id: str, state: FSMContext, events: EventService, lang: Lang, clock: Clock
+    message: Message,
+    event_id: str,
+    state: FSMContext,
+    events: EventService,
+    lang: Lang,
+    clock: Clock,
+    db: Storage,
+    admin_id: int,
 ) -> bool:
+    await db.audit(admin_id, "event_edit.open", truncate_plain(event_id, 60), clock.now())
     event = await events.get(event_id)
     if event is None:
         await send(message, Screen("🤷 " + _("There is no event {id}.").format(id=f"<code>{escape(event_id)}</code>")))
@@ -476,10 +490,16 @@ async def _open_edit(
 
 
 async def on_edit(
-    message: Message, command: CommandObject, state: FSMContext, events: EventService, lang: Lang, clock: Clock
+    message: Message,
+    command: CommandObject,
+    state: FSMContext,
+    events: EventService,
+    lang: Lang,
+    clock: Clock,
+    db: Storage,
 ) -> None:
-    if command.args:
-        await _open_edit(message, command.args.strip(), state, events, lang, clock)
+    if command.args and message.from_user is not None:
+        await _open_edit(message, command.args.strip(), state, events, lang, clock, db, message.from_user.id)
         return
     editable = [event for event in await events.upcoming(clock.now()) if event.origin == "admin"]
     lead = "✏️ " + (
@@ -489,13 +509,19 @@ async def on_edit(
 
 
 async def on_edit_pick(
-    query: CallbackQuery, callback_data: EvAdmCb, state: FSMContext, events: EventService, lang: Lang, clock: Clock
+    query: CallbackQuery,
+    callback_data: EvAdmCb,
+    state: FSMContext,
+    events: EventService,
+    lang: Lang,
+    clock: Clock,
+    db: Storage,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer(_stale(), show_alert=True)
         return
     await query.answer()
-    await _open_edit(query.message, callback_data.value, state, events, lang, clock)
+    await _open_edit(query.message, callback_data.value, state, events, lang, clock, db, query.from_user.id)
 
 
 async def on_edit_field(
@@ -546,10 +572,10 @@ async def _save_edit(
             fields["end"] = (start + timedelta(days=1)).isoformat() if update.get("all_day") else None
     fields.update(update)
     updated = record_from(fields, event_id=event_id, admin_id=admin_id, now=now)
-    told = await events.update_event(updated, now)
+    told = await events.update_event(updated, now, admin_id)
     await db.audit(admin_id, "event_edit", f"{event_id}: {','.join(sorted(update))}", now)
     await state.set_state(EventEdit.field)
-    lead = "✅ " + _("Saved. People told about the change: {n}.").format(n=told)
+    lead = "✅ " + _("Saved. A notice of the change goes to the people with a reminder: {n}.").format(n=told)
     await send(message, await _field_menu(from_record(updated, events.campaign), events, lang, now, lead=lead))
 
 
@@ -612,9 +638,11 @@ def _confirm_screen(event: EventView, events: EventService, lang: Lang, now: dat
 
 
 async def on_cancel_command(
-    message: Message, command: CommandObject, events: EventService, lang: Lang, clock: Clock
+    message: Message, command: CommandObject, events: EventService, lang: Lang, clock: Clock, db: Storage
 ) -> None:
     now = clock.now()
+    if message.from_user is not None:
+        await db.audit(message.from_user.id, "event_cancel.ask", truncate_plain(command.args or "", 60), now)
     if command.args:
         event = await events.get(command.args.strip())
         if event is None:
@@ -632,8 +660,9 @@ async def on_cancel_command(
 
 
 async def on_cancel_pick(
-    query: CallbackQuery, callback_data: EvAdmCb, events: EventService, lang: Lang, clock: Clock
+    query: CallbackQuery, callback_data: EvAdmCb, events: EventService, lang: Lang, clock: Clock, db: Storage
 ) -> None:
+    await db.audit(query.from_user.id, "event_cancel.ask", callback_data.value, clock.now())
     event = await events.get(callback_data.value)
     if event is None or event.cancelled:
         await query.answer(_stale(), show_alert=True)
@@ -659,11 +688,15 @@ async def on_cancel_yes(
     await show(
         query,
         Screen(
-            "❌ " + _("The event {id} is cancelled. People told: {n}.").format(id=f"<code>{event.id}</code>", n=told)
+            "❌ "
+            + _("The event {id} is cancelled. A notice goes to the people with a reminder: {n}.").format(
+                id=f"<code>{event.id}</code>", n=told
+            )
         ),
     )
 
 
-async def on_cancel_no(query: CallbackQuery) -> None:
+async def on_cancel_no(query: CallbackQuery, callback_data: EvAdmCb, db: Storage, clock: Clock) -> None:
+    await db.audit(query.from_user.id, "event_cancel.keep", callback_data.value, clock.now())
     await query.answer()
     await show(query, Screen("↩️ " + _("The event stays as it is.")))

@@ -390,22 +390,30 @@ async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Cloc
 
 
 async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
-    since = clock.now() - timedelta(days=UNANSWERED_DAYS)
+    now = clock.now()
+    if message.from_user is not None:
+        await db.audit(message.from_user.id, "unanswered.view", "", now)
+    since = now - timedelta(days=UNANSWERED_DAYS)
     rows = await db.top_unanswered(since, limit=30)
     if not rows:
         await message.answer(_("No unanswered questions in the last {days} days.").format(days=UNANSWERED_DAYS))
         return
-    lines = ["📭 <b>" + _("Unanswered questions, last {days} days").format(days=UNANSWERED_DAYS) + "</b>"]
+    lines = [
+        "📭 <b>" + _("Unanswered questions, last {days} days").format(days=UNANSWERED_DAYS) + "</b>",
+        "👥 " + _("= how many people asked (each person counts once)"),
+    ]
     for number, row in enumerate(rows, start=1):
-        lines.append(f"{number}. {escape(truncate_plain(row.text, 200))} — <b>{row.count}×</b>")
+        lines.append(f"{number}. {escape(truncate_plain(row.text, 200))} — 👥 <b>{row.count}</b>")
     for chunk in split_html("\n".join(lines)):
         await message.answer(chunk)
 
 
-async def on_reload(message: Message, content: ContentStore, faq: FaqService) -> None:
+async def on_reload(message: Message, content: ContentStore, faq: FaqService, db: Storage, clock: Clock) -> None:
+    admin = message.from_user.id if message.from_user else 0
     try:
         fresh = content.reload()
     except ContentError as error:
+        await db.audit(admin, "faq_reload", f"refused: {len(error.problems)} problem(s)", clock.now())
         problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
         more = len(error.problems) - 10
         text = "⛔️ " + _("The content was not reloaded; the previous version stays live.") + f"\n\n{problems}"
@@ -414,7 +422,8 @@ async def on_reload(message: Message, content: ContentStore, faq: FaqService) ->
         for chunk in split_html(text):
             await message.answer(chunk)
         return
-    log.info("content reloaded by %s", message.from_user.id if message.from_user else None)
+    log.info("content reloaded by %s", admin)
+    await db.audit(admin, "faq_reload", f"ok: {len(fresh.faq.entries)} questions", clock.now())
     await message.answer(
         "✅ "
         + _("Content reloaded: {n} questions in {c} topics.").format(n=len(fresh.faq.entries), c=len(faq.categories()))

@@ -34,7 +34,7 @@ HELP_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("❓", N_("Questions"), ("questions",)),
     ("🙋", N_("Ask a person"), ("operator",)),
     ("📅", N_("Events and dates"), ("events", "countdown")),
-    ("🔔", N_("Reminders"), ("reminders", "subscribe", "unsubscribe")),
+    ("🔔", N_("Reminders"), ("reminders", "subscribe", "unsubscribe", "stop")),
     ("🔒", N_("Privacy"), ("privacy", "forget")),
     ("⚙️", N_("Settings"), ("language", "menu", "help")),
 ]

@@ -112,6 +112,7 @@ async def on_unsubscribe(message: Message, db: Storage, content: ContentStore, c
     if message.from_user is None:
         return
     await db.unsubscribe(message.from_user.id)
+    await db.drop_reminder_prefs(message.from_user.id)  # they only serve the subscription
     await send(message, reminders_screen(None, content.current.campaign, clock.now(), lang, just_changed=True))
 
 
@@ -127,6 +128,7 @@ async def on_button(
         await show(query, reminders_screen(subscribed, campaign, now, lang, just_changed=True))
     elif action == "off":
         await db.unsubscribe(user_id)
+        await db.drop_reminder_prefs(user_id)
         await query.answer(_("Unsubscribed"))
         await show(query, reminders_screen(None, campaign, now, lang, just_changed=True))
     else:

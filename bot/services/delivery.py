@@ -31,7 +31,7 @@ import heapq
 import logging
 import math
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from http import HTTPStatus
@@ -349,6 +349,23 @@ class DeliveryEngine:
         if created and start <= now:
             await self.storage.start_broadcast(record.id, now)
             record = await self.storage.get_broadcast(record.id) or record
+        self._wake.set()
+        return record
+
+    async def create_notice(
+        self,
+        message: BroadcastMessage,
+        recipients: Sequence[int],
+        *,
+        key: str,
+        label: str,
+        created_by: int | None = None,
+    ) -> BroadcastRecord:
+        """Persist a broadcast of ``message`` to a fixed list of ``recipients`` (event notices), with
+        its delivery rows, before anything is sent; the same ``key`` returns the existing one."""
+        record, _created = await self.storage.create_notice_broadcast(
+            message, recipients, key=key, label=label, created_by=created_by, now=self.clock.now()
+        )
         self._wake.set()
         return record
 

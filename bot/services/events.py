@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
@@ -28,7 +28,8 @@ from bot.content.models import Campaign, Source
 from bot.i18n import N_, _, fmt_date, fmt_time, normalize_language
 from bot.services.calendar import CalendarEvent, build_ics
 from bot.storage import Storage
-from bot.storage.base import EventRecord, EventReminder
+from bot.storage.base import BroadcastMessage, BroadcastRecord, EventRecord, EventReminder
+from bot.storage.timestamps import to_ts
 from bot.telegram_text import escape, escape_attr, truncate_plain
 
 log = logging.getLogger(__name__)
@@ -632,6 +633,15 @@ def new_event_id(start: datetime, taken: set[str], tz: ZoneInfo) -> str:
 # --- the service ---------------------------------------------------------------------------------
 
 
+class Notices(Protocol):
+    """Queues one message for a fixed list of recipients (the delivery engine: persistent,
+    paced, resumed after a crash); the same ``key`` never queues twice."""
+
+    async def create_notice(
+        self, message: BroadcastMessage, recipients: Sequence[int], *, key: str, label: str, created_by: int | None
+    ) -> BroadcastRecord: ...
+
+
 class EventService:
     """Events for handlers and the scheduler. ``send_due`` is safe to call often and concurrently
     with handlers: each reminder is claimed in the database before it is sent, so it goes out at
@@ -647,7 +657,9 @@ class EventService:
         *,
         default_language: Lang,
         grace: timedelta = timedelta(hours=1),
+        notices: Notices | None = None,
     ) -> None:
+        self.notices = notices  # without it (tests of the service alone), notices are sent directly
         self.content = content
         self.storage = storage
         self.clock = clock
@@ -771,7 +783,10 @@ class EventService:
 
     async def send_due(self, now: datetime) -> int:
         """Send every due reminder once; skip (and log) those more than ``grace`` late or whose
-        event is gone. Returns the number sent."""
+        event is gone. Returns the number sent. First, finish any cancellation or edit that was
+        interrupted before its notices were queued."""
+        await self.resume_cancellations()
+        await self.resume_edits(now)
         sent = 0
         events: dict[str, EventView | None] = {}
         while True:
@@ -822,35 +837,108 @@ class EventService:
         await self.storage.save_event(record)
         return from_record(record, self.campaign)
 
-    async def update_event(self, record: EventRecord, now: datetime) -> int:
-        """Save an edited admin event; move the reminders and tell their users. Returns how many."""
+    async def update_event(self, record: EventRecord, now: datetime, admin_id: int | None = None) -> int:
+        """Save an edited admin event; move the reminders and tell their users (through the
+        delivery engine: one notice per language and new reminder moment, keyed by the event's
+        version, queued before the reminders move). Returns how many people are told. Interrupted
+        after saving, the scheduler's next tick (:meth:`resume_edits`) finds reminders whose moment
+        no longer matches the event and completes the change for them."""
         await self.storage.save_event(record)
+        pending = await self.storage.pending_event_reminders(record.id)
+        return await self._notify_changed(record, pending, now, admin_id)
+
+    def _moment(self, event: EventView, reminder: EventReminder) -> datetime | None:
+        """Where ``reminder`` belongs for ``event`` as it is now (its offset, or the nearest one)."""
+        moment = remind_at(event, reminder.offset, self.tz)
+        if moment is None and reminder.offset in OFFSETS:
+            moment = remind_at(event, "eve" if event.all_day else "1h", self.tz)
+        return moment
+
+    async def _notify_changed(
+        self, record: EventRecord, reminders: list[EventReminder], now: datetime, admin_id: int | None
+    ) -> int:
         event = from_record(record, self.campaign)
-        told = 0
-        for reminder in await self.storage.pending_event_reminders(record.id):
-            moment = remind_at(event, reminder.offset, self.tz)
-            if moment is None and reminder.offset in ("1h", "1d", "eve", "day"):
-                moment = remind_at(event, "eve" if event.all_day else "1h", self.tz)
-            if moment is not None and moment > now:
-                await self.storage.move_event_reminder(reminder.user_id, record.id, moment)
-            else:
-                moment = None
-                await self.storage.cancel_event_reminder(reminder.user_id, record.id)
-            lang = self._lang(reminder.language)
+        plan: list[tuple[EventReminder, datetime | None]] = []
+        for reminder in reminders:
+            moment = self._moment(event, reminder)
+            plan.append((reminder, moment if moment is not None and moment > now else None))
+        groups: dict[tuple[Lang, datetime | None], list[int]] = {}
+        for reminder, moment in plan:
+            groups.setdefault((self._lang(reminder.language), moment), []).append(reminder.user_id)
+        version = to_ts(record.updated_at)
+        for (lang, moment), users in groups.items():
             with self.i18n.context(), self.i18n.use_locale(lang):
                 text = changed_text(event, lang, self.tz, moment)
-            told += int(await self._send(reminder.user_id, text))
+            at = to_ts(moment) if moment is not None else "none"
+            await self._notify(text, users, f"event-edit:{record.id}:{version}:{lang}:{at}", admin_id)
+        for reminder, moment in plan:
+            if moment is not None:
+                await self.storage.move_event_reminder(reminder.user_id, record.id, moment)
+            else:
+                await self.storage.cancel_event_reminder(reminder.user_id, record.id)
+        return len(plan)
+
+    async def resume_edits(self, now: datetime) -> int:
+        """Complete edits interrupted between saving the event and moving its reminders: pending
+        reminders whose moment differs from the one the saved event gives them. (An interrupted
+        edit that moved no reminder, a new title say, is not told again.)"""
+        told = 0
+        cancelled = await self.storage.cancelled_event_ids()
+        for record in await self.storage.list_events():
+            if record.id in cancelled:
+                continue
+            event = from_record(record, self.campaign)
+            stale = [
+                reminder
+                for reminder in await self.storage.pending_event_reminders(record.id)
+                if self._moment(event, reminder) != reminder.remind_at
+            ]
+            if stale:
+                log.warning("event %s: resuming its interrupted edit for %d reminder(s)", record.id, len(stale))
+                told += await self._notify_changed(record, stale, now, None)
         return told
 
     async def cancel_event(self, event: EventView, admin_id: int | None, now: datetime) -> int | None:
-        """Cancel ``event``; tell everyone with a pending reminder. None if it was cancelled before."""
+        """Cancel ``event``; tell everyone with a pending reminder. None if it was cancelled before.
+
+        Crash-safe in three steps: the event is marked cancelled; the notices are queued in the
+        delivery engine (one broadcast per language, keyed by event and language); then the
+        reminders are stopped. Interrupted after the first or second step, the scheduler's next
+        tick (:meth:`resume_cancellations`) finds reminders of a cancelled event still pending and
+        completes the rest; the engine resumes the notices like any broadcast."""
         if not await self.storage.cancel_event(event.id, admin_id, now):
             return None
-        cancelled = replace(event, cancelled=True)
-        told = 0
-        for reminder in await self.storage.cancel_event_reminders(event.id):
-            lang = self._lang(reminder.language)
+        return await self._notify_cancelled(replace(event, cancelled=True), admin_id)
+
+    async def _notify_cancelled(self, event: EventView, admin_id: int | None) -> int:
+        pending = await self.storage.pending_event_reminders(event.id)
+        groups: dict[Lang, list[int]] = {}
+        for reminder in pending:
+            groups.setdefault(self._lang(reminder.language), []).append(reminder.user_id)
+        for lang, users in groups.items():
             with self.i18n.context(), self.i18n.use_locale(lang):
-                text = cancelled_text(cancelled, lang, self.tz)
-            told += int(await self._send(reminder.user_id, text))
+                text = cancelled_text(event, lang, self.tz)
+            await self._notify(text, users, f"event-cancel:{event.id}:{lang}", admin_id)
+        await self.storage.cancel_event_reminders(event.id)
+        return len(pending)
+
+    async def resume_cancellations(self) -> int:
+        """Complete cancellations interrupted before their reminders were stopped (see
+        :meth:`cancel_event`). Returns how many people it queued notices for."""
+        told = 0
+        for event_id in await self.storage.cancelled_events_with_pending_reminders():
+            event = await self.get(event_id)
+            if event is None:  # an admin event deleted meanwhile: nothing to describe
+                await self.storage.cancel_event_reminders(event_id)
+                continue
+            log.warning("event %s: resuming its interrupted cancellation", event_id)
+            told += await self._notify_cancelled(replace(event, cancelled=True), None)
         return told
+
+    async def _notify(self, text: str, users: list[int], key: str, admin_id: int | None) -> None:
+        if self.notices is None:
+            for user_id in users:
+                await self._send(user_id, text)
+            return
+        message = BroadcastMessage(kind="text", text=text)
+        await self.notices.create_notice(message, users, key=key, label=key, created_by=admin_id)

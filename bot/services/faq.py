@@ -11,6 +11,22 @@ from bot.services.faq_search import Document, FaqIndex, SearchResult
 CACHE_SIZE = 20_000
 
 
+# The index of a Content, kept while that Content is in use: contents are immutable and shared (see
+# ``load_content``), so apps built from the same files share one index (built once, about 1 s).
+_INDEXES: dict[int, tuple[Content, FaqIndex]] = {}
+
+
+def index_for(content: Content) -> FaqIndex:
+    found = _INDEXES.get(id(content))
+    if found is not None and found[0] is content:
+        return found[1]
+    index = build_index(content)
+    if len(_INDEXES) >= 4:
+        _INDEXES.clear()
+    _INDEXES[id(content)] = (content, index)
+    return index
+
+
 def build_index(content: Content) -> FaqIndex:
     documents = []
     for entry in content.faq.entries:
@@ -33,7 +49,7 @@ class FaqService:
 
     def __init__(self, store: ContentStore) -> None:
         self._store = store
-        self._index = build_index(store.current)
+        self._index = index_for(store.current)
         # Residents ask the same questions again and again: results and rendered answers are kept
         # until the content changes (bounded; cleared on reload).
         self._results: dict[tuple[str, int], SearchResult] = {}
@@ -41,7 +57,7 @@ class FaqService:
         store.subscribe(self._rebuild)
 
     def _rebuild(self, content: Content) -> None:
-        self._index = build_index(content)
+        self._index = index_for(content)
         self._results.clear()
         self.rendered.clear()
 

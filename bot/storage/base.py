@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
@@ -37,7 +38,7 @@ class UserCounts:
 @dataclass(frozen=True)
 class UnansweredRow:
     text: str
-    count: int
+    count: int  # people who asked it (distinct users)
     last_asked: datetime
 
 
@@ -143,7 +144,55 @@ class EventsStorage(Protocol):
     async def set_event_reminder_outcome(self, user_id: int, event_id: str, outcome: str) -> None: ...
 
 
-class Storage(RemindersStorage, EventsStorage, Protocol):
+@dataclass(frozen=True)
+class Erased:
+    """Rows deleted for one user (``/forget``), by table."""
+
+    rows: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.rows.values())
+
+
+class PrivacyStorage(Protocol):
+    """Erasure, retention, admin menus and notices (``bot/storage/sqlite_privacy.py``)."""
+
+    async def forget_user(self, user_id: int) -> Erased: ...
+
+    async def stop_everything(self, user_id: int) -> int: ...
+
+    async def drop_reminder_prefs(self, user_id: int) -> int: ...
+
+    async def delete_unanswered_before(self, before: datetime) -> int: ...
+
+    async def forget_votes_before(self, day: date) -> int: ...
+
+    async def delete_event_reminders_before(self, before: datetime) -> int: ...
+
+    async def mark_admin_menu(self, user_id: int, now: datetime) -> None: ...
+
+    async def admin_menu_holders(self) -> list[int]: ...
+
+    async def drop_admin_menu(self, user_id: int) -> None: ...
+
+    async def scheduled_broadcast_creators(self) -> list[tuple[int, int]]: ...
+
+    async def create_notice_broadcast(
+        self,
+        message: BroadcastMessage,
+        recipients: Sequence[int],
+        *,
+        key: str,
+        label: str,
+        created_by: int | None,
+        now: datetime,
+    ) -> tuple[BroadcastRecord, bool]: ...
+
+    async def cancelled_events_with_pending_reminders(self) -> list[str]: ...
+
+
+class Storage(RemindersStorage, EventsStorage, PrivacyStorage, Protocol):
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -168,7 +217,9 @@ class Storage(RemindersStorage, EventsStorage, Protocol):
 
     async def feedback_counts(self, entry_id: str) -> FeedbackCounts: ...
 
-    async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None: ...
+    async def record_unanswered(
+        self, user_id: int, language: str, text: str, now: datetime, *, daily_cap: int = ...
+    ) -> bool: ...
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]: ...
 

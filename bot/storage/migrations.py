@@ -181,4 +181,18 @@ MIGRATIONS: list[tuple[int, str, list[str | Only]]] = [
         ],
     ),
     (6, "ids allocated by the database (sequences on PostgreSQL)", _sequences()),
+    (
+        7,
+        "privacy: per-person unanswered questions, erasure by user, admin command menus",
+        [
+            # /unanswered counts people and caps each person's rows a day; /forget deletes by user
+            "CREATE INDEX unanswered_user ON unanswered (user_id, at)",
+            "CREATE INDEX deliveries_user ON deliveries (user_id)",
+            # chats whose command menu includes the admin commands: reset when an id leaves ADMIN_IDS
+            """CREATE TABLE admin_menus (
+                user_id BIGINT PRIMARY KEY,
+                set_at BIGINT NOT NULL
+            )""",
+        ],
+    ),
 ]

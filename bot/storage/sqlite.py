@@ -14,12 +14,14 @@ from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserReco
 from bot.storage.migrations import MIGRATIONS, Only
 from bot.storage.sqlite_delivery import SqliteDeliveryMixin
 from bot.storage.sqlite_events import SqliteEventsMixin
+from bot.storage.sqlite_privacy import SqlitePrivacyMixin
 from bot.storage.sqlite_reminders import SqliteRemindersMixin
 from bot.storage.sqlite_stats import SqliteStatsMixin
 from bot.storage.timestamps import from_ts as _dt
 from bot.storage.timestamps import to_ts as _ts
 
 TOUCH_INTERVAL = 60  # seconds
+UNANSWERED_DAILY_CAP = 20  # unanswered questions stored per person in any 24 hours
 USER_CACHE = 100_000
 
 
@@ -27,7 +29,7 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
 
 
-class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin, SqliteStatsMixin):
+class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin, SqlitePrivacyMixin, SqliteStatsMixin):
     dialect = "sqlite"
 
     def __init__(self, path: Path | None) -> None:
@@ -178,17 +180,40 @@ class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin
         helpful, total = (int(row[0]), int(row[1])) if row else (0, 0)
         return FeedbackCounts(helpful=helpful, unhelpful=total - helpful)
 
-    async def record_unanswered(self, user_id: int, language: str, text: str, now: datetime) -> None:
-        await self.db.execute(
+    async def record_unanswered(
+        self, user_id: int, language: str, text: str, now: datetime, *, daily_cap: int = UNANSWERED_DAILY_CAP
+    ) -> bool:
+        """Store a question the bot could not answer, unless this person already asked the same
+        (normalized) question in the last 24 hours or stored ``daily_cap`` questions in them: one
+        person repeating a line, or flooding, stores little. True when stored."""
+        normalized = normalize_question(text)
+        day_ago = _ts(now) - 86_400
+        async with self.db.execute(
             f"""INSERT INTO unanswered (id, user_id, language, text, normalized, at)
-               VALUES ({self._next_id("unanswered")}, ?, ?, ?, ?, ?)""",
-            (user_id, language, text[:1000], normalize_question(text), _ts(now)),
-        )
+               SELECT {self._next_id("unanswered")}, ?, ?, ?, ?, ?
+               WHERE (SELECT COUNT(*) FROM unanswered WHERE user_id = ? AND at > ?) < ?
+                 AND NOT EXISTS (SELECT 1 FROM unanswered WHERE user_id = ? AND at > ? AND normalized = ?)""",
+            (
+                user_id,
+                language,
+                text[:1000],
+                normalized,
+                _ts(now),
+                user_id,
+                day_ago,
+                daily_cap,
+                user_id,
+                day_ago,
+                normalized,
+            ),
+        ) as cursor:
+            return cursor.rowcount > 0
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]:
+        """The most asked unanswered questions since ``since``, counted in people (distinct users)."""
         async with self.db.execute(
-            """SELECT MIN(text), COUNT(*), MAX(at) FROM unanswered WHERE at >= ?
-               GROUP BY normalized ORDER BY COUNT(*) DESC, MAX(at) DESC LIMIT ?""",
+            """SELECT MIN(text), COUNT(DISTINCT user_id), MAX(at) FROM unanswered WHERE at >= ?
+               GROUP BY normalized ORDER BY COUNT(DISTINCT user_id) DESC, MAX(at) DESC LIMIT ?""",
             (_ts(since), limit),
         ) as cursor:
             rows = await cursor.fetchall()
