@@ -146,7 +146,8 @@ async def _scenario(
             content_dir=ROOT / "data",
             default_language="en",
         )
-        settings = replace(settings, broadcast_rate=rate, broadcast_paid=paid)
+        # the resident asks twice a second, over the flood budget: measure the gate, not the budget
+        settings = replace(settings, broadcast_rate=rate, broadcast_paid=paid, chat_pacing=not resident)
         app = await create_app(settings, clock=SystemClock(), token=fake.token)
         task = asyncio.create_task(run_polling(app, handle_signals=False, handle_as_tasks=True))
         try:

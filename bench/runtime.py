@@ -92,7 +92,7 @@ async def _start_bot(fake: FakeTelegram, workdir: Path, name: str, *, webhook: b
             sys.executable, "-m", "bot", "run", *(["--webhook"] if webhook else []), cwd=ROOT,
             env=_env(
                 BOT_TOKEN=fake.token, BOT_API_BASE=fake.base_url, LOG_LEVEL="WARNING",
-                BROADCAST_PAID="true", BROADCAST_RATE="1000", **extra, **env,
+                BROADCAST_PAID="true", BROADCAST_RATE="1000", CHAT_PACING="false", **extra, **env,
             ),
             stdout=asyncio.subprocess.DEVNULL, stderr=stderr,
         )  # fmt: skip

@@ -26,7 +26,7 @@ from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.reminders import voted_markup_json
 from bot.i18n import UserLanguageMiddleware, create_i18n
-from bot.middlewares import InFlightMiddleware, UserMiddleware
+from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
 from bot.services.events import EventService
 from bot.services.faq import FaqService
@@ -101,6 +101,10 @@ def create_dispatcher(
     dp.update.outer_middleware(in_flight)
     dp.update.outer_middleware(UserMiddleware(storage, clock))
     UserLanguageMiddleware(i18n, settings.default_language).setup(dp)
+    if settings.chat_pacing:
+        flood_guard = FloodGuardMiddleware()  # after the language: its notice is in the user's language
+        flood_guard.setup(dp)
+        dp.shutdown.register(flood_guard.close)
     dp.include_routers(*build_routers())
 
     async def on_startup(bot: Bot) -> None:
@@ -137,6 +141,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         clock,
         rate=settings.broadcast_rate,
         paid=settings.broadcast_paid,
+        chat_pacing=settings.chat_pacing,
         listener=BroadcastReporter(bot, storage, i18n, settings.default_language, content),
     )
     bot.session.middleware(delivery.request_middleware())  # replies share the rate and honour 429 pauses

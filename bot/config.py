@@ -58,6 +58,7 @@ class Settings:
     broadcast_rate: float = 25.0
     broadcast_paid: bool = False
     reminder_grace_seconds: int = 3600
+    chat_pacing: bool = True  # per-chat pace of replies and flood budget (bot/services/pacing.py)
     unanswered_retention_days: int = 30  # texts of unanswered questions are deleted after this
     webhook_url: str | None = None
     webhook_secret: str | None = None
@@ -194,6 +195,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     paid = _parse_bool("BROADCAST_PAID", get("BROADCAST_PAID") or "false")
     rate = _parse_positive("BROADCAST_RATE", get("BROADCAST_RATE") or "25", maximum=1000 if paid else 30)
     grace = int(_parse_positive("REMINDER_GRACE_SECONDS", get("REMINDER_GRACE_SECONDS") or "3600", integer=True))
+    chat_pacing = _parse_bool("CHAT_PACING", get("CHAT_PACING") or "true")
     retention = int(
         _parse_positive("UNANSWERED_RETENTION_DAYS", get("UNANSWERED_RETENTION_DAYS") or "30", integer=True)
     )
@@ -226,6 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         broadcast_rate=rate,
         broadcast_paid=paid,
         reminder_grace_seconds=grace,
+        chat_pacing=chat_pacing,
         unanswered_retention_days=retention,
         webhook_url=webhook_url,
         webhook_secret=webhook_secret,

@@ -50,17 +50,22 @@ def no_errors(fake: FakeTelegram) -> None:
 class RunningBot:
     """The real application, started and stopped (and restarted on the same database) by tests."""
 
-    def __init__(self, fake: FakeTelegram, settings: Settings, clock: ManualClock) -> None:
+    def __init__(
+        self, fake: FakeTelegram, settings: Settings, clock: ManualClock, *, handle_as_tasks: bool = False
+    ) -> None:
         self.fake = fake
         self.settings = settings
         self.clock = clock
+        self.handle_as_tasks = handle_as_tasks  # True: as in production (then await conditions, not exchanges)
         self.app: App | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> App:
         polls_before = self.fake.get_updates_requests
         self.app = await create_app(self.settings, clock=self.clock, token=self.fake.token)
-        self._task = asyncio.create_task(run_polling(self.app, handle_signals=False, handle_as_tasks=False))
+        self._task = asyncio.create_task(
+            run_polling(self.app, handle_signals=False, handle_as_tasks=self.handle_as_tasks)
+        )
         # started means this run has polled (start-up done), not a previous run before a restart
         await self.fake.wait_for(lambda: self.fake.get_updates_requests > polls_before)
         return self.app
@@ -147,6 +152,9 @@ def make_settings(tmp_path: Path, test_database: DatabaseConfig) -> Callable[...
             admin_ids=frozenset({ADMIN_ID}),
             content_dir=DATA,
             default_language="ru",
+            # The harness's residents act at machine speed (a dozen messages in a second): the per-chat
+            # pace and flood budget are tested on their own (tests/test_pacing.py, chat_pacing=True).
+            chat_pacing=False,
         )
         return replace(settings, **overrides)
 

@@ -149,7 +149,8 @@ async def start_replica(name: str, fake: FakeTelegram, database_url: str, *, rat
         env=_env(
             BOT_TOKEN=fake.token, BOT_API_BASE=fake.base_url, DATABASE_URL=database_url,
             ADMIN_IDS=str(ADMIN_ID), BROADCAST_RATE=str(rate), LOG_LEVEL="INFO",
-            WEBHOOK_URL=URL, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN=f"127.0.0.1:{port}", **env,
+            WEBHOOK_URL=URL, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN=f"127.0.0.1:{port}",
+            CHAT_PACING="false", **env,  # residents write eight messages in a burst, each to be answered
         ),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip

@@ -84,6 +84,7 @@ async def replicas(fake: FakeTelegram, postgres_url: str, redis_url: str, clock:
             webhook_url=URL,
             webhook_secret=SECRET,
             redis_url=redis_url,
+            chat_pacing=False,  # residents at machine speed (see conftest)
         )
         app = await create_app(settings, clock=clock, token=fake.token)
         server = WebhookServer(app, url=URL, secret=SECRET, host="127.0.0.1", port=0)

@@ -3,7 +3,15 @@
 The server speaks the HTTP protocol aiogram uses (``/bot{token}/{method}``), validates requests the way
 Telegram does (HTML entities, keyboards, lengths, unknown chats, blocked users, rate limits) and lets the
 test side act as users: every user action enqueues an :class:`Update` for long polling and waits until the
-bot confirmed it (the next ``getUpdates`` offset), returning an :class:`Exchange` with what the bot did.
+bot confirmed it (the next ``getUpdates`` offset), returning an :class:`Exchange` with what the bot did;
+``post`` and ``post_press`` only enqueue (a burst, a flood), and the test awaits conditions instead.
+
+Rate limits (all off by default), as Telegram applies them to messages sent (``SENDING_METHODS``):
+``rate_limit`` per second overall, ``chat_rate_limit`` per second to one private chat,
+``group_rate_limit`` per minute to one group, each over a sliding window. A request over a limit
+gets 429 with ``retry_after``; until that time has passed, every message (after an overall 429) or
+every message to that chat (after a chat's 429) gets 429 again and counts as a violation.
+``callback_timeout``: a button press answered later than that is "query is too old", as in Telegram.
 """
 
 # ruff: noqa: ASYNC109  # timeouts are part of the public test API (like asyncio.wait_for)
@@ -509,8 +517,9 @@ class ApiCall:
 @dataclass
 class Stats:
     sent: int = 0
-    rejected_429: int = 0
-    violations_after_429: int = 0
+    rejected_429: int = 0  # every 429, overall and per chat
+    rejected_429_chat: int = 0  # of which for one chat's own limit (or during its pause)
+    violations_after_429: int = 0  # requests made while a pause that covered them was running
     per_method: Counter[str] = field(default_factory=Counter)
 
 
@@ -658,12 +667,22 @@ class FakeUser:
         msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), content)
         return await self.fake._submit({"message": msg.to_dict()}, self.chat_id, self._state, timeout)
 
-    async def send(self, text: str, timeout: float | None = None) -> Exchange:
+    @staticmethod
+    def _text_content(text: str) -> JSON:
         content: JSON = {"text": text}
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0] if text.strip() else text
             content["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
-        return await self._send_message(timeout, **content)
+        return content
+
+    async def send(self, text: str, timeout: float | None = None) -> Exchange:
+        return await self._send_message(timeout, **self._text_content(text))
+
+    async def post(self, text: str) -> int:
+        """Send ``text`` without waiting for the bot (a burst); returns the update id."""
+        self._state.has_chat = True
+        msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), self._text_content(text))
+        return await self.fake.push_update({"message": msg.to_dict()})
 
     async def send_sticker(self, emoji: str = "👍") -> Exchange:
         sticker = {
@@ -777,16 +796,29 @@ class FakeUser:
         )
         return await self._callback(payload, data, timeout)
 
-    async def _callback(self, message: JSON, data: str, timeout: float | None) -> Exchange:
+    async def post_press(self, message: FakeMessage, which: str | int | tuple[int, int]) -> str:
+        """Press a button without waiting for the bot; returns the callback query id."""
+        button = self._find_button(message, which)
+        if button.callback_data is None:
+            raise LookupError(f"button {button.text!r} has no callback_data: {button.data}")
+        self._state.has_chat = True
+        query = self._callback_query(message.to_dict(), button.callback_data)
+        await self.fake.push_update({"callback_query": query})
+        return str(query["id"])
+
+    def _callback_query(self, message: JSON, data: str) -> JSON:
         query_id = str(self.fake._next_id() * 1000003 + self.id % 1000)
-        self.fake._open_callbacks[query_id] = None
-        query: JSON = {
+        self.fake._open_callbacks[query_id] = time.monotonic()
+        return {
             "id": query_id,
             "from": self._state.to_user(),
             "message": message,
             "chat_instance": str(abs(hash((self.chat_id, self.fake.bot_id))) % 10**18),
             "data": data,
         }
+
+    async def _callback(self, message: JSON, data: str, timeout: float | None) -> Exchange:
+        query = self._callback_query(message, data)
         return await self.fake._submit({"callback_query": query}, self.chat_id, self._state, timeout)
 
     async def inline(self, query: str, offset: str = "", timeout: float | None = None) -> Exchange:
@@ -928,6 +960,9 @@ class FakeTelegram:
         retry_after: int = 1,
         paid_rate_limit: float = 1000.0,
         default_timeout: float = 10.0,
+        chat_rate_limit: float | None = None,
+        group_rate_limit: float | None = None,
+        callback_timeout: float | None = None,
     ) -> None:
         self.token = token
         self.bot_id = bot_id
@@ -937,6 +972,9 @@ class FakeTelegram:
         self.retry_after = retry_after
         self.paid_rate_limit = paid_rate_limit
         self.default_timeout = default_timeout
+        self.chat_rate_limit = chat_rate_limit  # messages per second to one private chat
+        self.group_rate_limit = group_rate_limit  # messages per minute to one group
+        self.callback_timeout = callback_timeout  # seconds to answer a button press
 
         meta = load_methods()
         self.api_version: str = str(meta.get("version", ""))
@@ -958,7 +996,7 @@ class FakeTelegram:
         self._groups: dict[int, FakeGroup] = {}
         self._messages: dict[int, list[FakeMessage]] = {}
         self._message_ids: dict[int, int] = {}
-        self._open_callbacks: dict[str, None] = {}
+        self._open_callbacks: dict[str, float] = {}  # query id -> when it was pressed
         self._open_inline: dict[str, None] = {}
         self._pending: list[JSON] = []
         self._update_ids = itertools.count(1)
@@ -970,6 +1008,8 @@ class FakeTelegram:
         self._background: set[asyncio.Task[None]] = set()
         self._send_times: deque[float] = deque()
         self._retry_until: float | None = None
+        self._chat_send_times: dict[Any, deque[float]] = {}
+        self._chat_retry_until: dict[Any, float] = {}
         self._cond = asyncio.Condition()
         self._closing = False
         self.get_updates_requests = 0
@@ -1277,7 +1317,10 @@ class FakeTelegram:
             result = await handler(_Request(canonical, params, files, call))
             if name in SENDING_METHODS:
                 self.stats.sent += 1
-                self._send_times.append(time.monotonic())
+                now = time.monotonic()
+                self._send_times.append(now)
+                if self.chat_rate_limit is not None or self.group_rate_limit is not None:
+                    self._chat_send_times.setdefault(params.get("chat_id"), deque()).append(now)
             call.status = 200
             call.response = {"ok": True, "result": result}
         except ApiError as exc:
@@ -1300,22 +1343,49 @@ class FakeTelegram:
                 )
         return web.json_response(ApiError(404, "Not Found").body(), status=404)
 
+    def _too_many(self, left: float) -> ApiError:
+        seconds = max(1, math.ceil(left))
+        return ApiError(429, f"Too Many Requests: retry after {seconds}", parameters={"retry_after": seconds})
+
     def _check_rate(self, params: JSON) -> None:
         now = time.monotonic()
         if self._retry_until is not None and now < self._retry_until:
             self.stats.violations_after_429 += 1
-            left = max(1, math.ceil(self._retry_until - now))
-            raise ApiError(429, f"Too Many Requests: retry after {left}", parameters={"retry_after": left})
+            raise self._too_many(self._retry_until - now)
+        chat = params.get("chat_id")
+        chat_until = self._chat_retry_until.get(chat)
+        if chat_until is not None and now < chat_until:
+            self.stats.violations_after_429 += 1
+            self.stats.rejected_429_chat += 1
+            raise self._too_many(chat_until - now)
         while self._send_times and self._send_times[0] <= now - 1.0:
             self._send_times.popleft()
-        limit = self.paid_rate_limit if _as_bool(params.get("allow_paid_broadcast", False)) else self.rate_limit
+        paid = _as_bool(params.get("allow_paid_broadcast", False))
+        limit = self.paid_rate_limit if paid else self.rate_limit
         if limit is not None and len(self._send_times) >= limit:
             self._retry_until = now + self.retry_after
-            raise ApiError(
-                429,
-                f"Too Many Requests: retry after {self.retry_after}",
-                parameters={"retry_after": self.retry_after},
-            )
+            raise self._too_many(self.retry_after)
+        if paid:
+            return
+        group = self._is_group(chat)
+        chat_limit, window = (self.group_rate_limit, 60.0) if group else (self.chat_rate_limit, 1.0)
+        if chat_limit is None:
+            return
+        times = self._chat_send_times.get(chat)
+        while times and times[0] <= now - window:
+            times.popleft()
+        if times is not None and len(times) >= chat_limit:
+            self._chat_retry_until[chat] = now + self.retry_after
+            self.stats.rejected_429_chat += 1
+            raise self._too_many(self.retry_after)
+
+    def _is_group(self, chat: Any) -> bool:
+        if isinstance(chat, str):
+            return True
+        try:
+            return int(chat) in self._groups or int(chat) < 0
+        except (TypeError, ValueError):
+            return False
 
     # ---------------------------------------------------------------- validation helpers
 
@@ -1696,8 +1766,11 @@ class FakeTelegram:
 
     async def _answer_callback_query(self, req: _Request) -> Any:
         query_id = str(req.params["callback_query_id"])
-        if query_id not in self._open_callbacks:
+        pressed = self._open_callbacks.get(query_id)
+        if pressed is None:
             raise bad_request(QUERY_TOO_OLD[len("Bad Request: ") :])
+        if self.callback_timeout is not None and time.monotonic() - pressed > self.callback_timeout:
+            raise bad_request(QUERY_TOO_OLD[len("Bad Request: ") :])  # too late: it stays unanswered
         text = req.params.get("text")
         if text is not None and len(str(text)) > 200:
             raise bad_request("MESSAGE_TOO_LONG")

@@ -10,9 +10,12 @@ Guarantees
 * Cancellable from anywhere: a running broadcast re-reads its status every ``status_seconds`` and
   stops when another replica (which does not run the engine) cancelled it in the shared database.
 * Rate: a shared :class:`SendGate` keeps every message the bot sends (broadcasts and replies) within
-  ``BROADCAST_RATE`` per sliding second, spaces the broadcast evenly, keeps about one message per
-  second per chat, and after a 429 pauses *all* sending for ``retry_after``. Replies to residents
-  take precedence over the broadcast for the next free slot, so a broadcast never starves them.
+  ``BROADCAST_RATE`` per sliding second, spaces the broadcast evenly, and keeps each chat within its
+  own pace (:mod:`bot.services.pacing`: about one a second in a private chat, 20 a minute in a
+  group). A 429 for a chat the bot has just written to pauses that chat alone; a 429 that cannot be
+  about one chat (no chat, a chat that got nothing else lately, several chats at once) pauses *all*
+  sending for ``retry_after``. Replies to residents take precedence over the broadcast for the next
+  free slot, so a broadcast never starves them.
   Paid broadcasts (up to 1,000/s) are cheap per message: the request is serialized once and only
   the chat id changes (:class:`BroadcastSender`).
 * Errors: 403 (blocked, deactivated) and 400 "chat not found" mark the user inactive and are not
@@ -50,6 +53,7 @@ from aiogram.exceptions import (
 )
 from aiogram.methods import (
     CopyMessage,
+    GetUpdates,
     SendAnimation,
     SendAudio,
     SendDocument,
@@ -66,6 +70,7 @@ from aiogram.types import InlineKeyboardMarkup, InputFile
 from aiohttp import ClientError, ClientTimeout
 
 from bot.clock import Clock
+from bot.services.pacing import ChatId, ChatPacer
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord, DeliveryCounts, DeliveryResult
 
@@ -86,7 +91,9 @@ SENDING_METHODS: tuple[type[TelegramMethod[Any]], ...] = (
 )
 MAX_ATTEMPTS = 3  # network errors and 5xx: the first try and two retries
 BACKOFF_SECONDS = (1.0, 3.0)
-PER_CHAT_SECONDS = 1.0
+REPLY_ATTEMPTS = 3  # a reply that gets a 429 waits out its pause and is sent again, twice at most
+GLOBAL_AFTER_CHATS = 3  # 429s for this many chats within CROSS_CHAT_SECONDS: the bot's limit, pause all
+CROSS_CHAT_SECONDS = 2.0
 WINDOW_MARGIN = 0.03  # the sliding window is 1.03 s: room for jitter between us and the server
 FLUSH_SECONDS = 0.1
 STATUS_SECONDS = 1.0  # a running broadcast re-reads its status this often (another replica may cancel it)
@@ -116,8 +123,9 @@ def in_flight_window(rate: float) -> int:
 
 
 class SendGate:
-    """Global pacing of everything the bot sends: a sliding-window cap, even spacing for broadcasts,
-    priority for replies, and a pause of all sending after a 429.
+    """Pacing of everything the bot sends: a sliding-window cap, even spacing for broadcasts,
+    priority for replies, each chat's own pace (:attr:`chats`), and pauses after a 429 (of one
+    chat, or of all sending: :meth:`retry_after`).
 
     Two sliding windows cap the sends. The first counts a request when it leaves: at most ``rate``
     in any ``1 + WINDOW_MARGIN`` seconds. The second bounds what the server can have counted in
@@ -129,7 +137,7 @@ class SendGate:
     serves its backlog at once (which it would count as a burst we never sent). So every
     :meth:`acquire` is followed by a :meth:`release` when its request ends."""
 
-    def __init__(self, rate: float, *, burst_fraction: float = 0.05) -> None:
+    def __init__(self, rate: float, *, burst_fraction: float = 0.05, chats: ChatPacer | None = None) -> None:
         self.rate = rate
         self.capacity = max(1, math.floor(rate))
         self.window = 1.0 + WINDOW_MARGIN
@@ -145,7 +153,11 @@ class SendGate:
         self._next_slot = 0.0
         self._pause_until = 0.0
         self._priority_waiting = 0
-        self.pauses = 0
+        self.pauses = 0  # times all sending was paused
+        self.chats = chats if chats is not None else ChatPacer()
+        self.chat_pauses = 0  # times one chat was paused
+        self._chat_429s: deque[tuple[float, ChatId]] = deque()
+        self._chat_lines: dict[ChatId, deque[asyncio.Future[None]]] = {}  # replies waiting per chat
 
     @staticmethod
     def _now() -> float:
@@ -157,6 +169,65 @@ class SendGate:
             self._pause_until = until
             self.pauses += 1
             log.warning("429 from Telegram: all sending paused for %.1f s", seconds)
+
+    def retry_after(self, seconds: float, chat_id: ChatId | None = None, *, chat_only: bool = False) -> None:
+        """Telegram answered 429 with ``retry_after`` to a request for ``chat_id``. Pause that chat
+        alone when the 429 can be its own limit (the bot wrote to it just before, or ``chat_only``:
+        a method that is not a message, such as an edit); else, or when several chats got one within
+        a couple of seconds, it is the bot's overall limit: pause everything."""
+        now = self._now()
+        if chat_id is None or not (chat_only or self.chats.sent_recently(chat_id, now)):
+            self.pause(seconds)
+            return
+        self.chats.pause(chat_id, now, seconds + 0.05)
+        self.chat_pauses += 1
+        log.info("429 from Telegram for chat %s: that chat paused for %.1f s", chat_id, seconds)
+        recent = self._chat_429s
+        recent.append((now, chat_id))
+        while recent and recent[0][0] < now - CROSS_CHAT_SECONDS:
+            recent.popleft()
+        if len({chat for _, chat in recent}) >= GLOBAL_AFTER_CHATS:
+            recent.clear()
+            self.pause(seconds)
+
+    def chat_wait(self, chat_id: ChatId) -> float:
+        """Seconds until a message may go to ``chat_id`` (its pace, any pause of it, and replies
+        already waiting for it)."""
+        wait = self.chats.wait(chat_id, self._now())
+        return max(wait, 0.1) if chat_id in self._chat_lines else wait
+
+    def take_chat(self, chat_id: ChatId) -> None:
+        self.chats.take(chat_id, self._now())
+
+    async def acquire_chat(self, chat_id: ChatId) -> None:
+        """Wait for ``chat_id``'s turn and take it. Messages to one chat wait in line, first come
+        first served, so they reach it in the order they were sent (a notice before the answer that
+        follows it)."""
+        line = self._chat_lines.get(chat_id)
+        if line is None:
+            if self.chats.wait(chat_id, self._now()) <= 0:
+                self.take_chat(chat_id)
+                return
+            line = self._chat_lines[chat_id] = deque()
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        line.append(turn)
+        if len(line) == 1:
+            turn.set_result(None)
+        try:
+            await turn
+            while (wait := self.chats.wait(chat_id, self._now())) > 0:  # noqa: ASYNC110 - a pause may grow
+                await asyncio.sleep(wait)
+            self.take_chat(chat_id)
+        finally:
+            if line and line[0] is turn:
+                line.popleft()
+            elif turn in line:
+                line.remove(turn)
+            if line:
+                if not line[0].done():
+                    line[0].set_result(None)
+            elif self._chat_lines.get(chat_id) is line:
+                del self._chat_lines[chat_id]
 
     async def wait_unpaused(self) -> None:
         while (left := self._pause_until - self._now()) > 0:  # noqa: ASYNC110 - the pause may be extended
@@ -207,9 +278,18 @@ class SendGate:
                 self._priority_waiting -= 1
 
 
+def chat_of(method: TelegramMethod[Any]) -> ChatId | None:
+    """The chat a request is about, when it names one."""
+    chat_id = getattr(method, "chat_id", None)
+    return chat_id if isinstance(chat_id, int | str) else None
+
+
 class SendGateMiddleware(BaseRequestMiddleware):
-    """Client-session middleware: the bot's own replies wait out a 429 pause, take priority slots
-    in the shared window and are retried once after a 429."""
+    """Client-session middleware for the bot's own requests. A message waits for its chat's turn
+    (:mod:`bot.services.pacing`), then takes a priority slot in the shared window; after a 429 it
+    waits out the pause (its chat's, or everyone's) and is sent again, at most ``REPLY_ATTEMPTS``
+    times in all. Other requests (edits, callback answers) go straight through, never held back by
+    a pause; a 429 to one of them is still noted (that chat, or everyone without a chat)."""
 
     def __init__(self, gate: SendGate) -> None:
         self.gate = gate
@@ -220,19 +300,35 @@ class SendGateMiddleware(BaseRequestMiddleware):
         bot: Bot,
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
-        if _engine_send.get() or not isinstance(method, SENDING_METHODS):
+        if _engine_send.get() or isinstance(method, GetUpdates):
             return await make_request(bot, method)
+        chat_id = chat_of(method)
+        if not isinstance(method, SENDING_METHODS):
+            try:
+                return await make_request(bot, method)
+            except TelegramRetryAfter as error:
+                self.gate.retry_after(error.retry_after, chat_id, chat_only=True)
+                raise
         if self.gate.paid_active and getattr(method, "allow_paid_broadcast", False) is None:
             method.allow_paid_broadcast = True  # type: ignore[attr-defined]
-        try:
-            return await self._request(make_request, bot, method)
-        except TelegramRetryAfter as error:
-            self.gate.pause(error.retry_after)
-            return await self._request(make_request, bot, method)
+        for attempt in range(1, REPLY_ATTEMPTS + 1):
+            try:
+                return await self._request(make_request, bot, method, chat_id)
+            except TelegramRetryAfter as error:
+                if attempt == REPLY_ATTEMPTS:
+                    raise
+                self.gate.retry_after(error.retry_after, chat_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     async def _request(
-        self, make_request: NextRequestMiddlewareType[TelegramType], bot: Bot, method: TelegramMethod[TelegramType]
+        self,
+        make_request: NextRequestMiddlewareType[TelegramType],
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        chat_id: ChatId | None,
     ) -> Response[TelegramType]:
+        if chat_id is not None:
+            await self.gate.acquire_chat(chat_id)
         await self.gate.acquire(priority=True)
         try:
             return await make_request(bot, method)
@@ -276,6 +372,7 @@ class DeliveryEngine:
         progress_seconds: float = 3.0,
         poll_seconds: float = 1.0,
         status_seconds: float = STATUS_SECONDS,
+        chat_pacing: bool = True,
     ) -> None:
         self.bot = bot
         self.storage = storage
@@ -286,7 +383,7 @@ class DeliveryEngine:
         self.progress_seconds = progress_seconds
         self.poll_seconds = poll_seconds
         self.status_seconds = status_seconds
-        self.gate = SendGate(rate)
+        self.gate = SendGate(rate, chats=None if chat_pacing else ChatPacer.unlimited())
         self.concurrency = concurrency_for(rate)
         self.flush_size = flush_size_for(rate)
         self._wake = asyncio.Event()
@@ -295,7 +392,6 @@ class DeliveryEngine:
         self._active: _Run | None = None  # the broadcast being sent now
         self._delivering: int | None = None  # ... until its final status and report are written
         self._sent_times: deque[float] = deque()
-        self._chat_last: dict[int, float] = {}
         self._finished: set[int] = set()
         self._finished_cond = asyncio.Condition()
 
@@ -680,18 +776,23 @@ class _Run:
                 continue
             else:
                 break
-            last = self.engine._chat_last.get(user_id)
-            if last is not None and now - last < PER_CHAT_SECONDS:
-                heapq.heappush(self.retries, (last + PER_CHAT_SECONDS, user_id))
+            gate = self.engine.gate
+            if (wait := gate.chat_wait(user_id)) > 0:  # its chat's turn is later (replies, a 429)
+                heapq.heappush(self.retries, (now + wait, user_id))
                 continue
             await self.semaphore.acquire()
-            await self.engine.gate.acquire()
+            await gate.acquire()
             if self._halt():
-                self.engine.gate.release(sent=False)
+                gate.release(sent=False)
                 self.semaphore.release()
                 queue.appendleft(user_id)
                 break
-            self.engine._chat_last[user_id] = self._now()
+            if (wait := gate.chat_wait(user_id)) > 0:  # a reply took the chat's turn meanwhile
+                gate.release(sent=False)
+                self.semaphore.release()
+                heapq.heappush(self.retries, (self._now() + wait, user_id))
+                continue
+            gate.take_chat(user_id)
             task = asyncio.create_task(self._deliver_one(user_id))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -708,7 +809,7 @@ class _Run:
                 result = DeliveryResult(user_id, "sent")
                 self.engine._sent_times.append(self._now())
         except TelegramRetryAfter as error:
-            self.engine.gate.pause(error.retry_after)
+            self.engine.gate.retry_after(error.retry_after, user_id)
             heapq.heappush(self.retries, (self._now(), user_id))  # not an attempt: send again after the pause
         except TelegramForbiddenError as error:
             result = DeliveryResult(user_id, "blocked", error.message[:200])
@@ -752,8 +853,3 @@ class _Run:
                 await self.engine.storage.record_deliveries(self.record.id, batch, self.engine.clock.now())
             except Exception:
                 log.exception("broadcast %s: could not record %d results", self.record.id, len(batch))
-            chat_last = self.engine._chat_last
-            if len(chat_last) > 4 * self.engine.concurrency + self.engine.rate:
-                cutoff = self._now() - PER_CHAT_SECONDS
-                for chat_id in [c for c, t in chat_last.items() if t < cutoff]:
-                    del chat_last[chat_id]
