@@ -22,7 +22,7 @@ from typing import TextIO
 from bot.clock import Clock, ShiftedClock, SystemClock
 from bot.config import ConfigError, DatabaseConfig, Lang, Settings
 from bot.content import ContentError, load_content
-from bot.devtools.fake_api import Exchange, FakeMessage
+from bot.devtools.fake_api import Exchange
 from bot.i18n import TranslationsError
 
 CHAT_USER_ID = 100001
@@ -54,20 +54,11 @@ def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
         return 0
 
 
-def _language_picker(messages: list[FakeMessage], lang: Lang) -> tuple[FakeMessage, str] | None:
-    """The first-contact language picker among ``messages`` and the text of ``lang``'s button."""
-    for message in messages:
-        for button in message.flat_buttons:
-            if button.callback_data == f"lang:{lang}":
-                return message, button.text
-    return None
-
-
 async def chat(
     settings: Settings, *, clock: Clock, lang: Lang, stdin: TextIO | None = None, stdout: TextIO | None = None
 ) -> int:
     from bot.app import create_app
-    from bot.devtools.fake_api import FakeTelegram, render
+    from bot.devtools.fake_api import FakeMessage, FakeTelegram, render
     from bot.runners.polling import run_polling
 
     stdin = stdin or sys.stdin
@@ -99,13 +90,13 @@ async def chat(
             file=out,
         )
         try:
+            # On first contact the bot asks for the language; the language of --lang counts as chosen
+            # (one update fewer: a burst of piped input stays within the per-chat pacing).
+            await app.storage.touch_user(CHAT_USER_ID, lang, clock.now())
+            await app.storage.set_language(CHAT_USER_ID, lang)
+            print(f"(language {lang} chosen for you; /language changes it)", file=out)
             exchange = await user.send("/start")
             show(exchange.replies + exchange.edits)
-            picker = _language_picker(exchange.replies, lang)
-            if picker is not None:  # first contact: choose the language of --lang, as a resident would
-                print(f"\n(you press {picker[1]!r}; /language changes it)", file=out)
-                exchange = await user.press(picker[0], picker[1])
-                show(exchange.replies + exchange.edits)
             while True:
                 print("\nyou> ", end="", file=out, flush=True)
                 line = await asyncio.to_thread(stdin.readline)
