@@ -52,7 +52,7 @@ ifeq ($(PG_INITDB),)
 	      "Install Debian's postgresql package (.ci/run does) to run them."
 else
 	VOTERBOT_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q tests/test_conversation.py tests/test_faq.py \
-	    tests/test_webhook.py
+	    tests/test_webhook.py tests/test_desk.py tests/test_desk_webhook.py
 endif
 
 bench: $(STAMP) translations

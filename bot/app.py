@@ -24,10 +24,12 @@ from bot.config import Settings
 from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
+from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.reminders import voted_markup_json
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
+from bot.services.desk import DeskService
 from bot.services.events import EventService
 from bot.services.faq import FaqService
 from bot.services.leader import Leadership, lease_for
@@ -108,7 +110,9 @@ def create_dispatcher(
     dp.include_routers(*build_routers())
 
     async def on_startup(bot: Bot) -> None:
-        await register_commands(bot, i18n, settings.default_language, settings.admin_ids)
+        desk: DeskService | None = dp.workflow_data.get("desk")
+        desk_on = desk is not None and await desk.start()  # before the menu: /operator only with a desk
+        await register_commands(bot, i18n, settings.default_language, settings.admin_ids, desk=desk_on)
         # before the delivery engine starts: a removed admin's scheduled broadcasts never go out
         menus = CommandMenus(bot, i18n, settings.default_language, storage)
         await retire_removed_admins(storage, menus, settings.admin_ids, clock.now())
@@ -132,6 +136,22 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     pictures = PictureService()
     content.subscribe(pictures.clear)  # drawn again from the new content
     dp["pictures"] = pictures
+
+    # the operators' desk (OPERATORS_CHAT_ID): checked at start-up, off when the chat is not usable
+    campaign_tz = lambda: content.current.campaign.tz  # noqa: E731
+    desk_port = (
+        TelegramDeskPort(bot, settings.operators_chat_id, i18n, settings.default_language, campaign_tz)
+        if settings.operators_chat_id is not None
+        else None
+    )
+    dp["desk"] = DeskService(
+        storage,
+        clock,
+        chat_id=settings.operators_chat_id,
+        port=desk_port,
+        operators=lambda: content.current.campaign.operators,
+        tz=campaign_tz,
+    )
 
     # --- background services: created here, exposed to handlers as workflow data, started with
     # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).

@@ -26,3 +26,15 @@ class FaqEntryCb(CallbackData, prefix="fe"):
 class FaqVoteCb(CallbackData, prefix="fv"):
     entry: str
     helpful: bool
+
+
+class DeskCb(CallbackData, prefix="dk"):
+    """The operators' desk, resident side (bot.handlers.desk)."""
+
+    action: str  # ask, rumour, done, person (ask about a rumour the FAQ answered)
+    ctx: str = ""  # ask: "n" (after no answer), "s" (after suggestions); person: the rumour's message id
+
+
+class DeskRateCb(CallbackData, prefix="dr"):
+    ticket: int
+    good: bool

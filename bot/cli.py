@@ -1,4 +1,4 @@
-"""``voterbot`` / ``python -m bot``: run, check, chat, preview, ask."""
+"""``voterbot`` / ``python -m bot``: run, check, chat, preview, ask, drafts."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--lang", choices=LANGUAGES, help="the language to show the questions in")
     ask.add_argument("--json", action="store_true", help='print {"decision": ..., "matches": [...]}')
+    drafts = sub.add_parser("drafts", help="print the operators' FAQ drafts (/faq in a ticket) for the editors")
+    drafts.add_argument("--limit", type=int, default=100, help="how many, newest first (default 100)")
     return parser
 
 
@@ -57,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ask(settings, args.question, lang=args.lang or settings.default_language, as_json=args.json)
     if args.command == "preview":
         return preview(settings, lang=args.lang)
+    if args.command == "drafts":
+        return print_drafts(settings, args.limit)
     if args.command == "chat":
         lang = args.lang or settings.default_language
         try:
@@ -145,6 +149,28 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
         entry = faq.entry(match.id)
         title = entry.text(lang).q if entry else ""
         print(f"  {match.score:.3f}  {match.id:<28} {title}")
+    return 0
+
+
+def print_drafts(settings: Settings, limit: int) -> int:
+    """The answers operators saved with ``/faq``: never published by the bot, an editor adds them
+    to ``data/faq.yaml`` (in all three languages, with sources) after checking them."""
+    from bot.services.desk import format_draft
+    from bot.storage import open_storage
+
+    async def _drafts() -> list[str]:
+        storage = open_storage(settings.database)
+        await storage.connect()
+        try:
+            return [format_draft(draft) for draft in await storage.faq_drafts(max(1, limit))]
+        finally:
+            await storage.close()
+
+    drafts = asyncio.run(_drafts())
+    if not drafts:
+        print("no drafts")
+    for text in drafts:
+        print(text)
     return 0
 
 

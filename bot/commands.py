@@ -36,6 +36,10 @@ USER_COMMANDS: list[tuple[str, str]] = [
     ("privacy", N_("What the bot stores about you")),
     ("forget", N_("Erase everything the bot stores about you")),
 ]
+DESK_COMMANDS: list[tuple[str, str]] = [  # only while the operators' desk is on
+    ("operator", N_("Ask a person")),
+    ("rumour", N_("Check a rumour")),
+]
 ADMIN_COMMANDS: list[tuple[str, str]] = [
     ("event_add", N_("Admin: add an event")),
     ("event_edit", N_("Admin: edit an event")),
@@ -48,31 +52,35 @@ ADMIN_COMMANDS: list[tuple[str, str]] = [
 ]
 
 
-def _commands(i18n: I18n, lang: Lang, admin: bool) -> list[BotCommand]:
+def _commands(i18n: I18n, lang: Lang, admin: bool, desk: bool = False) -> list[BotCommand]:
     with i18n.context(), i18n.use_locale(lang):
-        items = USER_COMMANDS + (ADMIN_COMMANDS if admin else [])
+        items = USER_COMMANDS + (DESK_COMMANDS if desk else []) + (ADMIN_COMMANDS if admin else [])
         return [BotCommand(command=name, description=_(description)) for name, description in items]
 
 
-async def register_commands(bot: Bot, i18n: I18n, default: Lang, admin_ids: frozenset[int]) -> None:
+async def register_commands(
+    bot: Bot, i18n: I18n, default: Lang, admin_ids: frozenset[int], *, desk: bool = False
+) -> None:
     """Commands per Telegram client language, a default, groups, and each admin's own list."""
     try:
         for lang in LANGUAGES:
-            await bot.set_my_commands(_commands(i18n, lang, False), scope=BotCommandScopeDefault(), language_code=lang)
-        await bot.set_my_commands(_commands(i18n, default, False), scope=BotCommandScopeDefault())
+            await bot.set_my_commands(
+                _commands(i18n, lang, False, desk), scope=BotCommandScopeDefault(), language_code=lang
+            )
+        await bot.set_my_commands(_commands(i18n, default, False, desk), scope=BotCommandScopeDefault())
         with i18n.context(), i18n.use_locale(default):
             help_only = [BotCommand(command="help", description=_("What the bot can do"))]
         await bot.set_my_commands(help_only, scope=BotCommandScopeAllGroupChats())
         for admin in admin_ids:
-            await set_chat_commands(bot, admin, default, i18n, admin=True)
+            await set_chat_commands(bot, admin, default, i18n, admin=True, desk=desk)
     except TelegramAPIError as error:  # the bot works without a command menu; say so and go on
         log.warning("could not register the command menu: %s", error)
 
 
-async def set_chat_commands(bot: Bot, chat_id: int, lang: Lang, i18n: I18n, *, admin: bool) -> None:
+async def set_chat_commands(bot: Bot, chat_id: int, lang: Lang, i18n: I18n, *, admin: bool, desk: bool = False) -> None:
     """The command menu of one private chat, in the language its user chose."""
     try:
-        await bot.set_my_commands(_commands(i18n, lang, admin), scope=BotCommandScopeChat(chat_id=chat_id))
+        await bot.set_my_commands(_commands(i18n, lang, admin, desk), scope=BotCommandScopeChat(chat_id=chat_id))
     except TelegramAPIError as error:
         log.warning("could not set the commands of chat %s: %s", chat_id, error)
 

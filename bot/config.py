@@ -64,6 +64,7 @@ class Settings:
     webhook_secret: str | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
     redis_url: str | None = None  # conversation state and per-user ordering shared by replicas
+    operators_chat_id: int | None = None  # the operators' desk: a forum supergroup (issue 15)
 
     def require_webhook(self) -> tuple[str, str]:
         """The webhook's public URL and secret, both required by ``run --webhook``."""
@@ -217,6 +218,16 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         if redis_parts.scheme not in ("redis", "rediss", "unix") or not (redis_parts.netloc or redis_parts.path):
             raise ConfigError("REDIS_URL", "expected redis://host:6379/0, rediss://… or unix:///path/redis.sock")
 
+    operators = get("OPERATORS_CHAT_ID")
+    operators_chat_id: int | None = None
+    if operators is not None:
+        if not re.fullmatch(r"-100\d{5,16}", operators):
+            raise ConfigError(
+                "OPERATORS_CHAT_ID",
+                f"expected the id of a forum supergroup, such as -1001234567890, got {operators!r}",
+            )
+        operators_chat_id = int(operators)
+
     return Settings(
         bot_token=token,
         bot_api_base=api_base,
@@ -234,4 +245,5 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
         webhook_secret=webhook_secret,
         webhook_listen=webhook_listen,
         redis_url=redis_url,
+        operators_chat_id=operators_chat_id,
     )

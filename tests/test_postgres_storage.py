@@ -381,9 +381,8 @@ async def test_sequences_continue_after_rows_written_before_them(postgres_url: s
     try:
         for table in ("unanswered", "broadcasts", "audit_log"):
             await store.db.execute(f"DROP SEQUENCE {table}_id_seq")
-        await store.db.execute("DELETE FROM schema_version WHERE version >= 6")
-        for undo in ("DROP TABLE admin_menus", "DROP INDEX unanswered_user", "DROP INDEX deliveries_user"):
-            await store.db.execute(undo)  # migration 7's objects: it runs again after 6
+        # only 6 is missing: the runner applies every migration not applied yet, not only the newer ones
+        await store.db.execute("DELETE FROM schema_version WHERE version = 6")
         await store.db.execute("INSERT INTO audit_log (id, at, admin_id, action, details) VALUES (41, 0, 1, 'old', '')")
     finally:
         await store.close()

@@ -211,6 +211,7 @@ class Campaign(Model):
     results: Results | None = None
     reminders: list[Reminder] = []
     sources: list[Source] = Field(min_length=1)
+    operators: Operators | None = None  # the operators' desk's hours (used with OPERATORS_CHAT_ID)
 
     @field_validator("timezone")
     @classmethod
@@ -462,3 +463,31 @@ class FaqFile(Model):
             if entry.category not in categories:
                 raise ValueError(f"entry {entry.id!r}: unknown category {entry.category!r}")
         return self
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+class OperatorShift(Model):
+    """Operators are on duty on ``days`` from ``from`` to ``to`` (campaign time zone)."""
+
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+    from_: time = Field(alias="from")
+    to: time
+
+    @model_validator(mode="after")
+    def _in_order(self) -> OperatorShift:
+        if self.to <= self.from_:
+            raise ValueError("to must be after from (a shift ends on the day it starts)")
+        return self
+
+
+class Operators(Model):
+    """The operators' desk ("💬 Ask a person"): when people answer, and how much one resident may send."""
+
+    hours: list[OperatorShift] = Field(min_length=1)
+    messages_per_hour: Annotated[int, Field(ge=1, le=200)] = 20
+
+
+Campaign.model_rebuild()

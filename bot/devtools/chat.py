@@ -4,7 +4,11 @@ reaches Telegram and no token is needed.
 
 Type a message and press Enter; type a number to press that inline button of the last message
 with buttons; ``:sticker``, ``:photo``, ``:voice``, ``:location``, ``:contact`` send other kinds of message;
-``:quit`` (or Ctrl-D) leaves."""
+``:quit`` (or Ctrl-D) leaves.
+
+The operators' desk is simulated too (a forum supergroup inside the fake): "💬 Ask a person" or
+``/operator`` opens a ticket whose topic is shown as ``[operators · #1 …]``; ``:op text`` writes as an
+operator in the newest ticket's topic (``:op /close``, ``:op /faq``, ``:op // a note``)."""
 
 from __future__ import annotations
 
@@ -26,6 +30,8 @@ from bot.devtools.fake_api import Exchange
 from bot.i18n import TranslationsError
 
 CHAT_USER_ID = 100001
+CHAT_OPERATOR_ID = 100002
+CHAT_OPERATORS_CHAT = -1009999999999  # the simulated operators' forum (when OPERATORS_CHAT_ID is not set)
 
 
 def parse_moment(value: str, settings: Settings) -> datetime:
@@ -67,26 +73,54 @@ async def chat(
     await fake.start()
     with tempfile.TemporaryDirectory(prefix="voterbot-chat-") as tmp:
         path = Path(tmp) / "chat.sqlite3"
+        desk_chat = settings.operators_chat_id or CHAT_OPERATORS_CHAT
+        forum = fake.forum(desk_chat, "Operators")
         chat_settings = replace(
             settings,
             bot_api_base=fake.base_url,
             database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+            operators_chat_id=desk_chat,
         )
         app = await create_app(chat_settings, clock=clock, token=fake.token)
         polling = asyncio.create_task(run_polling(app, handle_signals=False, handle_as_tasks=False))
         user = fake.user(CHAT_USER_ID, first_name="Resident", language_code=lang)
         keyboard: FakeMessage | None = None
+        shown: set[tuple[int, int]] = set()
 
         def show(messages: list[FakeMessage]) -> None:
             nonlocal keyboard
             for message in messages:
+                shown.add((message.chat_id, message.message_id))
                 print("\n" + render(message), file=out)
                 if message.buttons:
                     keyboard = message
 
+        def show_desk() -> None:
+            """What happened elsewhere: in the operators' topics, and replies that reached the resident."""
+            for message in forum.messages():
+                key = (message.chat_id, message.message_id)
+                if key in shown or "forum_topic_created" in message.extra:
+                    continue
+                shown.add(key)
+                topic = forum.topics.get(int(message.extra.get("message_thread_id") or 0))
+                where = f"[operators · {topic.name}]" if topic else "[operators · General]"
+                print(f"\n{where}\n" + render(message), file=out)
+            fresh = [m for m in user.bot_messages() if (m.chat_id, m.message_id) not in shown]
+            if fresh:
+                show(fresh)
+
+        async def as_operator(text: str) -> Exchange | None:
+            if not forum.topics:
+                print("(no ticket yet: ask a person first, with /operator)", file=out)
+                return None
+            newest = max(forum.topics)
+            operator = fake.user(CHAT_OPERATOR_ID, first_name="Operator", language_code=lang)
+            return await operator.in_topic(forum, newest).send(text)
+
         print(
             "Ready. Type a message; a number presses a button;"
-            " :sticker :photo :voice :location :contact send other things; :quit leaves.",
+            " :sticker :photo :voice :location :contact send other things; :op text writes as an operator"
+            " in the newest ticket (:op /close); :quit leaves.",
             file=out,
         )
         try:
@@ -127,6 +161,11 @@ async def chat(
                     }
                     if text.strip() in kinds:
                         exchange = await kinds[text.strip()]()
+                    elif text.strip().startswith(":op "):
+                        operator_exchange = await as_operator(text.strip()[4:].strip())
+                        if operator_exchange is not None:
+                            show_desk()
+                        continue
                     elif text.strip() == ":location":
                         exchange = await user.send_location(43.238, 76.889)
                     elif text.strip() == ":contact":
@@ -134,6 +173,7 @@ async def chat(
                     else:
                         exchange = await user.send(text)
                 show(exchange.replies + exchange.edits)
+                show_desk()
         finally:
             await app.dispatcher.stop_polling()
             with contextlib.suppress(asyncio.CancelledError):

@@ -45,6 +45,7 @@ __all__ = [
     "FakeGroup",
     "FakeMessage",
     "FakeTelegram",
+    "FakeTopic",
     "FakeUser",
     "HtmlParseError",
     "Stats",
@@ -591,6 +592,20 @@ class _UserState:
         return data
 
 
+TOPIC_ICON_COLORS = frozenset({7322096, 16766590, 13338331, 9367192, 16749490, 16478047})
+MAX_TOPIC_NAME = 128
+
+
+@dataclass
+class FakeTopic:
+    """A forum topic: its id is the id of the service message that created it (as in Telegram)."""
+
+    thread_id: int
+    name: str
+    icon_color: int
+    closed: bool = False
+
+
 @dataclass
 class FakeGroup:
     fake: FakeTelegram = field(repr=False)
@@ -598,12 +613,33 @@ class FakeGroup:
     title: str
     type: Literal["group", "supergroup"]
     members: set[int] = field(default_factory=set)
+    is_forum: bool = False
+    bot_status: Literal["member", "administrator", "left"] = "member"
+    bot_can_manage_topics: bool = False
+    topics: dict[int, FakeTopic] = field(default_factory=dict)
 
     def to_chat(self) -> JSON:
-        return {"id": self.chat_id, "type": self.type, "title": self.title}
+        chat: JSON = {"id": self.chat_id, "type": self.type, "title": self.title}
+        if self.is_forum:
+            chat["is_forum"] = True
+        return chat
 
     def messages(self) -> list[FakeMessage]:
         return self.fake.chat_messages(self.chat_id)
+
+    def topic_messages(self, thread_id: int) -> list[FakeMessage]:
+        """Messages posted in one topic (the service message that created it excluded)."""
+        return [
+            m
+            for m in self.messages()
+            if m.extra.get("message_thread_id") == thread_id and "forum_topic_created" not in m.extra
+        ]
+
+    def topic_by_name(self, prefix: str) -> FakeTopic:
+        found = [t for t in self.topics.values() if t.name.startswith(prefix)]
+        if len(found) != 1:
+            raise LookupError(f"{len(found)} topics start with {prefix!r}: {[t.name for t in self.topics.values()]}")
+        return found[0]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -614,10 +650,13 @@ class FakeGroup:
 class FakeUser:
     """A user acting on the bot; ``in_group`` gives the same user writing in a group."""
 
-    def __init__(self, fake: FakeTelegram, state: _UserState, group: FakeGroup | None = None) -> None:
+    def __init__(
+        self, fake: FakeTelegram, state: _UserState, group: FakeGroup | None = None, thread_id: int | None = None
+    ) -> None:
         self.fake = fake
         self._state = state
         self.group = group
+        self.thread_id = thread_id
 
     @property
     def id(self) -> int:
@@ -648,6 +687,13 @@ class FakeUser:
         group.members.add(self.id)
         return FakeUser(self.fake, self._state, group)
 
+    def in_topic(self, group: FakeGroup, thread_id: int) -> FakeUser:
+        """The same user writing in a topic of a forum supergroup (``message_thread_id`` on messages)."""
+        if not group.is_forum or thread_id not in group.topics:
+            raise LookupError(f"chat {group.chat_id} has no topic {thread_id}")
+        group.members.add(self.id)
+        return FakeUser(self.fake, self._state, group, thread_id)
+
     def messages(self) -> list[FakeMessage]:
         return self.fake.chat_messages(self.chat_id)
 
@@ -664,6 +710,8 @@ class FakeUser:
         return self.group.to_chat() if self.group is not None else self._state.to_chat()
 
     async def _send_message(self, timeout: float | None = None, **content: Any) -> Exchange:
+        if self.thread_id is not None and self.group is not None:
+            self.fake._into_topic(content, self.group, self.thread_id)
         msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), content)
         return await self.fake._submit({"message": msg.to_dict()}, self.chat_id, self._state, timeout)
 
@@ -683,6 +731,25 @@ class FakeUser:
         self._state.has_chat = True
         msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), self._text_content(text))
         return await self.fake.push_update({"message": msg.to_dict()})
+
+    async def reply(self, to: FakeMessage, text: str, timeout: float | None = None) -> Exchange:
+        """A text message replying to ``to`` (in the same chat, and topic if any)."""
+        content: JSON = {"text": text}
+        if text.startswith("/"):
+            command = text.split(maxsplit=1)[0]
+            content["entities"] = [{"type": "bot_command", "offset": 0, "length": utf16_len(command)}]
+        if self.thread_id is not None and self.group is not None:
+            self.fake._into_topic(content, self.group, self.thread_id)
+        content["reply_to_message"] = to.to_dict()
+        msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), content)
+        return await self.fake._submit({"message": msg.to_dict()}, self.chat_id, self._state, timeout)
+
+    async def close_topic(self, timeout: float | None = None) -> Exchange:
+        """An administrator closes the topic they are in from Telegram's interface (a service message)."""
+        if self.group is None or self.thread_id is None:
+            raise LookupError("close_topic needs a user in a topic (in_topic)")
+        self.group.topics[self.thread_id].closed = True
+        return await self._send_message(timeout, forum_topic_closed={})
 
     async def send_sticker(self, emoji: str = "👍") -> Exchange:
         sticker = {
@@ -874,6 +941,11 @@ class _Request:
     call: ApiCall
 
 
+_SERVICE_FIELDS = ("forum_topic_created", "forum_topic_closed", "forum_topic_reopened", "forum_topic_edited")
+# what a copy does not inherit from its source: the place in the source chat, and the origin
+_NOT_COPIED = frozenset({"reply_to_message", "forward_origin", "message_thread_id", "is_topic_message"})
+
+
 def _as_int(value: Any, name: str) -> int:
     if isinstance(value, bool):
         raise bad_request(f"{name} is invalid")
@@ -1048,6 +1120,10 @@ class FakeTelegram:
             "getfile": self._get_file,
             "getchat": self._get_chat,
             "getchatmember": self._get_chat_member,
+            "createforumtopic": self._create_forum_topic,
+            "editforumtopic": self._edit_forum_topic,
+            "closeforumtopic": self._close_forum_topic,
+            "reopenforumtopic": self._reopen_forum_topic,
         }
 
     # ---------------------------------------------------------------- lifecycle
@@ -1110,6 +1186,23 @@ class FakeTelegram:
         if grp is None:
             grp = FakeGroup(self, chat_id, title, type)
             self._groups[chat_id] = grp
+        return grp
+
+    def forum(
+        self,
+        chat_id: int,
+        title: str = "Operators",
+        *,
+        is_forum: bool = True,
+        bot_admin: bool = True,
+        can_manage_topics: bool = True,
+    ) -> FakeGroup:
+        """A supergroup with topics on (``is_forum``) where the bot is an administrator that may
+        manage topics; each flag off gives the misconfigurations Telegram allows."""
+        grp = self.group(chat_id, title, "supergroup")
+        grp.is_forum = is_forum
+        grp.bot_status = "administrator" if bot_admin else "member"
+        grp.bot_can_manage_topics = bot_admin and can_manage_topics
         return grp
 
     def chat_messages(self, chat_id: int) -> list[FakeMessage]:
@@ -1223,6 +1316,15 @@ class FakeTelegram:
         msg.extra = content
         self._messages.setdefault(chat_id, []).append(msg)
         return msg
+
+    def _into_topic(self, content: JSON, group: FakeGroup, thread_id: int) -> None:
+        """Mark a message as posted in a topic: like Telegram, a message that replies to nothing
+        else replies to the service message that created the topic."""
+        content["message_thread_id"] = thread_id
+        content["is_topic_message"] = True
+        created = self._find_message(group.chat_id, thread_id)
+        if created is not None and "reply_to_message" not in content:
+            content["reply_to_message"] = created.to_dict()
 
     def _find_message(self, chat_id: int, message_id: int) -> FakeMessage | None:
         for msg in self._messages.get(chat_id, []):
@@ -1493,6 +1595,25 @@ class FakeTelegram:
             chat=chat,
             sender=self.bot_user(),
         )
+        thread = params.get("message_thread_id")
+        if thread is not None:
+            grp = self._groups.get(chat_id)
+            thread_id = _as_int(thread, "message_thread_id")
+            if grp is None or not grp.is_forum:
+                raise bad_request("message thread not found")
+            topic = grp.topics.get(thread_id)
+            if topic is None:
+                raise bad_request("message thread not found")
+            if topic.closed and not grp.bot_can_manage_topics:
+                raise bad_request("TOPIC_CLOSED")
+            content: JSON = {}
+            reply_to_param = params.get("reply_parameters")
+            if isinstance(reply_to_param, dict) and "message_id" in reply_to_param:
+                content["reply_to_message"] = None  # set below from reply_parameters
+            self._into_topic(content, grp, thread_id)
+            if content.get("reply_to_message") is None:
+                content.pop("reply_to_message", None)
+            msg.extra.update(content)
         reply_to = params.get("reply_parameters")
         if isinstance(reply_to, dict) and "message_id" in reply_to:
             target = self._find_message(chat_id, _as_int(reply_to["message_id"], "message_id"))
@@ -1895,7 +2016,9 @@ class FakeTelegram:
         msg.caption = source.caption
         msg.document, msg.photo, msg.video = source.document, source.photo, source.video
         msg.venue, msg.location = source.venue, source.location
-        msg.extra.update({k: v for k, v in source.extra.items() if k not in ("reply_to_message", "forward_origin")})
+        if any(key in source.extra for key in _SERVICE_FIELDS):
+            raise bad_request("message can't be copied")
+        msg.extra.update({k: v for k, v in source.extra.items() if k not in _NOT_COPIED})
         if "caption" in params and msg.text is None:
             self._caption_into(msg, params)
         msg.reply_markup = self._validate_markup(params.get("reply_markup"))
@@ -1946,6 +2069,11 @@ class FakeTelegram:
         chat = self._known_chat(req.params["chat_id"])
         user_id = _as_int(req.params["user_id"], "user_id")
         if user_id == self.bot_id:
+            grp_of_bot = self._groups.get(int(chat["id"]))
+            if grp_of_bot is not None and grp_of_bot.bot_status == "administrator":
+                return self._bot_administrator(grp_of_bot)
+            if grp_of_bot is not None and grp_of_bot.bot_status == "left":
+                return {"status": "left", "user": self.bot_user()}
             return {"status": "member", "user": self.bot_user()}
         state = self._users.get(user_id)
         if state is None:
@@ -1958,6 +2086,106 @@ class FakeTelegram:
                 raise bad_request("user not found")
             status = "member"
         return {"status": status, "user": state.to_user()}
+
+    def _bot_administrator(self, grp: FakeGroup) -> JSON:
+        """``ChatMemberAdministrator`` of the bot: every required field of the Bot API."""
+        rights = {
+            "can_be_edited": False,
+            "is_anonymous": False,
+            "can_manage_chat": True,
+            "can_delete_messages": True,
+            "can_manage_video_chats": False,
+            "can_restrict_members": False,
+            "can_promote_members": False,
+            "can_change_info": False,
+            "can_invite_users": True,
+            "can_post_stories": False,
+            "can_edit_stories": False,
+            "can_delete_stories": False,
+            "can_send_welcome_messages": False,  # a newer Bot API field that aiogram 3.31 requires
+            "can_pin_messages": True,
+        }
+        if grp.type == "supergroup":
+            rights["can_manage_topics"] = grp.bot_can_manage_topics
+        return {"status": "administrator", "user": self.bot_user(), **rights}
+
+    def _forum_for_topics(self, chat_id_value: Any, action: str) -> FakeGroup:
+        """The forum a topic method acts on, checked the way Telegram checks it."""
+        chat = self._chat_for_sending(chat_id_value)
+        grp = self._groups.get(int(chat["id"]))
+        if grp is None or grp.type != "supergroup" or not grp.is_forum:
+            raise bad_request("the chat is not a forum")
+        if grp.bot_status != "administrator" or not grp.bot_can_manage_topics:
+            raise bad_request(f"not enough rights to {action} a topic")
+        return grp
+
+    @staticmethod
+    def _topic(grp: FakeGroup, params: JSON) -> FakeTopic:
+        topic = grp.topics.get(_as_int(params["message_thread_id"], "message_thread_id"))
+        if topic is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        return topic
+
+    def _service_message(self, req: _Request, grp: FakeGroup, thread_id: int | None, extra: JSON) -> FakeMessage:
+        msg = FakeMessage(0, grp.chat_id, int(time.time()), True, grp.to_chat(), self.bot_user())
+        msg.extra.update(extra)
+        msg.message_id = self._new_message_id(grp.chat_id)
+        if thread_id is not None:
+            msg.extra["message_thread_id"] = thread_id
+            msg.extra["is_topic_message"] = True
+        self._messages.setdefault(grp.chat_id, []).append(msg)
+        req.call.created.append(msg)
+        return msg
+
+    @staticmethod
+    def _topic_name(value: Any, *, allow_empty: bool) -> str:
+        name = "" if value is None else str(value)
+        if not name.strip() and not allow_empty:
+            raise bad_request("TOPIC_TITLE_EMPTY")
+        if len(name) > MAX_TOPIC_NAME:
+            raise bad_request("TOPIC_TITLE_TOO_LONG")  # Telegram's limit: 1-128 characters
+        return name
+
+    async def _create_forum_topic(self, req: _Request) -> Any:
+        params = req.params
+        grp = self._forum_for_topics(params["chat_id"], "create")
+        name = self._topic_name(params.get("name"), allow_empty=False)
+        color = _as_int(params.get("icon_color", 7322096), "icon_color")
+        if color not in TOPIC_ICON_COLORS:
+            raise bad_request("TOPIC_COLOR_INVALID")  # must be one of the six colours the Bot API lists
+        msg = self._service_message(req, grp, None, {"forum_topic_created": {"name": name, "icon_color": color}})
+        msg.extra["message_thread_id"] = msg.message_id
+        msg.extra["is_topic_message"] = True
+        grp.topics[msg.message_id] = FakeTopic(msg.message_id, name, color)
+        return {"message_thread_id": msg.message_id, "name": name, "icon_color": color}
+
+    async def _edit_forum_topic(self, req: _Request) -> Any:
+        grp = self._forum_for_topics(req.params["chat_id"], "edit")
+        topic = self._topic(grp, req.params)
+        name = self._topic_name(req.params.get("name"), allow_empty=True)
+        if not name or name == topic.name:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.name = name
+        self._service_message(req, grp, topic.thread_id, {"forum_topic_edited": {"name": name}})
+        return True
+
+    async def _close_forum_topic(self, req: _Request) -> Any:
+        grp = self._forum_for_topics(req.params["chat_id"], "close")
+        topic = self._topic(grp, req.params)
+        if topic.closed:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.closed = True
+        self._service_message(req, grp, topic.thread_id, {"forum_topic_closed": {}})
+        return True
+
+    async def _reopen_forum_topic(self, req: _Request) -> Any:
+        grp = self._forum_for_topics(req.params["chat_id"], "reopen")
+        topic = self._topic(grp, req.params)
+        if not topic.closed:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic.closed = False
+        self._service_message(req, grp, topic.thread_id, {"forum_topic_reopened": {}})
+        return True
 
 
 # --------------------------------------------------------------------------------------------------

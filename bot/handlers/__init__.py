@@ -10,6 +10,7 @@ from aiogram import Router
 from bot.handlers import (
     broadcast_admin,
     common,
+    desk,
     errors,
     events,
     events_admin,
@@ -34,6 +35,8 @@ def build_routers() -> list[Router]:
     return [
         faq.free_text_router(),
         errors.router(),
+        desk.operators_router(),  # the operators' forum: before groups, which ignore group messages
+        desk.residents_router(),  # an open conversation: before anything that would take its messages
         groups.router(),
         membership.router(),
         broadcast_admin.router(),

@@ -26,9 +26,11 @@ from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
+from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
+from bot.services.desk import DeskService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
@@ -461,7 +463,13 @@ async def on_cancel_broadcast(
 
 
 async def on_stats(
-    message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang, pictures: PictureService
+    message: Message,
+    db: Storage,
+    clock: Clock,
+    content: ContentStore,
+    lang: Lang,
+    pictures: PictureService,
+    desk: DeskService | None = None,
 ) -> None:
     assert message.from_user is not None
     now = clock.now()
@@ -489,6 +497,7 @@ async def on_stats(
             day=await db.delivered_since(now - timedelta(days=1)),
             week=await db.delivered_since(now - timedelta(days=7)),
         ),
+        *await desk_stats_lines(desk),
     ]
     await send(message, Screen("\n".join(lines)))
     # the chart: the last 30 whole days in the campaign's zone, drawn once a day per language

@@ -23,7 +23,7 @@ from aiogram.types import (
 )
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
+from bot.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
 from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentError, ContentStore, FaqEntry
@@ -32,9 +32,11 @@ from bot.handlers.pictures import results_known, send_results
 from bot.i18n import _, fmt_date
 from bot.keyboards import back_to_menu
 from bot.services.deeplinks import make_payload, parse_deep_link
+from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
+from bot.storage.base_desk import FaqDraft
 from bot.telegram_text import escape, split_html, strip_html, truncate_plain
 from bot.texts import commission_link, contact_line, sources_block
 from bot.ui import Screen, send, show
@@ -43,6 +45,7 @@ log = logging.getLogger(__name__)
 PAGE_SIZE = 6
 BUTTON_TEXT = 60
 UNANSWERED_DAYS = 14
+DRAFTS_SHOWN = 10
 RENDERED_LIMIT = 10_000  # rendered screens kept per content version
 PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/")
 
@@ -172,11 +175,20 @@ def _answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, 
     return Screen(answer_text(faq, entry, lang, now), markup)
 
 
-def suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
-    return _cached(faq, ("suggest", tuple(ids), lang), lambda: _suggestions_screen(faq, ids, lang))
+def _ask_person(ctx: str) -> InlineKeyboardButton:
+    """The operators' desk's "💬 Ask a person" (only when the desk is on)."""
+    return InlineKeyboardButton(text="💬 " + _("Ask a person"), callback_data=DeskCb(action="ask", ctx=ctx).pack())
 
 
-def _suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
+def _desk_on(desk: DeskService | None) -> bool:
+    return desk is not None and desk.enabled
+
+
+def suggestions_screen(faq: FaqService, ids: list[str], lang: Lang, desk: bool = False) -> Screen:
+    return _cached(faq, ("suggest", tuple(ids), lang, desk), lambda: _suggestions_screen(faq, ids, lang, desk))
+
+
+def _suggestions_screen(faq: FaqService, ids: list[str], lang: Lang, desk: bool) -> Screen:
     builder = InlineKeyboardBuilder()
     for entry_id in ids:
         entry = faq.entry(entry_id)
@@ -188,15 +200,17 @@ def _suggestions_screen(faq: FaqService, ids: list[str], lang: Lang) -> Screen:
                 )
             )
     builder.row(InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()))
+    if desk:  # "none of these"
+        builder.row(_ask_person("s"))
     return Screen("🤔 " + _("Did you mean one of these?"), builder.as_markup())
 
 
-def no_answer_screen(faq: FaqService, lang: Lang, now: datetime) -> Screen:
+def no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool = False) -> Screen:
     operates = faq.content.campaign.call_centre_operates(now)
-    return _cached(faq, ("no-answer", lang, operates), lambda: _no_answer_screen(faq, lang, now))
+    return _cached(faq, ("no-answer", lang, operates, desk), lambda: _no_answer_screen(faq, lang, now, desk))
 
 
-def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime) -> Screen:
+def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) -> Screen:
     campaign = faq.content.campaign
     contact = contact_line(campaign, now, lang)
     if campaign.call_centre_operates(now):  # the call centre first, then the commission's site
@@ -209,12 +223,10 @@ def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime) -> Screen:
         + "\n\n"
         + _("You can also browse the questions I can answer:")
     )
-    markup = InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]
-        ]
-    )
-    return Screen(text, markup)
+    rows = [[InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]]
+    if desk:
+        rows.append([_ask_person("n")])
+    return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
 NEIGHBOURS = 2
@@ -234,13 +246,13 @@ def neighbours(faq: FaqService, entry: FaqEntry, lang: Lang) -> list[FaqEntry]:
     return found[:NEIGHBOURS]
 
 
-def not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> Screen:
+def not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool = False) -> Screen:
     operates = faq.content.campaign.call_centre_operates(now)
-    key = ("not-helpful", entry.id, lang, operates)
-    return _cached(faq, key, lambda: _not_helpful_screen(faq, entry, lang, now))
+    key = ("not-helpful", entry.id, lang, operates, desk)
+    return _cached(faq, key, lambda: _not_helpful_screen(faq, entry, lang, now, desk))
 
 
-def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> Screen:
+def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool) -> Screen:
     """After 👎: rephrase, the nearest questions, and where an official answer is given."""
     near = neighbours(faq, entry, lang)
     lines = [
@@ -249,6 +261,8 @@ def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datet
     ]
     if near:
         lines.append("📌 " + _("look at a nearby question (buttons below);"))
+    if desk:
+        lines.append("💬 " + _("ask a person (button below);"))
     lines.append(contact_line(faq.content.campaign, now, lang))
     builder = InlineKeyboardBuilder()
     for other in near:
@@ -258,6 +272,8 @@ def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datet
             )
         )
     builder.row(InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()))
+    if desk:  # the operators see the nearby questions as what was suggested
+        builder.row(_ask_person("s"))
     return Screen("\n".join(lines), builder.as_markup())
 
 
@@ -315,7 +331,13 @@ async def on_entry(
 
 
 async def on_vote(
-    query: CallbackQuery, callback_data: FaqVoteCb, faq: FaqService, db: Storage, clock: Clock, lang: Lang
+    query: CallbackQuery,
+    callback_data: FaqVoteCb,
+    faq: FaqService,
+    db: Storage,
+    clock: Clock,
+    lang: Lang,
+    desk: DeskService | None = None,
 ) -> None:
     if faq.entry(callback_data.entry) is None:
         await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
@@ -324,23 +346,35 @@ async def on_vote(
     await query.answer(_("Thank you! Your feedback helps us improve the answers."))
     entry = faq.entry(callback_data.entry)
     if not callback_data.helpful and entry is not None and isinstance(query.message, Message):
-        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now()))
+        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk)))
 
 
 async def on_deep_link(
-    message: Message, command: CommandObject, faq: FaqService, lang: Lang, clock: Clock, pictures: PictureService
+    message: Message,
+    command: CommandObject,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    pictures: PictureService,
+    desk: DeskService | None = None,
 ) -> None:
     link = parse_deep_link(command.args)
     entry = faq.entry(link.value) if link.kind == "faq" else None
     if entry is None:
-        await send(message, no_answer_screen(faq, lang, clock.now()))
+        await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
         return
     await send(message, answer_screen(faq, entry, lang, clock.now()))
     await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
 
 
 async def on_free_text(
-    message: Message, faq: FaqService, lang: Lang, clock: Clock, db: Storage, pictures: PictureService
+    message: Message,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    db: Storage,
+    pictures: PictureService,
+    desk: DeskService | None = None,
 ) -> None:
     text = message.text or ""
     result = faq.search(text)
@@ -351,11 +385,11 @@ async def on_free_text(
             await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
             return
     if result.decision == "suggest":
-        await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang))
+        await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang, _desk_on(desk)))
         return
     if message.from_user is not None:
         await db.record_unanswered(message.from_user.id, lang, text, clock.now())
-    await send(message, no_answer_screen(faq, lang, clock.now()))
+    await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
 
 
 async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Clock, bot: Bot) -> None:
@@ -389,13 +423,27 @@ async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Cloc
     await query.answer(results, cache_time=60, is_personal=True)
 
 
+def draft_lines(drafts: list[FaqDraft]) -> list[str]:
+    """FAQ drafts saved by the operators (``/faq`` in a ticket): editors publish them, never the bot."""
+    if not drafts:
+        return []
+    lines = ["", "📝 <b>" + _("Answer drafts from the operators (not published)") + "</b>"]
+    for draft in drafts:
+        lines.append(
+            f"{draft.id}. [{draft.language}] {escape(truncate_plain(draft.question, 150))} — "
+            f"<i>{escape(truncate_plain(draft.answer, 300))}</i>"
+        )
+    return lines
+
+
 async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
     now = clock.now()
     if message.from_user is not None:
         await db.audit(message.from_user.id, "unanswered.view", "", now)
     since = now - timedelta(days=UNANSWERED_DAYS)
     rows = await db.top_unanswered(since, limit=30)
-    if not rows:
+    drafts = draft_lines(await db.faq_drafts(DRAFTS_SHOWN))
+    if not rows and not drafts:
         await message.answer(_("No unanswered questions in the last {days} days.").format(days=UNANSWERED_DAYS))
         return
     lines = [
@@ -404,6 +452,7 @@ async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang)
     ]
     for number, row in enumerate(rows, start=1):
         lines.append(f"{number}. {escape(truncate_plain(row.text, 200))} — 👥 <b>{row.count}</b>")
+    lines += drafts
     for chunk in split_html("\n".join(lines)):
         await message.answer(chunk)
 

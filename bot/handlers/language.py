@@ -17,6 +17,7 @@ from bot.content import ContentStore
 from bot.filters import private_command
 from bot.handlers.screens import home_screen, language_screen
 from bot.i18n import _
+from bot.services.desk import DeskService
 from bot.storage import Storage
 from bot.texts import LANGUAGE_NAMES
 from bot.ui import send, show
@@ -43,10 +44,18 @@ async def on_choose(
     clock: Clock,
     bot: Bot,
     settings: Settings,
+    desk: DeskService | None = None,
 ) -> None:
     code = cast(Lang, callback_data.code)
     await db.set_language(query.from_user.id, code)
     with i18n.use_locale(code):
         await query.answer(_("Language: {name}").format(name=LANGUAGE_NAMES[code]))
         await show(query, home_screen(content.current, clock.now(), code, name=query.from_user.first_name))
-    await set_chat_commands(bot, query.from_user.id, code, i18n, admin=settings.is_admin(query.from_user.id))
+    await set_chat_commands(
+        bot,
+        query.from_user.id,
+        code,
+        i18n,
+        admin=settings.is_admin(query.from_user.id),
+        desk=bool(desk and desk.enabled),
+    )

@@ -16,6 +16,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Settings
 from bot.filters import private_command
 from bot.i18n import _
+from bot.services.desk import DeskService
 from bot.services.privacy import PrivacyService
 from bot.storage import Storage
 from bot.storage.sqlite import UNANSWERED_DAILY_CAP
@@ -39,8 +40,9 @@ def router() -> Router:
     return r
 
 
-def privacy_text(retention_days: int) -> str:
-    """Exact to the schema (``bot/storage/migrations.py``) and the retention jobs."""
+def privacy_text(retention_days: int, desk: bool = False) -> str:
+    """Exact to the schema (``bot/storage/migrations.py``) and the retention jobs; ``desk``: the
+    operators' desk is on (``OPERATORS_CHAT_ID``)."""
     items = [
         _(
             "Your Telegram id, the language you chose and your Telegram app's language, when you first and last "
@@ -70,6 +72,15 @@ def privacy_text(retention_days: int) -> str:
             "once, also after a restart. Kept until /forget."
         ),
     ]
+    if desk:
+        items.append(
+            _(
+                "If you asked a person: your tickets (the first words of the question, its language, the times, "
+                "your rating) and which of your messages were passed on. The question is blanked {days} days after "
+                "the ticket is closed. The conversation itself, with your first name, is in the operators' "
+                "Telegram group; /forget deletes the tickets, not the operators' copies."
+            ).format(days=retention_days)
+        )
     lines = ["🔒 <b>" + _("What the bot stores about you") + "</b>", ""]
     lines += [f"• {item}" for item in items]
     lines += [
@@ -85,8 +96,8 @@ def privacy_text(retention_days: int) -> str:
     return "\n".join(lines)
 
 
-async def on_privacy(message: Message, privacy: PrivacyService) -> None:
-    await send(message, Screen(privacy_text(privacy.retention_days)))
+async def on_privacy(message: Message, privacy: PrivacyService, desk: DeskService | None = None) -> None:
+    await send(message, Screen(privacy_text(privacy.retention_days, desk=desk is not None and desk.enabled)))
 
 
 def forget_screen() -> Screen:

@@ -42,6 +42,7 @@ from aiohttp import web
 
 from bot.app import DRAIN_SECONDS, App
 from bot.metrics import CONTENT_TYPE, Metrics, MetricsMiddleware
+from bot.services.desk import DeskStats
 from bot.storage.migrations import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -335,6 +336,10 @@ class WebhookServer:
                     queued,
                 )
             )
+        desk = dp.workflow_data.get("desk")
+        if desk is not None and desk.enabled:
+            with contextlib.suppress(Exception):  # a database outage must not break /metrics
+                gauges += desk_gauges(await desk.stats())
         leadership = dp.workflow_data.get("leadership")
         if leadership is not None:
             gauges.append(
@@ -360,6 +365,21 @@ class WebhookServer:
                 )
             )
         return gauges
+
+
+def desk_gauges(stats: DeskStats) -> list[Gauge]:
+    """The operators' desk: tickets open and closed (all replicas), median wait for a first reply."""
+    return [
+        ("voterbot_desk_tickets", "gauge", "Operators' desk tickets, by status.", {"status": "open"}, stats.open),
+        ("voterbot_desk_tickets", "gauge", "Operators' desk tickets, by status.", {"status": "closed"}, stats.closed),
+        (
+            "voterbot_desk_first_reply_median_seconds",
+            "gauge",
+            "Median time from a ticket's opening to the operators' first reply (tickets of the last 30 days).",
+            {},
+            stats.median_first_reply if stats.median_first_reply is not None else 0.0,
+        ),
+    ]
 
 
 async def ensure_webhook(bot: Bot, url: str, secret: str, allowed_updates: list[str]) -> bool:

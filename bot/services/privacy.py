@@ -36,6 +36,7 @@ class Retained:
     unanswered: int
     votes: int
     event_reminders: int
+    desk: int = 0  # operators' desk: closed tickets' questions blanked, old relayed-message keys deleted
 
 
 def vote_cutoff(now: datetime, campaign: Campaign, grace: timedelta) -> date:
@@ -65,11 +66,13 @@ class PrivacyService:
         unanswered = await self.storage.delete_unanswered_before(now - self.retention)
         votes = await self.storage.forget_votes_before(vote_cutoff(now, self.content.current.campaign, self.grace))
         reminders = await self.storage.delete_event_reminders_before(now - EVENT_REMINDER_RETENTION)
-        done = Retained(unanswered, votes, reminders)
-        if unanswered or votes or reminders:
+        desk = await self.storage.purge_desk_before(now - self.retention)  # ticket texts: same as unanswered
+        done = Retained(unanswered, votes, reminders, desk)
+        if unanswered or votes or reminders or desk:
             log.info(
-                "retention: %d unanswered question(s), %d \"I voted\" mark(s), %d event reminder(s) deleted",
-                unanswered, votes, reminders,
+                "retention: %d unanswered question(s), %d \"I voted\" mark(s), %d event reminder(s), "
+                "%d desk row(s) deleted or blanked",
+                unanswered, votes, reminders, desk,
             )  # fmt: skip
         return done
 

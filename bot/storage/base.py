@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Protocol
 
+from bot.storage.base_desk import DeskStorage
+
 
 @dataclass(frozen=True)
 class UserRecord:
@@ -192,7 +194,7 @@ class PrivacyStorage(Protocol):
     async def cancelled_events_with_pending_reminders(self) -> list[str]: ...
 
 
-class Storage(RemindersStorage, EventsStorage, PrivacyStorage, Protocol):
+class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Protocol):
     async def connect(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -20,11 +20,12 @@ class Only(NamedTuple):
 # Tables whose ``id`` the database allocates: on PostgreSQL from a sequence ``<table>_id_seq``
 # (replicas insert at once), on SQLite as MAX(id) + 1 inside the insert (one writer at a time).
 ID_TABLES = ("unanswered", "broadcasts", "audit_log")
+DESK_ID_TABLES = ("tickets", "faq_drafts")  # migration 8
 
 
-def _sequences() -> list[str | Only]:
+def _sequences(tables: tuple[str, ...] = ID_TABLES) -> list[str | Only]:
     statements: list[str | Only] = []
-    for table in ID_TABLES:
+    for table in tables:
         statements += [
             Only("postgresql", f"CREATE SEQUENCE {table}_id_seq"),
             Only(
@@ -193,6 +194,57 @@ MIGRATIONS: list[tuple[int, str, list[str | Only]]] = [
                 user_id BIGINT PRIMARY KEY,
                 set_at BIGINT NOT NULL
             )""",
+        ],
+    ),
+    (
+        8,
+        "operators' desk: tickets, relayed messages, blocked residents, FAQ drafts",
+        [
+            """CREATE TABLE tickets (
+                id BIGINT PRIMARY KEY,
+                user_id BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                status TEXT NOT NULL,
+                language TEXT NOT NULL,
+                question TEXT NOT NULL,
+                thread_id BIGINT,
+                opened_at BIGINT NOT NULL,
+                first_reply_at BIGINT,
+                closed_at BIGINT,
+                closed_by BIGINT,
+                rating INTEGER,
+                last_reply TEXT
+            )""",
+            # one open ticket per resident: two replicas seeing the same update create it once
+            "CREATE UNIQUE INDEX tickets_one_open ON tickets (user_id) WHERE status = 'open'",
+            "CREATE UNIQUE INDEX tickets_thread ON tickets (thread_id)",
+            "CREATE INDEX tickets_status ON tickets (status, opened_at)",
+            """CREATE TABLE desk_messages (
+                chat_id BIGINT NOT NULL,
+                message_id BIGINT NOT NULL,
+                ticket_id BIGINT NOT NULL,
+                user_id BIGINT NOT NULL,
+                direction TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                PRIMARY KEY (chat_id, message_id)
+            )""",
+            "CREATE INDEX desk_messages_budget ON desk_messages (user_id, direction, at)",
+            """CREATE TABLE desk_blocks (
+                user_id BIGINT PRIMARY KEY,
+                blocked_by BIGINT NOT NULL,
+                at BIGINT NOT NULL,
+                told INTEGER NOT NULL DEFAULT 0
+            )""",
+            """CREATE TABLE faq_drafts (
+                id BIGINT PRIMARY KEY,
+                ticket_id BIGINT NOT NULL,
+                language TEXT NOT NULL,
+                question TEXT NOT NULL,
+                answer TEXT NOT NULL,
+                created_by BIGINT NOT NULL,
+                created_at BIGINT NOT NULL
+            )""",
+            *_sequences(DESK_ID_TABLES),
         ],
     ),
 ]

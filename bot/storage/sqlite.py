@@ -13,6 +13,7 @@ import aiosqlite
 from bot.storage.base import FeedbackCounts, UnansweredRow, UserCounts, UserRecord
 from bot.storage.migrations import MIGRATIONS, Only
 from bot.storage.sqlite_delivery import SqliteDeliveryMixin
+from bot.storage.sqlite_desk import SqliteDeskMixin
 from bot.storage.sqlite_events import SqliteEventsMixin
 from bot.storage.sqlite_privacy import SqlitePrivacyMixin
 from bot.storage.sqlite_reminders import SqliteRemindersMixin
@@ -29,7 +30,14 @@ def normalize_question(text: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", " ", text.casefold())).strip()[:300]
 
 
-class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin, SqlitePrivacyMixin, SqliteStatsMixin):
+class SqliteStorage(
+    SqliteDeliveryMixin,
+    SqliteRemindersMixin,
+    SqliteEventsMixin,
+    SqlitePrivacyMixin,
+    SqliteDeskMixin,
+    SqliteStatsMixin,
+):
     dialect = "sqlite"
 
     def __init__(self, path: Path | None) -> None:
@@ -61,9 +69,12 @@ class SqliteStorage(SqliteDeliveryMixin, SqliteRemindersMixin, SqliteEventsMixin
     async def _migrate(self) -> None:
         db = self.db
         await db.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, name TEXT NOT NULL)")
-        current = await self.schema_version()
+        # every migration not applied yet, in order (not only those above the highest applied: branches
+        # that add migrations at once, e.g. 7 and 8, may be merged in either order)
+        async with db.execute("SELECT version FROM schema_version") as cursor:
+            applied = {int(row[0]) for row in await cursor.fetchall()}
         for version, name, statements in MIGRATIONS:
-            if version <= current:
+            if version in applied:
                 continue
             await db.execute("BEGIN IMMEDIATE")
             try:

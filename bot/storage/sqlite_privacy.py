@@ -30,6 +30,9 @@ USER_TABLES: tuple[tuple[str, str], ...] = (
     ("reminder_prefs", "user_id"),
     ("subscriptions", "user_id"),
     ("admin_menus", "user_id"),
+    ("desk_messages", "user_id"),  # the operators' desk (migration 8): relayed-message keys,
+    ("tickets", "user_id"),  # tickets (question, language, rating)
+    ("desk_blocks", "user_id"),  # and a block by the operators
     ("users", "id"),
 )
 

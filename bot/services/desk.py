@@ -1,0 +1,279 @@
+"""The operators' desk ("💬 Ask a person", issue 15): rules, no Telegram types.
+
+A resident's conversation with the operators is a *ticket*; each ticket is a topic in the operators'
+forum supergroup (``OPERATORS_CHAT_ID``). Tickets, their topics and every relayed message live in the
+database, so any replica can handle any update: a resident's open ticket is created by one insert
+that does nothing when one is already open, and a message is relayed by whoever records it first.
+
+Telegram is reached through :class:`DeskPort`, implemented next to the handlers
+(``bot.handlers.desk.TelegramDeskPort``)."""
+
+from __future__ import annotations
+
+import logging
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from bot.clock import Clock
+from bot.content.models import WEEKDAYS, Operators
+from bot.storage import Storage
+from bot.storage.base_desk import FaqDraft, Ticket
+
+log = logging.getLogger(__name__)
+
+TOPIC_NAME_LIMIT = 128  # Telegram's limit for a topic name
+TOPIC_WORDS = 60  # characters of the question in the topic's name
+STATS_WINDOW = timedelta(days=30)  # the median time to a first reply is over tickets of the last 30 days
+Kind = Literal["question", "rumour"]
+RelayOutcome = Literal["relay", "duplicate", "over_budget", "no_ticket"]
+
+
+class DeskUnavailable(Exception):
+    """Telegram refused an operation on the operators' chat (the desk is misconfigured or gone)."""
+
+
+@dataclass(frozen=True)
+class ForumInfo:
+    """What ``getChat`` and ``getChatMember`` say about the operators' chat and the bot in it."""
+
+    found: bool
+    is_forum: bool = False
+    bot_status: str = ""
+    can_manage_topics: bool = False
+
+
+@dataclass(frozen=True)
+class TicketIntro:
+    """What the topic's first post tells the operators (the question itself is copied after it)."""
+
+    first_name: str
+    context: str  # the bot's last answer or suggestions, as the resident saw them ("" when none)
+
+
+class DeskPort(Protocol):
+    async def forum_info(self) -> ForumInfo: ...
+
+    async def create_topic(self, name: str) -> int: ...
+
+    async def post_intro(self, ticket: Ticket, intro: TicketIntro) -> None: ...
+
+    async def close_topic(self, thread_id: int) -> None: ...
+
+
+@dataclass(frozen=True)
+class Duty:
+    on: bool
+    next_start: datetime | None  # when operators are next on duty (None if on now, or never)
+
+
+def topic_name(ticket: Ticket) -> str:
+    """``#12 · RU · where do I vote if …`` — within Telegram's 128 characters."""
+    mark = "🔎 " if ticket.kind == "rumour" else ""
+    words = " ".join(ticket.question.split())
+    if len(words) > TOPIC_WORDS:
+        words = words[: TOPIC_WORDS - 1].rstrip() + "…"
+    name = f"#{ticket.id} {mark}· {ticket.language.upper()} · {words or '…'}"
+    return name[:TOPIC_NAME_LIMIT]
+
+
+def duty_at(operators: Operators | None, tz: ZoneInfo, now: datetime) -> Duty:
+    """Whether operators are on duty at ``now``, else when they next are (within two weeks)."""
+    if operators is None:
+        return Duty(on=True, next_start=None)
+    local = now.astimezone(tz)
+    starts: list[datetime] = []
+    for offset in range(15):
+        day = local.date() + timedelta(days=offset)
+        weekday = WEEKDAYS[day.weekday()]
+        for shift in operators.hours:
+            if weekday not in shift.days:
+                continue
+            start = datetime.combine(day, shift.from_, tz)
+            end = datetime.combine(day, shift.to, tz)
+            if start <= local < end:
+                return Duty(on=True, next_start=None)
+            if start > local:
+                starts.append(start)
+    return Duty(on=False, next_start=min(starts) if starts else None)
+
+
+def median_seconds(waits: list[int]) -> float | None:
+    return float(statistics.median(waits)) if waits else None
+
+
+@dataclass(frozen=True)
+class DeskStats:
+    open: int
+    closed: int
+    median_first_reply: float | None  # seconds, over tickets opened in the last STATS_WINDOW
+
+
+class DeskService:
+    """The desk's rules. ``enabled`` is decided at start-up by :meth:`start` (the chat is checked)."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        clock: Clock,
+        *,
+        chat_id: int | None,
+        port: DeskPort | None,
+        operators: Callable[[], Operators | None],
+        tz: Callable[[], ZoneInfo],
+    ) -> None:
+        self.storage = storage
+        self.clock = clock
+        self.chat_id = chat_id
+        self.port = port
+        self._operators = operators
+        self._tz = tz
+        self.enabled = False
+        self.problem: str | None = None
+
+    # --- start-up -------------------------------------------------------------------------------
+    async def start(self) -> bool:
+        """Check the operators' chat once; on any problem log one line and run without the desk."""
+        if self.chat_id is None or self.port is None:
+            self.enabled = False
+            return False
+        try:
+            info = await self.port.forum_info()
+        except DeskUnavailable as error:
+            info = ForumInfo(found=False)
+            log.debug("operators' chat check failed: %s", error)
+        self.problem = self.diagnose(info)
+        self.enabled = self.problem is None
+        if self.problem is not None:
+            log.warning("operators' desk off: OPERATORS_CHAT_ID=%s %s", self.chat_id, self.problem)
+        else:
+            log.info("operators' desk on: chat %s", self.chat_id)
+        return self.enabled
+
+    @staticmethod
+    def diagnose(info: ForumInfo) -> str | None:
+        if not info.found:
+            return "is not a chat the bot can see (add the bot to the group, then restart)"
+        if not info.is_forum:
+            return "is not a forum: turn Topics on in the group's settings"
+        if info.bot_status not in ("administrator", "creator"):
+            return "does not have the bot as an administrator: promote it with the right to manage topics"
+        if not info.can_manage_topics:
+            return "does not let the bot manage topics: give it the 'Manage topics' right"
+        return None
+
+    # --- hours and limits -----------------------------------------------------------------------
+    @property
+    def operators(self) -> Operators | None:
+        return self._operators()
+
+    def duty(self, now: datetime | None = None) -> Duty:
+        return duty_at(self.operators, self._tz(), now or self.clock.now())
+
+    @property
+    def budget(self) -> int:
+        operators = self.operators
+        return operators.messages_per_hour if operators is not None else 20
+
+    async def over_budget(self, user_id: int) -> bool:
+        since = self.clock.now() - timedelta(hours=1)
+        return await self.storage.relayed_since(user_id, "in", since) >= self.budget
+
+    # --- residents ------------------------------------------------------------------------------
+    async def block_status(self, user_id: int) -> Literal["ok", "tell", "ignore"]:
+        told = await self.storage.resident_block(user_id)
+        if told is None:
+            return "ok"
+        return "tell" if await self.storage.mark_block_told(user_id) else "ignore"
+
+    async def open_ticket(
+        self, user_id: int, kind: Kind, language: str, question: str, intro: TicketIntro
+    ) -> tuple[Ticket, bool]:
+        """The resident's open ticket with its topic: created now (True) or the one already open.
+
+        A second replica handling the same update finds the ticket and creates no second topic; if
+        Telegram refuses the topic, the ticket is closed again and :class:`DeskUnavailable` raised."""
+        if self.port is None:
+            raise DeskUnavailable("the desk is off")
+        ticket, created = await self.storage.open_ticket(user_id, kind, language, question, self.clock.now())
+        if not created:
+            return ticket, False
+        try:
+            thread_id = await self.port.create_topic(topic_name(ticket))
+        except DeskUnavailable:
+            await self.storage.close_ticket(ticket.id, None, self.clock.now())
+            raise
+        await self.storage.set_ticket_thread(ticket.id, thread_id)
+        ticket = await self.storage.ticket(ticket.id) or ticket
+        await self.port.post_intro(ticket, intro)
+        log.info("ticket #%s opened (%s, %s)", ticket.id, kind, language)
+        return ticket, True
+
+    async def open_ticket_of(self, user_id: int) -> Ticket | None:
+        return await self.storage.open_ticket_of(user_id)
+
+    async def claim_resident_message(self, ticket: Ticket, chat_id: int, message_id: int) -> RelayOutcome:
+        if await self.over_budget(ticket.user_id):
+            return "over_budget"
+        claimed = await self.storage.claim_relay(chat_id, message_id, ticket.id, ticket.user_id, "in", self.clock.now())
+        return "relay" if claimed else "duplicate"
+
+    async def rate(self, ticket_id: int, user_id: int, helpful: bool) -> bool:
+        return await self.storage.rate_ticket(ticket_id, user_id, helpful)
+
+    # --- operators ------------------------------------------------------------------------------
+    async def ticket_of_thread(self, thread_id: int) -> Ticket | None:
+        return await self.storage.ticket_by_thread(thread_id)
+
+    async def claim_operator_message(self, ticket: Ticket, chat_id: int, message_id: int) -> bool:
+        return await self.storage.claim_relay(chat_id, message_id, ticket.id, ticket.user_id, "out", self.clock.now())
+
+    async def replied(self, ticket: Ticket, text: str | None) -> None:
+        await self.storage.record_reply(ticket.id, text, self.clock.now())
+
+    async def close(
+        self, ticket: Ticket, operator_id: int, *, action: str = "desk.close", close_topic: bool = True
+    ) -> bool:
+        """Close the ticket and its topic; False when it was closed already (by someone else)."""
+        now = self.clock.now()
+        if not await self.storage.close_ticket(ticket.id, operator_id, now):
+            return False
+        await self.storage.audit(operator_id, action, f"#{ticket.id}", now)
+        if close_topic and self.port is not None and ticket.thread_id is not None:
+            try:
+                await self.port.close_topic(ticket.thread_id)
+            except DeskUnavailable as error:
+                log.warning("ticket #%s closed, but its topic was not: %s", ticket.id, error)
+        return True
+
+    async def block(self, ticket: Ticket, operator_id: int) -> None:
+        await self.storage.block_resident(ticket.user_id, operator_id, self.clock.now())
+        await self.storage.audit(operator_id, "desk.block", f"#{ticket.id}", self.clock.now())
+        await self.close(ticket, operator_id)
+
+    async def draft(self, ticket: Ticket, answer: str, operator_id: int) -> FaqDraft:
+        draft = await self.storage.add_faq_draft(
+            ticket.id, ticket.language, ticket.question, answer, operator_id, self.clock.now()
+        )
+        await self.storage.audit(operator_id, "desk.faq_draft", f"#{ticket.id} draft {draft.id}", self.clock.now())
+        return draft
+
+    async def audit(self, operator_id: int, action: str, ticket: Ticket) -> None:
+        await self.storage.audit(operator_id, action, f"#{ticket.id}", self.clock.now())
+
+    async def stats(self) -> DeskStats:
+        counts = await self.storage.desk_counts(self.clock.now() - STATS_WINDOW)
+        return DeskStats(counts.open, counts.closed, median_seconds(counts.first_reply_seconds))
+
+
+def format_draft(draft: FaqDraft) -> str:
+    """One FAQ draft as plain text (``voterbot drafts``), for an editor to turn into an entry."""
+    at = draft.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f"--- draft {draft.id} (ticket #{draft.ticket_id}, {draft.language}, {at}, operator {draft.created_by})\n"
+        f"q: {draft.question}\n"
+        f"a: {draft.answer}\n"
+    )
