@@ -23,8 +23,9 @@ translations: $(MO)
 run: $(STAMP) translations
 	$(BIN)/voterbot run
 
+# `make chat ARGS="--lang kk --at 2026-03-15T10:00"`: the options of `voterbot chat`.
 chat: $(STAMP) translations
-	$(BIN)/voterbot chat
+	$(BIN)/voterbot chat $(ARGS)
 
 check: $(STAMP) translations
 	$(BIN)/voterbot check

@@ -9,13 +9,14 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime", "bench.cli"]
+SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime", "bench.cli", "bench.pictures"]
 TITLES = {
     "## Questions and answers": "bench.faq",
     "## Delivery engine": "bench.delivery",
     "## Flood pacing": "bench.pacing",
     "## Production runtime": "bench.runtime",
     "## Command line": "bench.cli",
+    "## Pictures": "bench.pictures",
 }
 RESULTS = Path(__file__).with_name("RESULTS.md")
 

@@ -33,6 +33,7 @@ from bot.services.desk import DeskService
 from bot.services.events import EventService
 from bot.services.faq import FaqService
 from bot.services.leader import Leadership, lease_for
+from bot.services.pictures import PictureService
 from bot.services.privacy import PrivacyService, retire_removed_admins
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
@@ -132,6 +133,9 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
     dp["faq"] = FaqService(content)
+    pictures = PictureService()
+    content.subscribe(pictures.clear)  # drawn again from the new content
+    dp["pictures"] = pictures
 
     # the operators' desk (OPERATORS_CHAT_ID): checked at start-up, off when the chat is not usable
     campaign_tz = lambda: content.current.campaign.tz  # noqa: E731

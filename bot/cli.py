@@ -71,10 +71,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "drafts":
         return print_drafts(settings, args.limit)
     if args.command == "chat":
+        lang = args.lang or settings.default_language
+        try:
+            print(chat_banner(lang, args.at), flush=True)
+        except ConfigError as error:
+            return _fail(str(error))
         from bot.devtools.chat import run_chat
 
-        return run_chat(settings, lang=args.lang, at=args.at)
+        return run_chat(settings, lang=lang, at=args.at)
     return EXIT_CONFIG
+
+
+CHAT_LANGUAGES = {"kk": "Kazakh", "ru": "Russian", "en": "English"}
+
+
+def chat_banner(lang: Lang, at: str | None) -> str:
+    """What ``chat`` says before the slow start: who the resident is and when."""
+    from datetime import datetime
+
+    if at is None:
+        moment = "now"
+    else:
+        try:
+            parsed = datetime.fromisoformat(at)
+        except ValueError:
+            raise ConfigError("--at", f"expected YYYY-MM-DDTHH:MM, got {at!r}") from None
+        zone = "" if parsed.tzinfo is None else parsed.strftime(" %z")
+        moment = parsed.strftime("%Y-%m-%d %H:%M") + (zone or " in the campaign's time zone")
+    return (
+        f"voterbot chat: an offline conversation with the bot (no Telegram, no token).\n"
+        f"You are a resident writing in {CHAT_LANGUAGES[lang]} ({lang}); the bot stands at {moment}. "
+        'Other choices: --lang kk|ru|en --at YYYY-MM-DDTHH:MM (make chat ARGS="..."). Starting the bot…'
+    )
 
 
 def check(settings: Settings) -> int:

@@ -81,7 +81,7 @@ class Settings:
             raise ConfigError(
                 "BOT_TOKEN",
                 "not set. Put the token from @BotFather in BOT_TOKEN (environment or .env); "
-                "to try the bot without Telegram, run `voterbot chat`.",
+                "to try the bot without Telegram, run `make chat` (or `.venv/bin/voterbot chat`).",
             )
         return self.bot_token
 

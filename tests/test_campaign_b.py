@@ -68,7 +68,7 @@ def _seen(user: FakeUser) -> str:
 async def test_a_second_campaign_is_a_content_change(running_b: RunningBot, fake: FakeTelegram) -> None:
     assert running_b.app is not None
     en, ru = fake.user(7001, language_code="en"), fake.user(7002, language_code="ru")
-    await en.send("/start")
+    await en.press((await en.send("/start")).replies[0], "English")  # first contact: the language first
     countdown = (await en.send("/countdown")).replies[0]
     assert "08:30 to 21:00 (Fictopolis time)" in countdown.content
     settings = (await en.send("/reminders")).replies[0]
@@ -85,7 +85,7 @@ async def test_a_second_campaign_is_a_content_change(running_b: RunningBot, fake
     assert "(Fictopolis time)" in (card.last or card.replies[0]).content
     assert "purple" in (await en.send("what colour is the ballot paper")).text
     assert "+1 555 0100" in (await en.send("zebra quantum marmalade")).text
-    await ru.send("/start")
+    await ru.press((await ru.send("/start")).replies[0], "Русский")
     await ru.press((await ru.send("/subscribe")).replies[0], "Выбрать район")
     await ru.press(ru.bot_messages()[-1], "Южный")
 

@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from bot.content import load_content
 from bot.devtools.fake_api import FakeTelegram
 from tests.conftest import DATA, ROOT
@@ -87,7 +89,7 @@ def test_run_without_token_says_what_to_set() -> None:
     result = voterbot("run")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1
-    assert "BOT_TOKEN" in result.stderr and "voterbot chat" in result.stderr
+    assert "BOT_TOKEN" in result.stderr and "make chat" in result.stderr
 
 
 def test_bad_configuration_is_one_line_and_exit_code_2() -> None:
@@ -120,6 +122,26 @@ def test_chat_at_a_moment_in_kazakh() -> None:
     assert "Бүгін — дауыс беру күні" in result.stdout
     bad = voterbot("chat", "--at", "tomorrow", stdin="")
     assert bad.returncode == 2 and "--at" in bad.stderr
+
+
+@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+def test_make_chat_passes_args_and_says_where_it_stands_first() -> None:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}
+    result = subprocess.run(
+        ["make", "--no-print-directory", "chat", "ARGS=--lang kk --at 2026-03-15T10:00"],
+        env=base,
+        input=":quit\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    out = result.stdout
+    banner = out.index("voterbot chat: an offline conversation")
+    assert "writing in Kazakh (kk)" in out and "stands at 2026-03-15 10:00 in the campaign's time zone" in out
+    assert banner < out.index("Ready.") < out.index("Бүгін — дауыс беру күні")  # the banner before the slow start
+    assert out.count("Сәлеметсіз бе, Resident!") == 1  # the language chosen for you, one greeting in it
 
 
 async def test_run_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:

@@ -10,22 +10,33 @@ from tests.conftest import AFTER, BEFORE, VOTING_OPEN, RunningBot, almaty, no_er
 GREETING = {"kk": "Сәлеметсіз бе", "ru": "Здравствуйте", "en": "Hello"}
 
 
-@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
-async def test_first_contact_greets_in_telegram_language_and_offers_languages(
-    running: RunningBot, fake: FakeTelegram, lang: str
+CHOICE = {"kk": "Қазақша", "ru": "Русский", "en": "English"}
+
+
+@pytest.mark.parametrize(("telegram", "chosen"), [("kk", "kk"), ("ru", "ru"), ("en", "en"), ("en", "kk"), ("ru", "en")])
+async def test_first_contact_asks_the_language_then_greets_once_in_it(
+    running: RunningBot, fake: FakeTelegram, telegram: str, chosen: str
 ) -> None:
-    user = fake.user(1001, first_name="Aigerim", language_code=lang)
+    user = fake.user(1001, first_name="Aigerim", language_code=telegram)
     exchange = await user.send("/start")
-    assert len(exchange.replies) == 2
-    greeting, chooser = exchange.replies
-    assert f"{GREETING[lang]}, Aigerim!" in greeting.content
-    assert greeting.flat_buttons[0].text.endswith({"kk": "Сұрақтар", "ru": "Вопросы", "en": "Questions"}[lang])
+    assert len(exchange.replies) == 1  # only the picker: no greeting before the choice
+    chooser = exchange.replies[0]
     assert [b.text for b in chooser.flat_buttons] == ["🇰🇿 Қазақша", "🇷🇺 Русский", "🇬🇧 English"]
+    assert not any(greeting in chooser.content for greeting in GREETING.values())
+    chosen_exchange = await user.press(chooser, CHOICE[chosen])
+    assert not chosen_exchange.replies and len(chosen_exchange.edits) == 1  # the picker becomes the greeting
+    greeting = chosen_exchange.edits[0]
+    assert f"{GREETING[chosen]}, Aigerim!" in greeting.content
+    assert greeting.flat_buttons[0].text.endswith({"kk": "Сұрақтар", "ru": "Вопросы", "en": "Questions"}[chosen])
+    greetings = [m for m in user.bot_messages() if any(g in m.content for g in GREETING.values())]
+    assert len(greetings) == 1
+    again = await user.send("/start")  # later: the greeting at once, no picker
+    assert len(again.replies) == 1 and f"{GREETING[chosen]}, Aigerim!" in again.replies[0].content
     no_errors(fake)
 
 
 async def test_unknown_telegram_language_falls_back_to_default(running: RunningBot, fake: FakeTelegram) -> None:
-    exchange = await fake.user(1002, language_code="de").send("/start")
+    exchange = await fake.user(1002, language_code="de").send("/menu")
     assert GREETING["ru"] in exchange.replies[0].content
     exchange = await fake.user(1003, language_code=None).send("/menu")
     assert GREETING["ru"] in exchange.replies[0].content
@@ -35,7 +46,7 @@ async def test_language_switch_takes_effect_at_once_and_survives_restart(
     running: RunningBot, fake: FakeTelegram
 ) -> None:
     user = fake.user(1004, language_code="ru")
-    chooser = (await user.send("/start")).replies[1]
+    chooser = (await user.send("/start")).replies[0]
     exchange = await user.press(chooser, "English")
     assert exchange.callback_answer is not None and "English" in str(exchange.callback_answer.get("text"))
     assert exchange.edits and "Hello" in exchange.edits[0].content
@@ -71,14 +82,21 @@ async def test_non_text_messages_get_a_hint(running: RunningBot, fake: FakeTeleg
     no_errors(fake)
 
 
-async def test_location_contact_and_document_get_a_hint(running: RunningBot, fake: FakeTelegram) -> None:
+async def test_location_contact_and_document_get_a_specific_answer(running: RunningBot, fake: FakeTelegram) -> None:
     user = fake.user(1007, language_code="kk")
-    for exchange in [
-        await user.send_location(43.24, 76.89),
-        await user.send_contact("+77000000000", "Aigerim"),
-        await user.send_document("notes.txt", b"hello"),
-    ]:
-        assert "Мен мәтінді түсінемін" in exchange.text
+    location = await user.send_location(43.24, 76.89)
+    assert "геолокация бойынша іздемеймін" in location.text  # stations are not found by location…
+    assert "eGov Mobile" in location.text and "ЖСН" in location.text  # …but by IIN and region, on eGov
+    assert "kaz.inform.kz" in (location.replies[0].html or "")  # with its source
+    contact = await user.send_contact("+77000000000", "Aigerim")
+    assert "телефон нөмірі немесе контакт керек емес" in contact.text and "+7700" not in contact.text
+    assert running.app is not None
+    record = await running.app.storage.get_user(1007)
+    assert record is not None and "7700" not in repr(record)  # nothing of the contact is kept
+    assert "Мен мәтінді түсінемін" in (await user.send_document("notes.txt", b"hello")).text
+    running.clock.set(almaty(2026, 3, 16, 10, 0))  # after the polls closed: no station lookup
+    late = await user.send_location(43.24, 76.89)
+    assert "геолокация бойынша іздемеймін" in late.text and "eGov" not in late.text
     no_errors(fake)
 
 
@@ -99,8 +117,8 @@ async def test_a_4096_character_message_is_answered(running: RunningBot, fake: F
 
 async def test_markup_in_user_text_is_never_sent_unescaped(running: RunningBot, fake: FakeTelegram) -> None:
     user = fake.user(1010, first_name="<b>Bob</b> & <i>Co", language_code="en")
-    exchange = await user.send("/start")
-    assert "Hello, <b>Bob</b> & <i>Co!" in exchange.replies[0].content  # shown literally, as typed
+    exchange = await user.press((await user.send("/start")).replies[0], "English")
+    assert "Hello, <b>Bob</b> & <i>Co!" in exchange.edits[0].content  # shown literally, as typed
     exchange = await user.send("<b>bold</b> & <a href='x'>link</a>")
     assert exchange.replies
     no_errors(fake)
@@ -144,7 +162,10 @@ async def test_group_chat_only_commands_addressed_to_the_bot(running: RunningBot
 
 
 async def test_deep_link_with_unknown_payload_falls_back_to_greeting(running: RunningBot, fake: FakeTelegram) -> None:
-    exchange = await fake.user(1014, language_code="en").send("/start something-unknown")
+    user = fake.user(1014, language_code="en")
+    first = await user.send("/start something-unknown")  # first contact: the language first
+    assert "Hello" in (await user.press(first.replies[0], "English")).edits[0].content
+    exchange = await user.send("/start something-unknown")
     assert "Hello" in exchange.replies[0].content
 
 
@@ -210,3 +231,30 @@ async def test_restart_keeps_users(running: RunningBot, fake: FakeTelegram) -> N
     app = await running.restart()
     counts = await app.storage.user_counts()
     assert counts.total == 1 and counts.active == 1
+
+
+HELP = {
+    "kk": ["Сұрақтар", "Іс-шаралар мен күндер", "Еске салғыштар", "Баптаулар"],
+    "ru": ["Вопросы", "Мероприятия и даты", "Напоминания", "Настройки"],
+    "en": ["Questions", "Events and dates", "Reminders", "Settings"],
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru", "en"])
+async def test_help_lists_every_residents_command_grouped_in_their_language(
+    running: RunningBot, fake: FakeTelegram, lang: str
+) -> None:
+    from bot.commands import USER_COMMANDS
+
+    user = fake.user(1020, language_code=lang)
+    await user.press((await user.send("/start")).replies[0], CHOICE[lang])
+    text = (await user.send("/help")).text
+    for name, _description in USER_COMMANDS:
+        if name != "start":
+            assert f"/{name} — " in text, (name, text)
+    positions = [text.index(group) for group in HELP[lang]]
+    assert positions == sorted(positions), text  # questions, events, reminders, settings
+    assert "1308" in text  # and where an official answer is given
+    if lang != "en":
+        assert "Questions and answers" not in text and "Reminder settings" not in text  # translated
+    no_errors(fake)

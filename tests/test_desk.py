@@ -366,3 +366,15 @@ async def test_privacy_names_the_desk_and_forget_erases_the_tickets(
     assert desk_bot.app is not None
     assert await desk_bot.app.storage.open_ticket_of(5015) is None and await desk_bot.app.storage.ticket(1) is None
     no_errors(fake)
+
+
+async def test_not_helpful_offers_a_person_when_the_desk_is_on(
+    desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup
+) -> None:
+    user = fake.user(7390, language_code="en")
+    answer = (await user.send("/start faq-vote-abroad")).replies[0]
+    follow_up = (await user.press(answer, "👎")).replies[0]
+    assert "ask a person" in follow_up.content
+    ask = await user.press(follow_up, "Ask a person")  # the desk takes it from here
+    assert ask.callback_answer is not None
+    no_errors(fake)

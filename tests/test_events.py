@@ -123,23 +123,29 @@ async def test_after_the_results_the_cards_follow_the_outcome(
     assert "День Конституции" in text
 
 
-async def test_kind_and_district_filters(running: RunningBot, fake: FakeTelegram) -> None:
+async def test_filters_and_legend_only_for_what_is_listed(running: RunningBot, fake: FakeTelegram) -> None:
+    user = fake.user(6003, language_code="en")
+    official_only = (await user.send("/events")).replies[0]
+    assert "🏛 official date" in official_only.content and "campaign event" not in official_only.content
+    labels = [b.text for b in official_only.flat_buttons]
+    assert "🏷 Kind" not in labels and "📍 District" not in labels  # one kind, no district: nothing to filter
+
     await service(running).add_event(meeting())
     user = fake.user(6004, language_code="en")
     listing = (await user.send("/events")).replies[0]
+    assert "🏛 official date · 📣 campaign event" in listing.content
     kinds = (await user.press(listing, "Kind")).edits[0]
-    festivals = (await user.press(kinds, "Festival")).edits[0]
-    assert "No upcoming events match these filters." in festivals.content
-    kinds = (await user.press(festivals, "Kind")).edits[0]
+    assert [b.text for b in kinds.flat_buttons] == ["Official date", "Meeting", "✅ Any kind"]  # no "Festival"
     meetings = (await user.press(kinds, "Meeting")).edits[0]
     assert "Meeting with residents" in meetings.content and "Voting day" not in meetings.content
-    districts = (await user.press(meetings, "District")).edits[0]
-    assert "✅ Any district" in [b.text for b in districts.flat_buttons]
-    turksib = (await user.press(districts, "Turksib")).edits[0]
-    assert "No upcoming events match" in turksib.content
-    districts = (await user.press(turksib, "District")).edits[0]
+    assert "🏛" not in meetings.content.split("\n\n")[0]  # the legend names only what is listed
+    assert "📍 District" not in [b.text for b in meetings.flat_buttons]  # every meeting is in Medeu
+    everything = (await user.press(meetings, "All events")).edits[0]
+    districts = (await user.press(everything, "District")).edits[0]
+    assert [b.text for b in districts.flat_buttons] == ["Medeu", "✅ Any district"]  # not Turksib, not Almaly
     medeu = (await user.press(districts, "Medeu")).edits[0]
-    assert "Filters: Meeting, Medeu" in medeu.content and "Meeting with residents" in medeu.content
+    assert "Filters: Medeu" in medeu.content and "Meeting with residents" in medeu.content
+    assert "🏷 Kind" not in [b.text for b in medeu.flat_buttons]
     for data in ["evl:bogus:::0", "evl::nowhere::0", "evl:::tomorrow:0", "evf:colour:::", "evf:kind:bogus::"]:
         forged = await user.press_data(medeu.message_id, data)
         assert forged.callback_answer is not None

@@ -534,3 +534,26 @@ async def test_photo_caption_edit_delete_and_chat_info(fake: FakeTelegram, bot: 
     assert await bot.send_chat_action(1017, "typing") is True
     with pytest.raises(TelegramBadRequest, match="fake server does not model sendDice"):
         await bot.send_dice(1017)
+
+
+async def test_an_uploaded_photo_is_checked_as_telegram_does(fake: FakeTelegram, bot: Bot) -> None:
+    import io
+
+    from aiogram.types import BufferedInputFile
+    from PIL import Image
+
+    fake.user(1018).open_chat()
+
+    def png(width: int, height: int) -> bytes:
+        out = io.BytesIO()
+        Image.new("RGB", (width, height), (255, 255, 255)).save(out, format="PNG")
+        return out.getvalue()
+
+    sent = await bot.send_photo(1018, BufferedInputFile(png(300, 200), "ok.png"), caption="ok")
+    assert sent.photo is not None and (sent.photo[-1].width, sent.photo[-1].height) == (300, 200)
+    with pytest.raises(TelegramBadRequest, match="IMAGE_PROCESS_FAILED"):
+        await bot.send_photo(1018, BufferedInputFile(b"not an image", "x.png"))
+    with pytest.raises(TelegramBadRequest, match="PHOTO_INVALID_DIMENSIONS"):
+        await bot.send_photo(1018, BufferedInputFile(png(2100, 100), "thin.png"))
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_photo(1018, BufferedInputFile(png(30, 20), "long.png"), caption="x" * 1025)

@@ -219,4 +219,24 @@ async def test_faq_reload_reads_the_files_off_the_event_loop(
     admin = fake.user(ADMIN_ID, language_code="en")
     assert "Content reloaded" in (await admin.send("/faq_reload")).text
     assert threads == {"load": False, "swap": True}  # YAML parsed in a worker thread, swapped on the loop
+
+
+@pytest.mark.parametrize("lang", ["en", "kk"])
+async def test_not_helpful_offers_a_rephrase_the_nearest_questions_and_the_call_centre(
+    running: RunningBot, fake: FakeTelegram, lang: str
+) -> None:
+    user = fake.user(3020, language_code=lang)
+    answer = (await user.send("/start faq-vote-abroad")).replies[0]
+    exchange = await user.press(answer, "👎")
+    assert exchange.callback_answer is not None  # the toast, as before
+    assert len(exchange.replies) == 1
+    follow_up = exchange.replies[0]
+    rephrase = {"en": "rephrase the question", "kk": "сұрақты өз сөзіңізбен"}[lang]
+    assert rephrase in follow_up.content and "1308" in follow_up.content
+    near = [b for b in follow_up.flat_buttons if (b.callback_data or "").startswith("fe:")]
+    assert len(near) == 2 and all("vote-abroad" not in (b.callback_data or "") for b in near)
+    opened = await user.press(follow_up, near[0].text)  # a nearby question opens its answer
+    assert opened.replies and opened.replies[0].content.startswith("❓ ")
+    assert running.app is not None
+    assert (await running.app.storage.feedback_counts("vote-abroad")).unhelpful == 1
     no_errors(fake)

@@ -16,6 +16,7 @@ from bot.storage import Storage, open_storage
 from bot.storage.base import Audience, BroadcastMessage, DeliveryResult, EventRecord
 from bot.storage.migrate import head_revision
 from bot.storage.sql import SqlStorage
+from tests.conftest import almaty
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 
@@ -494,3 +495,14 @@ async def test_cancelled_events_with_pending_reminders(storage: Storage) -> None
     assert await storage.cancelled_events_with_pending_reminders() == ["e1"]
     await storage.cancel_event_reminders("e1")
     assert await storage.cancelled_events_with_pending_reminders() == []
+
+
+async def test_daily_activity_counts_local_days_on_both_backends(storage: Storage) -> None:
+    start = almaty(2026, 3, 1, 0, 0)
+    await storage.subscribe(1, "en", start - timedelta(days=2))
+    await storage.subscribe(2, "en", almaty(2026, 3, 1, 0, 30))  # 19:30 UTC the day before: local 1 March
+    await storage.subscribe(3, "en", almaty(2026, 3, 2, 23, 59))
+    activity = await storage.daily_activity(start, 5 * 3600)
+    assert activity.subscribers_before == 1
+    assert activity.subscribed == {start.date(): 1, almaty(2026, 3, 2).date(): 1}
+    assert activity.delivered == {}

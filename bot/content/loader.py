@@ -190,6 +190,10 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
                 if order[variant.from_] <= last:
                     problems.append(f"{where}: {variant.from_!r} is out of order (list variants in milestone order)")
                 last = order[variant.from_]
+    entry_ids = {entry.id for entry in faq.entries}
+    for entry_id in campaign.results.faq if campaign.results else []:
+        if entry_id not in entry_ids:
+            problems.append(f"{directory / 'campaign.yaml'}: results: field faq: unknown FAQ entry {entry_id!r}")
     for event in events.events:
         for field_name, milestone in event.milestones():
             if milestone not in order:

@@ -97,6 +97,15 @@ class CallCentre(Model):
     sources: list[Source] = Field(min_length=1)
 
 
+class StationLookup(Model):
+    """How a resident finds their polling station (the bot answers a shared location with it);
+    ``until``: the milestone from which it is no longer offered."""
+
+    text: LocalizedHtml
+    until: Identifier | None = None
+    sources: list[Source] = Field(min_length=1)
+
+
 class District(Model):
     id: Identifier
     name: Localized
@@ -137,6 +146,7 @@ class Results(Model):
     outcome: LocalizedHtml  # e.g. "declared valid; the new Constitution adopted"
     announced: Localized  # who announced them and when, e.g. "Central Referendum Commission, 17 March 2026"
     sources: list[Source] = Field(min_length=1)
+    faq: list[Identifier] = []  # FAQ answers sent with the results picture (ids in faq.yaml)
 
     @model_validator(mode="after")
     def _counts(self) -> Results:
@@ -195,6 +205,7 @@ class Campaign(Model):
     milestones: list[Milestone] = Field(min_length=len(REQUIRED_MILESTONES))
     districts: list[District] = []
     call_centre: CallCentre | None = None
+    station_lookup: StationLookup | None = None
     commission: Link
     links: list[Link] = []
     results: Results | None = None
@@ -244,6 +255,9 @@ class Campaign(Model):
             problems.append("milestone 'polls-close': field date: must be the same day as 'polls-open'")
         if self.call_centre is not None and self.call_centre.until is not None and self.call_centre.until not in seen:
             problems.append(f"call_centre: field until: unknown milestone {self.call_centre.until!r}")
+        lookup = self.station_lookup
+        if lookup is not None and lookup.until is not None and lookup.until not in seen:
+            problems.append(f"station_lookup: field until: unknown milestone {lookup.until!r}")
         reminder_ids: set[str] = set()
         for reminder in self.reminders:
             if reminder.id in reminder_ids:

@@ -3,7 +3,7 @@ middlewares and storage. The bot talks HTTP to an in-process fake Bot API on 127
 reaches Telegram and no token is needed.
 
 Type a message and press Enter; type a number to press that inline button of the last message
-with buttons; ``:sticker``, ``:photo``, ``:voice``, ``:location`` send other kinds of message;
+with buttons; ``:sticker``, ``:photo``, ``:voice``, ``:location``, ``:contact`` send other kinds of message;
 ``:quit`` (or Ctrl-D) leaves.
 
 The operators' desk is simulated too (a forum supergroup inside the fake): "💬 Ask a person" or
@@ -118,12 +118,17 @@ async def chat(
             return await operator.in_topic(forum, newest).send(text)
 
         print(
-            "Offline chat with the bot (no Telegram). Type a message; a number presses a button;"
-            " :sticker :photo :voice :location send other things; :op text writes as an operator"
+            "Ready. Type a message; a number presses a button;"
+            " :sticker :photo :voice :location :contact send other things; :op text writes as an operator"
             " in the newest ticket (:op /close); :quit leaves.",
             file=out,
         )
         try:
+            # On first contact the bot asks for the language; the language of --lang counts as chosen
+            # (one update fewer: a burst of piped input stays within the per-chat pacing).
+            await app.storage.touch_user(CHAT_USER_ID, lang, clock.now())
+            await app.storage.set_language(CHAT_USER_ID, lang)
+            print(f"(language {lang} chosen for you; /language changes it)", file=out)
             exchange = await user.send("/start")
             show(exchange.replies + exchange.edits)
             while True:
@@ -163,6 +168,8 @@ async def chat(
                         continue
                     elif text.strip() == ":location":
                         exchange = await user.send_location(43.238, 76.889)
+                    elif text.strip() == ":contact":
+                        exchange = await user.send_contact("+70000000000", "Resident")
                     else:
                         exchange = await user.send(text)
                 show(exchange.replies + exchange.edits)

@@ -465,12 +465,13 @@ class FakeMessage:
             doc["file_size"] = len(self.document.content)
             data["document"] = doc
         if self.photo is not None:
+            width, height = photo_size(self.photo.content) or (1280, 720)
             data["photo"] = [
                 {
                     "file_id": self.photo.file_id,
                     "file_unique_id": self.photo.file_unique_id,
-                    "width": 1280,
-                    "height": 720,
+                    "width": width,
+                    "height": height,
                     "file_size": self.photo.size,
                 }
             ]
@@ -1954,6 +1955,8 @@ class FakeTelegram:
     async def _send_photo(self, req: _Request) -> Any:
         chat = self._chat_for_sending(req.params["chat_id"])
         uploaded = self._resolve_file(req.params["photo"], req.files, "photo")
+        if str(req.params["photo"]).startswith("attach://"):
+            _check_photo(uploaded.content)
         msg = self._bot_message(chat, req.params)
         msg.photo = uploaded
         self._caption_into(msg, req.params)
@@ -2190,6 +2193,31 @@ class FakeTelegram:
 # --------------------------------------------------------------------------------------------------
 
 
+MAX_PHOTO_BYTES = 10 * 1024 * 1024
+
+
+def photo_size(content: bytes) -> tuple[int, int] | None:
+    """Width and height of a PNG (from its IHDR chunk); None for anything else."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n") and content[12:16] == b"IHDR" and len(content) >= 24:
+        return int.from_bytes(content[16:20], "big"), int.from_bytes(content[20:24], "big")
+    return None
+
+
+def _check_photo(content: bytes) -> None:
+    """As Telegram checks an uploaded photo: an image (PNG or JPEG here), at most 10 MB, width +
+    height at most 10000 and a ratio of at most 20."""
+    if len(content) > MAX_PHOTO_BYTES:
+        raise bad_request("PHOTO_SAVE_FILE_INVALID")
+    if content.startswith(b"\xff\xd8\xff"):
+        return
+    size = photo_size(content)
+    if size is None:
+        raise bad_request("IMAGE_PROCESS_FAILED")
+    width, height = size
+    if not width or not height or width + height > 10_000 or max(width, height) / min(width, height) > 20:
+        raise bad_request("PHOTO_INVALID_DIMENSIONS")
+
+
 def render(message: FakeMessage) -> str:
     """A plain-text rendering of a message for terminals and assertion messages."""
     lines: list[str] = []
@@ -2200,7 +2228,8 @@ def render(message: FakeMessage) -> str:
         name = message.document.filename or "file"
         lines.append(f"[file: {name} ({len(message.document.content)} bytes)]")
     if message.photo is not None:
-        lines.append("[photo]")
+        size = photo_size(message.photo.content)
+        lines.append(f"[photo {size[0]}×{size[1]}]" if size else "[photo]")
     if message.video is not None:
         lines.append("[video]")
     if message.venue is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -27,9 +27,11 @@ from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
 from bot.handlers.desk import stats_lines as desk_stats_lines
+from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
 from bot.i18n import _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
 from bot.services.desk import DeskService
+from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
@@ -461,7 +463,13 @@ async def on_cancel_broadcast(
 
 
 async def on_stats(
-    message: Message, db: Storage, clock: Clock, content: ContentStore, lang: Lang, desk: DeskService | None = None
+    message: Message,
+    db: Storage,
+    clock: Clock,
+    content: ContentStore,
+    lang: Lang,
+    pictures: PictureService,
+    desk: DeskService | None = None,
 ) -> None:
     assert message.from_user is not None
     now = clock.now()
@@ -492,3 +500,12 @@ async def on_stats(
         *await desk_stats_lines(desk),
     ]
     await send(message, Screen("\n".join(lines)))
+    # the chart: the last 30 whole days in the campaign's zone, drawn once a day per language
+    days = stats_days(now.astimezone(campaign.tz).date())
+    picture = pictures.peek(stats_key(days, lang))
+    if picture is None:
+        start = datetime.combine(days[0], time(0, 0), campaign.tz)
+        offset = int((start.utcoffset() or timedelta(0)).total_seconds())
+        picture = await stats_picture(await db.daily_activity(start, offset), days, lang, pictures)
+    if message.bot is not None:
+        await send_stats_chart(message.bot, message.chat.id, picture, pictures)

@@ -21,6 +21,7 @@ from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.events import (
     EventService,
     EventView,
+    FilterChoices,
     Filters,
     card_text,
     district_label,
@@ -115,7 +116,14 @@ async def list_screen(events: EventService, now_filters: Filters, page: int, lan
         current = paginate(found, page)
         if current.pages > 1:
             lines[0] += " · " + _("page {page} of {pages}").format(page=current.page + 1, pages=current.pages)
-        lines.append("🏛 " + _("official date") + " · 📣 " + _("campaign event"))
+        organisers = {event.organiser_kind for event in current.items}
+        legend = [
+            mark + " " + title
+            for kind, mark, title in (("official", "🏛", _("official date")), ("campaign", "📣", _("campaign event")))
+            if kind in organisers
+        ]
+        if legend:
+            lines.append(" · ".join(legend))
         lines.append("")
         lines.extend(list_line(event, lang, tz) for event in current.items)
         for event in current.items:
@@ -143,16 +151,27 @@ async def list_screen(events: EventService, now_filters: Filters, page: int, lan
                 )
             builder.row(*nav)
     f = now_filters
-    builder.row(
-        InlineKeyboardButton(
-            text="🏷 " + _("Kind"), callback_data=EvFilterCb(what="kind", district=f.district, when=f.when).pack()
-        ),
-        InlineKeyboardButton(
-            text="📍 " + _("District"), callback_data=EvFilterCb(what="district", kind=f.kind, when=f.when).pack()
-        ),
-    )
+    choices = await events.filter_choices(now, f)
+    filter_row = []
+    if choices.offers("kind", f):
+        filter_row.append(
+            InlineKeyboardButton(
+                text="🏷 " + _("Kind"), callback_data=EvFilterCb(what="kind", district=f.district, when=f.when).pack()
+            )
+        )
+    if choices.offers("district", f):
+        filter_row.append(
+            InlineKeyboardButton(
+                text="📍 " + _("District"),
+                callback_data=EvFilterCb(what="district", kind=f.kind, when=f.when).pack(),
+            )
+        )
+    if filter_row:
+        builder.row(*filter_row)
     when_row = []
     for when, title in (("today", _("Today")), ("week", _("This week"))):
+        if not choices.offers(when, f):
+            continue
         mark = "✅ " if f.when == when else ""
         target = "" if f.when == when else when
         when_row.append(
@@ -160,7 +179,8 @@ async def list_screen(events: EventService, now_filters: Filters, page: int, lan
                 text=mark + title, callback_data=EvListCb(kind=f.kind, district=f.district, when=target).pack()
             )
         )
-    builder.row(*when_row)
+    if when_row:
+        builder.row(*when_row)
     if f.active:
         builder.row(InlineKeyboardButton(text="✖️ " + _("All events"), callback_data=EvListCb().pack()))
     builder.row(back_to_menu())
@@ -171,10 +191,13 @@ def _list_cb(filters: Filters, page: int = 0) -> EvListCb:
     return EvListCb(kind=filters.kind, district=filters.district, when=filters.when, page=page)
 
 
-def filter_screen(what: str, filters: Filters, campaign: Campaign, lang: Lang) -> Screen:
+def filter_screen(what: str, filters: Filters, choices: FilterChoices, campaign: Campaign, lang: Lang) -> Screen:
+    """Only the kinds and districts that have listed events (and the one chosen, to keep it)."""
     builder = InlineKeyboardBuilder()
     if what == "kind":
         for kind in EVENT_KINDS:
+            if kind not in choices.kinds and kind != filters.kind:
+                continue
             mark = "✅ " if kind == filters.kind else ""
             builder.button(
                 text=mark + kind_label(kind),
@@ -187,6 +210,8 @@ def filter_screen(what: str, filters: Filters, campaign: Campaign, lang: Lang) -
         text = "🏷 " + _("Which kind of events?")
     else:
         for district in campaign.districts:
+            if district.id not in choices.districts and district.id != filters.district:
+                continue
             mark = "✅ " if district.id == filters.district else ""
             builder.button(
                 text=mark + district.name.get(lang),
@@ -266,13 +291,16 @@ async def on_list(
     await show(query, await list_screen(events, filters, callback_data.page, lang, clock))
 
 
-async def on_filter(query: CallbackQuery, callback_data: EvFilterCb, events: EventService, lang: Lang) -> None:
+async def on_filter(
+    query: CallbackQuery, callback_data: EvFilterCb, events: EventService, lang: Lang, clock: Clock
+) -> None:
     filters = Filters(callback_data.kind, callback_data.district, callback_data.when)
     if not filters.valid(events.campaign):
         await query.answer(_stale(), show_alert=True)
         return
     await query.answer()
-    await show(query, filter_screen(callback_data.what, filters, events.campaign, lang))
+    choices = await events.filter_choices(clock.now(), filters)
+    await show(query, filter_screen(callback_data.what, filters, choices, events.campaign, lang))
 
 
 async def on_card_button(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.types import CallbackQuery, Message
 
 from bot.clock import Clock
 from bot.config import Lang
-from bot.content import ContentStore
+from bot.content import Campaign, ContentStore
 from bot.filters import Magic
 from bot.handlers.screens import help_screen
 from bot.i18n import _
 from bot.keyboards import main_menu
+from bot.texts import contact_line, sources_block
 from bot.ui import Screen, send
 
 
@@ -21,6 +24,8 @@ def router() -> Router:
     r.message.filter(Magic(F.chat.type == ChatType.PRIVATE))
     r.message.register(on_unknown_command, Magic(F.text.startswith("/")))
     r.message.register(on_text, Magic(F.text))
+    r.message.register(on_location, Magic(F.location))
+    r.message.register(on_contact, Magic(F.contact))
     r.message.register(on_other)
     r.callback_query.register(on_stale_button)
     return r
@@ -43,6 +48,35 @@ async def on_other(message: Message) -> None:
             main_menu(),
         ),
     )
+
+
+def location_screen(campaign: Campaign, now: datetime, lang: Lang) -> Screen:
+    """A shared location: stations are not found by location; where the campaign says how to find
+    one (eGov), that, with its source."""
+    lines = ["📍 " + _("I do not look up polling stations by location, and I do not keep your location.")]
+    lookup = campaign.station_lookup
+    if lookup is not None and (lookup.until is None or not campaign.passed(lookup.until, now)):
+        lines += ["", "🗳 " + lookup.text.get(lang), sources_block(lookup.sources, lang)]
+    lines += ["", contact_line(campaign, now, lang)]
+    return Screen("\n".join(lines), main_menu())
+
+
+def contact_screen(campaign: Campaign, now: datetime, lang: Lang) -> Screen:
+    text = (
+        "📇 "
+        + _("I do not need a phone number or a contact, and I have not stored it. Just type your question.")
+        + "\n\n"
+        + contact_line(campaign, now, lang)
+    )
+    return Screen(text, main_menu())
+
+
+async def on_location(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
+    await send(message, location_screen(content.current.campaign, clock.now(), lang))
+
+
+async def on_contact(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
+    await send(message, contact_screen(content.current.campaign, clock.now(), lang))
 
 
 async def on_stale_button(query: CallbackQuery) -> None:

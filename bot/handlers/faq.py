@@ -25,14 +25,16 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
 from bot.clock import Clock
-from bot.config import Lang
+from bot.config import LANGUAGES, Lang
 from bot.content import ContentError, ContentStore, FaqEntry
 from bot.filters import IsAdmin, Magic
+from bot.handlers.pictures import results_known, send_results
 from bot.i18n import _, fmt_date
 from bot.keyboards import back_to_menu
 from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
+from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base_desk import FaqDraft
 from bot.telegram_text import escape, split_html, strip_html, truncate_plain
@@ -227,6 +229,63 @@ def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) ->
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
+NEIGHBOURS = 2
+
+
+def neighbours(faq: FaqService, entry: FaqEntry, lang: Lang) -> list[FaqEntry]:
+    """The questions nearest to ``entry``: what the search finds for its question (in ``lang``,
+    then the other languages), the entry itself left out."""
+    found: list[FaqEntry] = []
+    for other_lang in (lang, *(code for code in LANGUAGES if code != lang)):
+        for match in faq.search(entry.text(other_lang).q).matches:
+            near = faq.entry(match.id)
+            if near is not None and near.id != entry.id and near not in found:
+                found.append(near)
+        if len(found) >= NEIGHBOURS:
+            break
+    return found[:NEIGHBOURS]
+
+
+def not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool = False) -> Screen:
+    operates = faq.content.campaign.call_centre_operates(now)
+    key = ("not-helpful", entry.id, lang, operates, desk)
+    return _cached(faq, key, lambda: _not_helpful_screen(faq, entry, lang, now, desk))
+
+
+def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool) -> Screen:
+    """After 👎: rephrase, the nearest questions, and where an official answer is given."""
+    near = neighbours(faq, entry, lang)
+    lines = [
+        "🙏 " + _("Sorry this did not help. You can:"),
+        "✍️ " + _("rephrase the question in your own words and send it;"),
+    ]
+    if near:
+        lines.append("📌 " + _("look at a nearby question (buttons below);"))
+    if desk:
+        lines.append("💬 " + _("ask a person (button below);"))
+    lines.append(contact_line(faq.content.campaign, now, lang))
+    builder = InlineKeyboardBuilder()
+    for other in near:
+        builder.row(
+            InlineKeyboardButton(
+                text=truncate_plain(other.text(lang).q, BUTTON_TEXT), callback_data=FaqEntryCb(entry=other.id).pack()
+            )
+        )
+    builder.row(InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()))
+    if desk:  # the operators see the nearby questions as what was suggested
+        builder.row(_ask_person("s"))
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+async def send_answer_pictures(
+    bot: Bot | None, chat_id: int, faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, pictures: PictureService
+) -> None:
+    """The results picture with the answers campaign.yaml names (``results.faq``), once known."""
+    campaign = faq.content.campaign
+    if bot is not None and campaign.results and entry.id in campaign.results.faq and results_known(campaign, now):
+        await send_results(bot, chat_id, campaign, lang, pictures)
+
+
 # --- handlers ----------------------------------------------------------------------------------
 
 
@@ -248,7 +307,14 @@ async def on_category(query: CallbackQuery, callback_data: FaqCategoryCb, faq: F
     await show(query, screen)
 
 
-async def on_entry(query: CallbackQuery, callback_data: FaqEntryCb, faq: FaqService, lang: Lang, clock: Clock) -> None:
+async def on_entry(
+    query: CallbackQuery,
+    callback_data: FaqEntryCb,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    pictures: PictureService,
+) -> None:
     entry = faq.entry(callback_data.entry)
     if entry is None or (callback_data.back and faq.category(callback_data.back) is None):
         await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
@@ -261,14 +327,26 @@ async def on_entry(query: CallbackQuery, callback_data: FaqEntryCb, faq: FaqServ
         await send(query.message, screen)  # a suggestion: the answer comes as a new message
     else:
         await show(query, screen)
+    await send_answer_pictures(query.bot, query.from_user.id, faq, entry, lang, clock.now(), pictures)
 
 
-async def on_vote(query: CallbackQuery, callback_data: FaqVoteCb, faq: FaqService, db: Storage, clock: Clock) -> None:
+async def on_vote(
+    query: CallbackQuery,
+    callback_data: FaqVoteCb,
+    faq: FaqService,
+    db: Storage,
+    clock: Clock,
+    lang: Lang,
+    desk: DeskService | None = None,
+) -> None:
     if faq.entry(callback_data.entry) is None:
         await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
         return
     await db.record_feedback(query.from_user.id, callback_data.entry, callback_data.helpful, clock.now())
     await query.answer(_("Thank you! Your feedback helps us improve the answers."))
+    entry = faq.entry(callback_data.entry)
+    if not callback_data.helpful and entry is not None and isinstance(query.message, Message):
+        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk)))
 
 
 async def on_deep_link(
@@ -277,6 +355,7 @@ async def on_deep_link(
     faq: FaqService,
     lang: Lang,
     clock: Clock,
+    pictures: PictureService,
     desk: DeskService | None = None,
 ) -> None:
     link = parse_deep_link(command.args)
@@ -285,10 +364,17 @@ async def on_deep_link(
         await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
         return
     await send(message, answer_screen(faq, entry, lang, clock.now()))
+    await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
 
 
 async def on_free_text(
-    message: Message, faq: FaqService, lang: Lang, clock: Clock, db: Storage, desk: DeskService | None = None
+    message: Message,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    db: Storage,
+    pictures: PictureService,
+    desk: DeskService | None = None,
 ) -> None:
     text = message.text or ""
     result = faq.search(text)
@@ -296,6 +382,7 @@ async def on_free_text(
         entry = faq.entry(result.best.id)
         if entry is not None:
             await send(message, answer_screen(faq, entry, lang, clock.now()))
+            await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
             return
     if result.decision == "suggest":
         await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang, _desk_on(desk)))

@@ -20,10 +20,12 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import private_command
+from bot.handlers.pictures import results_known, send_results, send_voted_card
 from bot.i18n import _, fmt_date, fmt_time, ngettext
 from bot.keyboards import back_to_menu
 from bot.services.campaign import status_at
 from bot.services.events import EventService
+from bot.services.pictures import PictureService
 from bot.services.reminders import ReminderPlan, ReminderService, reminder_plan
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
@@ -162,8 +164,13 @@ def _clock_time(campaign: Campaign, moment: time, lang: Lang) -> str:
     return fmt_time(datetime.combine(campaign.voting_day, moment, campaign.tz), lang, campaign.tz)
 
 
-async def on_countdown(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
-    await send(message, countdown_screen(content.current.campaign, clock.now(), lang))
+async def on_countdown(
+    message: Message, content: ContentStore, clock: Clock, lang: Lang, bot: Bot, pictures: PictureService
+) -> None:
+    campaign = content.current.campaign
+    await send(message, countdown_screen(campaign, clock.now(), lang))
+    if results_known(campaign, clock.now()):
+        await send_results(bot, message.chat.id, campaign, lang, pictures)
 
 
 async def on_settings_command(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
@@ -231,7 +238,13 @@ async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, 
 
 
 async def on_voted(
-    query: CallbackQuery, db: Storage, content: ContentStore, clock: Clock, bot: Bot, lang: Lang
+    query: CallbackQuery,
+    db: Storage,
+    content: ContentStore,
+    clock: Clock,
+    bot: Bot,
+    lang: Lang,
+    pictures: PictureService,
 ) -> None:
     campaign = content.current.campaign
     if not campaign.polls_open_at(clock.now()):
@@ -252,3 +265,4 @@ async def on_voted(
             "🗳 " + _("Thank you for taking part! Share the bot with others if you like:"),
             reply_markup=markup,
         )
+        await send_voted_card(bot, query.from_user.id, campaign, lang, pictures)

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.config import Lang
 from bot.content import Content
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.keyboards import language_menu, main_menu, menu_only
 from bot.telegram_text import escape
 from bot.texts import contact_line, status_text
@@ -28,16 +28,36 @@ def home_screen(content: Content, now: datetime, lang: Lang, *, name: str = "") 
     return Screen(text, main_menu())
 
 
+# /help groups the residents' commands of ``bot.commands.USER_COMMANDS`` (a command added there
+# appears here with its menu description; one not named below goes under "Settings").
+HELP_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("❓", N_("Questions"), ("questions",)),
+    ("🙋", N_("Ask a person"), ("operator",)),
+    ("📅", N_("Events and dates"), ("events", "countdown")),
+    ("🔔", N_("Reminders"), ("reminders", "subscribe", "unsubscribe", "stop")),
+    ("🔒", N_("Privacy"), ("privacy", "forget")),
+    ("⚙️", N_("Settings"), ("language", "menu", "help")),
+]
+
+
 def help_screen(content: Content, now: datetime, lang: Lang) -> Screen:
+    from bot.commands import USER_COMMANDS  # the one list of commands (also Telegram's menu)
+
+    described = {name: description for name, description in USER_COMMANDS if name != "start"}
+    grouped = {name for _mark, _title, names in HELP_GROUPS for name in names}
     lines = [
         _("I am a neutral information bot. Ask a question in Kazakh, Russian or English, in your own words."),
-        "",
-        "/menu — " + _("main menu"),
-        "/language — " + _("change the language"),
-        "/help — " + _("this help"),
-        "",
-        contact_line(content.campaign, now, lang),
     ]
+    for mark, title, names in HELP_GROUPS:
+        present = [name for name in names if name in described]
+        if title == "Settings":
+            present += [name for name in described if name not in grouped]
+        if not present:
+            continue
+        lines.append("")
+        lines.append(f"{mark} <b>{_(title)}</b>")
+        lines.extend(f"/{name} — {escape(_(described[name]))}" for name in present)
+    lines += ["", contact_line(content.campaign, now, lang)]
     return Screen("\n".join(lines), menu_only())
 
 

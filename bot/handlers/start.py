@@ -37,11 +37,12 @@ async def on_start(
     # Deep links of later features (faq-<id>, event-<id>) are routed by their own routers'
     # filters; whatever reaches this handler falls back to the greeting.
     del link
-    first_time = user_record is None or user_record.language is None
+    if user_record is None or user_record.language is None:
+        # first contact: the language first; choosing it turns the picker into the one greeting
+        await send(message, language_screen(lang, first_time=True))
+        return
     name = message.from_user.first_name if message.from_user else ""
     await send(message, home_screen(content.current, clock.now(), lang, name=name))
-    if first_time:
-        await send(message, language_screen(lang, first_time=True))
 
 
 async def on_menu(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:

@@ -238,6 +238,41 @@ def upcoming(events: Sequence[EventView], now: datetime, tz: ZoneInfo, filters: 
     return sorted(chosen, key=lambda event: (event.starts_at, event.id))
 
 
+@dataclass(frozen=True)
+class FilterChoices:
+    """The filters that would filter something in the list as it stands: kinds and districts that
+    have listed events (under the other filters), and whether "today" / "this week" narrow it."""
+
+    kinds: list[str]
+    districts: list[str]
+    when: list[str]
+
+    def offers(self, what: str, filters: Filters) -> bool:
+        if what == "kind":
+            return bool(filters.kind) or len(self.kinds) > 1
+        if what == "district":
+            return bool(filters.district) or bool(self.districts)
+        return what in self.when or filters.when == what
+
+
+def filter_choices(
+    events: Sequence[EventView], now: datetime, tz: ZoneInfo, filters: Filters, campaign: Campaign
+) -> FilterChoices:
+    by_kind = upcoming(events, now, tz, replace(filters, kind=""))
+    kinds = {event.kind for event in by_kind}
+    by_district = upcoming(events, now, tz, replace(filters, district=""))
+    districts = {event.district for event in by_district}
+    # choosing a district narrows the list only when some listed event is elsewhere or has none
+    offered = [d.id for d in campaign.districts if d.id in districts] if len(districts) > 1 else []
+    by_when = upcoming(events, now, tz, replace(filters, when=""))
+    when = [
+        choice
+        for choice in WHEN_FILTERS
+        if 0 < len(upcoming(events, now, tz, replace(filters, when=choice))) < len(by_when)
+    ]
+    return FilterChoices([kind for kind in EVENT_KINDS if kind in kinds], offered, when)
+
+
 def key_dates(events: Sequence[EventView]) -> list[EventView]:
     return sorted(
         (event for event in events if event.kind == "official-date" and not event.cancelled),
@@ -699,6 +734,9 @@ class EventService:
 
     async def upcoming(self, now: datetime, filters: Filters = Filters()) -> list[EventView]:
         return upcoming(await self.all_events(), now, self.tz, filters)
+
+    async def filter_choices(self, now: datetime, filters: Filters = Filters()) -> FilterChoices:
+        return filter_choices(await self.all_events(), now, self.tz, filters, self.campaign)
 
     async def key_dates(self) -> list[EventView]:
         return key_dates(await self.all_events())

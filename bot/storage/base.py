@@ -21,6 +21,15 @@ class UserRecord:
 
 
 @dataclass(frozen=True)
+class DailyActivity:
+    """Per local day: new subscriptions still held, and messages delivered (``/stats``'s chart)."""
+
+    subscribers_before: int  # subscriptions older than the first day, still held
+    subscribed: dict[date, int]
+    delivered: dict[date, int]
+
+
+@dataclass(frozen=True)
 class UserCounts:
     total: int
     active: int
@@ -269,6 +278,8 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
     async def delivered_since(self, since: datetime) -> int: ...
 
     async def delivery_summary(self, since: datetime) -> tuple[dict[str, int], int]: ...
+
+    async def daily_activity(self, since: datetime, utc_offset: int) -> DailyActivity: ...
 
     # audit log
     async def audit(self, admin_id: int, action: str, details: str, now: datetime) -> None: ...

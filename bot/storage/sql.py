@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -47,6 +47,7 @@ from bot.storage.base import (
     AuditEntry,
     BroadcastMessage,
     BroadcastRecord,
+    DailyActivity,
     DeliveryCounts,
     DeliveryResult,
     Erased,
@@ -84,6 +85,8 @@ from bot.storage.timestamps import from_opt_ts as _opt_dt
 from bot.storage.timestamps import from_ts as _dt
 from bot.storage.timestamps import to_ts as _ts
 
+EPOCH = date(1970, 1, 1)
+DAY_SECONDS = 86_400
 T = TypeVar("T")
 TOUCH_INTERVAL = 60  # seconds
 QUESTION_LIMIT = 1000  # characters of a ticket's question kept
@@ -762,6 +765,22 @@ class SqlStorage:
     async def delivered_since(self, since: datetime) -> int:
         row = await self._one(select(func.count()).where(deliveries.c.status == "sent", deliveries.c.at >= _ts(since)))
         return int(row[0]) if row else 0
+
+    async def daily_activity(self, since: datetime, utc_offset: int) -> DailyActivity:
+        """New subscriptions (still held) and messages delivered per local day from ``since`` on;
+        ``utc_offset``: seconds east of UTC of the campaign's zone (days are local days)."""
+        start = _ts(since)
+        row = await self._one(select(func.count()).where(subscriptions.c.subscribed_at < start))
+        per_day: list[dict[date, int]] = []
+        for column, condition in (
+            (subscriptions.c.subscribed_at, subscriptions.c.subscribed_at >= start),
+            (deliveries.c.at, (deliveries.c.status == "sent") & (deliveries.c.at >= start)),
+        ):
+            day = ((column + utc_offset) // DAY_SECONDS).label("day")  # floor division: the local day
+            rows = await self._all(select(day, func.count()).where(condition).group_by(day))
+            per_day.append({EPOCH + timedelta(days=int(n)): int(count) for n, count in rows})
+        before = int(row[0]) if row else 0
+        return DailyActivity(subscribers_before=before, subscribed=per_day[0], delivered=per_day[1])
 
     async def delivery_summary(self, since: datetime) -> tuple[dict[str, int], int]:
         """For ``/metrics``, in two indexed queries: deliveries recorded since ``since`` by status,
