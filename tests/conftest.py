@@ -26,6 +26,7 @@ from bot.config import DatabaseConfig, Settings, parse_database_url
 from bot.devtools.fake_api import FakeTelegram
 from bot.devtools.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
 from bot.runners.polling import run_polling
+from bot.storage import Storage, open_storage
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -135,6 +136,25 @@ def postgres_url(pg_cluster: PgCluster) -> Iterator[str]:
         yield pg_cluster.url(name)
     finally:
         pg_cluster.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The storage tests run on both backends (PostgreSQL skipped, with the reason, when missing)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'storage.sqlite3'}"
+    url: str = request.getfixturevalue("postgres_url")
+    return url
+
+
+@pytest.fixture
+async def storage(database_url: str) -> AsyncIterator[Storage]:
+    store = open_storage(parse_database_url(database_url))
+    await store.connect()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 @pytest.fixture

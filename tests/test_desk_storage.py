@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -18,24 +16,6 @@ from bot.storage.base_desk import Ticket
 
 T0 = datetime(2026, 3, 12, 7, 0, tzinfo=UTC)  # 12:00 in Almaty, a Thursday
 ALMATY = ZoneInfo("Asia/Almaty")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'desk.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    store = open_storage(parse_database_url(database_url))
-    await store.connect()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 async def test_one_open_ticket_per_resident_and_a_new_one_after_closing(storage: Storage) -> None:

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from PIL import Image
 
-from bot.config import DatabaseConfig, Lang
+from bot.config import Lang
 from bot.content import load_content
 from bot.devtools.fake_api import FakeMessage, FakeTelegram, FakeUser
 from bot.services.pictures import font
 from bot.storage.base import Audience, BroadcastMessage
-from bot.storage.sql import SqlStorage
 from tests.conftest import ADMIN_ID, DATA, VOTING_OPEN, RunningBot, almaty, no_errors
 
 CAMPAIGN = load_content(DATA).campaign
@@ -123,24 +121,6 @@ async def test_stats_chart_for_admins_only(running: RunningBot, fake: FakeTelegr
         chart[0].photo.file_id if chart[0].photo else ""
     )
     no_errors(fake)
-
-
-async def test_daily_activity_counts_local_days(tmp_path: Path) -> None:
-    storage = SqlStorage(
-        DatabaseConfig("sqlite", f"sqlite:///{tmp_path / 'stats.sqlite3'}", tmp_path / "stats.sqlite3")
-    )
-    await storage.connect()
-    try:
-        start = almaty(2026, 3, 1, 0, 0)
-        await storage.subscribe(1, "en", start - timedelta(days=2))
-        await storage.subscribe(2, "en", almaty(2026, 3, 1, 0, 30))  # 19:30 UTC the day before: local 1 March
-        await storage.subscribe(3, "en", almaty(2026, 3, 2, 23, 59))
-        activity = await storage.daily_activity(start, 5 * 3600)
-        assert activity.subscribers_before == 1
-        assert activity.subscribed == {start.date(): 1, almaty(2026, 3, 2).date(): 1}
-        assert activity.delivered == {}
-    finally:
-        await storage.close()
 
 
 def test_the_font_carries_kazakh_letters() -> None:

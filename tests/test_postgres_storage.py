@@ -4,11 +4,8 @@ conftest; these cases are skipped with the reason when PostgreSQL is not install
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 
-import pytest
 import sqlalchemy as sa
 
 from bot.config import parse_database_url
@@ -19,24 +16,6 @@ from bot.storage.sql import SqlStorage
 from tests.conftest import almaty
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'storage.sqlite3'}"
-    url: str = request.getfixturevalue("postgres_url")
-    return url
-
-
-@pytest.fixture
-async def storage(database_url: str) -> AsyncIterator[Storage]:
-    store = open_storage(parse_database_url(database_url))
-    await store.connect()
-    try:
-        yield store
-    finally:
-        await store.close()
 
 
 def _event(event_id: str, starts: datetime, **changes: object) -> EventRecord:
