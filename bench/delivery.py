@@ -115,7 +115,7 @@ async def _scenario_fake_process(*, subscribers: int, rate: float, paid: bool, f
         settings = Settings(
             bot_token=token,
             bot_api_base=base_url,
-            database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+            database=_database(path),
             content_dir=ROOT / "data",
             default_language="en",
         )
@@ -150,7 +150,7 @@ async def _scenario(
         settings = Settings(
             bot_token=fake.token,
             bot_api_base=fake.base_url,
-            database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+            database=_database(path),
             content_dir=ROOT / "data",
             default_language="en",
         )

@@ -23,10 +23,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.delivery import TEXT, _seed
+from bench.delivery import TEXT, _database, _seed
 from bot.app import create_app
 from bot.clock import SystemClock
-from bot.config import DatabaseConfig, Settings
+from bot.config import Settings
 from bot.devtools.fake_api import FakeTelegram
 from bot.runners.polling import run_polling
 from bot.services.delivery import DeliveryEngine
@@ -55,7 +55,7 @@ async def _scenario() -> dict[str, Any]:
         settings = Settings(
             bot_token=fake.token,
             bot_api_base=fake.base_url,
-            database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
+            database=_database(path),
             content_dir=ROOT / "data",
             default_language="en",
             broadcast_rate=25.0,
