@@ -157,10 +157,26 @@ async def storage(database_url: str) -> AsyncIterator[Storage]:
         await store.close()
 
 
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A module marked ``both_backends`` runs each test that uses the database twice, on SQLite and on
+    PostgreSQL, in the same session (and the same xdist workers) as the rest: the end-to-end checks
+    whose behaviour depends on the backend. Tests that never open the database run once."""
+    if metafunc.definition.get_closest_marker("both_backends") and "test_database" in metafunc.fixturenames:
+        metafunc.parametrize("test_database", ["sqlite", "postgresql"], indirect=True)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The slow process tests first (a stable sort): with xdist their waits overlap the fast tests
+    instead of leaving one worker busy at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture
 def test_database(request: pytest.FixtureRequest, tmp_path: Path) -> DatabaseConfig:
-    """The end-to-end tests' database: SQLite, or PostgreSQL with VOTERBOT_TEST_DATABASE=postgresql."""
-    if os.environ.get("VOTERBOT_TEST_DATABASE", "sqlite") == "postgresql":
+    """The end-to-end tests' database: SQLite, or PostgreSQL for the ``postgresql`` half of a
+    ``both_backends`` module or with VOTERBOT_TEST_DATABASE=postgresql (every end-to-end test)."""
+    backend = getattr(request, "param", None) or os.environ.get("VOTERBOT_TEST_DATABASE", "sqlite")
+    if backend == "postgresql":
         url: str = request.getfixturevalue("postgres_url")
         return DatabaseConfig("postgresql", url)
     path = tmp_path / "bot.sqlite3"

@@ -32,12 +32,14 @@ def voterbot(
     )
 
 
+@pytest.mark.slow
 def test_check_passes_on_shipped_content() -> None:
     result = voterbot("check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok: campaign kz-referendum-2026")
 
 
+@pytest.mark.slow
 def test_check_reports_every_problem_with_file_entry_and_field(tmp_path: Path) -> None:
     target = tmp_path / "data"
     shutil.copytree(DATA, target)
@@ -64,6 +66,7 @@ def test_check_reports_every_problem_with_file_entry_and_field(tmp_path: Path) -
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_check_names_unknown_milestones_in_faq_and_events(tmp_path: Path) -> None:
     target = tmp_path / "data"
     shutil.copytree(DATA, target)
@@ -85,6 +88,7 @@ def test_check_names_unknown_milestones_in_faq_and_events(tmp_path: Path) -> Non
     ), lines
 
 
+@pytest.mark.slow
 def test_run_without_token_says_what_to_set() -> None:
     result = voterbot("run")
     assert result.returncode == 2
@@ -92,6 +96,7 @@ def test_run_without_token_says_what_to_set() -> None:
     assert "BOT_TOKEN" in result.stderr and "make chat" in result.stderr
 
 
+@pytest.mark.slow
 def test_bad_configuration_is_one_line_and_exit_code_2() -> None:
     for env, name in [
         ({"BOT_TOKEN": "123:abc", "DATABASE_URL": "oracle://x"}, "DATABASE_URL"),
@@ -105,6 +110,7 @@ def test_bad_configuration_is_one_line_and_exit_code_2() -> None:
         assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_chat_is_an_offline_conversation() -> None:
     result = voterbot("chat", "--lang", "en", stdin="/help\n1\n:sticker\n9\n:quit\n")
     assert result.returncode == 0, result.stderr
@@ -116,6 +122,7 @@ def test_chat_is_an_offline_conversation() -> None:
     assert "(choose a button from 1 to" in out
 
 
+@pytest.mark.slow
 def test_chat_at_a_moment_in_kazakh() -> None:
     result = voterbot("chat", "--lang", "kk", "--at", "2026-03-15T10:00", stdin="")
     assert result.returncode == 0, result.stderr
@@ -124,6 +131,7 @@ def test_chat_at_a_moment_in_kazakh() -> None:
     assert bad.returncode == 2 and "--at" in bad.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_chat_passes_args_and_says_where_it_stands_first() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}
@@ -144,6 +152,7 @@ def test_make_chat_passes_args_and_says_where_it_stands_first() -> None:
     assert out.count("Сәлеметсіз бе, Resident!") == 1  # the language chosen for you, one greeting in it
 
 
+@pytest.mark.slow
 async def test_run_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     fake = FakeTelegram()
     await fake.start()
@@ -175,6 +184,7 @@ async def test_run_polls_answers_and_stops_cleanly_on_sigterm(tmp_path: Path) ->
         await fake.stop()
 
 
+@pytest.mark.slow
 def test_ask_prints_ranked_matches_and_json() -> None:
     import json
 
@@ -187,6 +197,7 @@ def test_ask_prints_ranked_matches_and_json() -> None:
     assert all(set(m) == {"id", "score"} for m in data["matches"])
 
 
+@pytest.mark.slow
 def test_preview_shows_the_bot_at_every_milestone() -> None:
     result = voterbot("preview", "--lang", "en")
     assert result.returncode == 0, result.stderr
@@ -198,6 +209,7 @@ def test_preview_shows_the_bot_at_every_milestone() -> None:
     assert "The referendum is over." in out and "7,954,667" in out
 
 
+@pytest.mark.slow
 def test_check_and_ask_do_not_import_aiogram() -> None:
     # `voterbot check` and `ask` read content only: importing aiogram costs seconds of CPU
     code = (

@@ -7,6 +7,9 @@ import pytest
 from bot.devtools.fake_api import FakeTelegram
 from tests.conftest import AFTER, BEFORE, VOTING_OPEN, RunningBot, almaty, no_errors
 
+# the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.both_backends
+
 GREETING = {"kk": "Сәлеметсіз бе", "ru": "Здравствуйте", "en": "Hello"}
 
 

@@ -464,6 +464,7 @@ async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_kill_9_mid_broadcast_skips_nobody_and_counts_duplicates_exactly(tmp_path: Path) -> None:
     rate, audience = 30.0, list(range(7000, 7150))
     database = tmp_path / "crash.sqlite3"

@@ -14,6 +14,9 @@ from bot.config import Settings
 from bot.devtools.fake_api import FakeGroup, FakeMessage, FakeTelegram, FakeUser
 from tests.conftest import ADMIN_ID, RunningBot, almaty, no_errors
 
+# the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.both_backends
+
 OPS = -1001234567890
 OPERATOR = 700001
 QUESTION = "Can I bring my grandmother's passport for her if she is ill at home?"

@@ -14,6 +14,7 @@ from bot.storage import open_storage
 from tests.test_cli import voterbot
 
 
+@pytest.mark.slow
 def test_chat_simulates_both_sides_of_the_desk() -> None:
     script = "/operator\nWhere do I vote?\n:op Your polling station is on eGov.\n:op /close\n:quit\n"
     result = voterbot("chat", "--lang", "en", "--at", "2026-03-12T12:00", stdin=script)
@@ -25,6 +26,7 @@ def test_chat_simulates_both_sides_of_the_desk() -> None:
     assert "closed this conversation (ticket #1)" in out
 
 
+@pytest.mark.slow
 def test_drafts_are_printed_for_the_editors(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'bot.sqlite3'}"
 
@@ -50,6 +52,7 @@ def test_a_malformed_operators_chat_id_is_a_configuration_error(value: str) -> N
     assert load_settings({}, dotenv=None).operators_chat_id is None
 
 
+@pytest.mark.slow
 def test_a_malformed_operators_chat_id_stops_run_with_one_line() -> None:
     result = voterbot("run", env={"BOT_TOKEN": "123456:TEST-TOKEN", "OPERATORS_CHAT_ID": "operators"})
     assert result.returncode == 2

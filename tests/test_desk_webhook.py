@@ -18,6 +18,9 @@ from bot.config import Settings
 from bot.devtools.fake_api import FakeGroup, FakeTelegram, FakeUser
 from bot.runners.webhook import WebhookServer
 
+# the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.both_backends
+
 URL = "https://bot.example.org/tg/webhook"
 SECRET = "s3cret-Webhook_token-0123456789"
 OPS = -1001234567890

@@ -65,8 +65,21 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@pytest.fixture(scope="module")
+def populated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A real database of the bot (migrated by the bot itself), with enough rows for many pages; made
+    once (one bot process) and copied by each test that damages or reads it (``_copy``)."""
+    path = tmp_path_factory.mktemp("populated") / "bot.sqlite3"
+    _populated_database(path)
+    return path
+
+
+def _copy(template: Path, path: Path) -> Path:
+    shutil.copyfile(template, path)
+    return path
+
+
 def _populated_database(path: Path) -> None:
-    """A real database of the bot (migrated by the bot itself), with enough rows for many pages."""
     result = run_bot(DATABASE_URL=f"sqlite:///{path}", STARTUP_RETRY_SECONDS="0.1")
     assert result.returncode == 2 and "BOT_API_BASE" in result.stderr  # migrated, then no Bot API
     db = sqlite3.connect(path)
@@ -82,24 +95,25 @@ def _populated_database(path: Path) -> None:
 # --- a database the bot cannot use --------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_random_bytes_instead_of_a_database(tmp_path: Path) -> None:
     path = tmp_path / "bot.sqlite3"
     path.write_bytes(os.urandom(64 * 1024))
     assert_clear_exit(run_bot(DATABASE_URL=f"sqlite:///{path}"), str(path), "not an SQLite database")
 
 
-def test_truncated_database(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    _populated_database(path)
+@pytest.mark.slow
+def test_truncated_database(tmp_path: Path, populated_database: Path) -> None:
+    path = _copy(populated_database, tmp_path / "bot.sqlite3")
     whole = path.read_bytes()
     for size in (len(whole) // 2, len(whole) - 1000):  # a page lost in the middle; the tail of the last one
         path.write_bytes(whole[:size])
         assert_clear_exit(run_bot(DATABASE_URL=f"sqlite:///{path}"), str(path), "damaged")
 
 
-def test_read_only_database(tmp_path: Path) -> None:
-    path = tmp_path / "bot.sqlite3"
-    _populated_database(path)
+@pytest.mark.slow
+def test_read_only_database(tmp_path: Path, populated_database: Path) -> None:
+    path = _copy(populated_database, tmp_path / "bot.sqlite3")
     path.chmod(0o444)
     prefix: tuple[str, ...] = ()
     if os.geteuid() == 0:  # root writes anything: run the bot as root without that power
@@ -111,6 +125,7 @@ def test_read_only_database(tmp_path: Path) -> None:
     assert "readonly" in stderr
 
 
+@pytest.mark.slow
 def test_folder_that_cannot_be_created(tmp_path: Path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the database's folder should be")
@@ -118,6 +133,7 @@ def test_folder_that_cannot_be_created(tmp_path: Path) -> None:
     assert_clear_exit(run_bot(DATABASE_URL=f"sqlite:///{path}"), str(path), "cannot create or open")
 
 
+@pytest.mark.slow
 def test_unreachable_postgresql() -> None:
     port = free_port()  # nothing listens there
     stderr = assert_clear_exit(
@@ -131,6 +147,7 @@ def test_unreachable_postgresql() -> None:
 # --- a Bot API that is down, or answers nonsense -------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_unreachable_bot_api_is_retried_until_it_comes_up(tmp_path: Path) -> None:
     port = free_port()
     env = _env(
@@ -168,6 +185,7 @@ async def test_unreachable_bot_api_is_retried_until_it_comes_up(tmp_path: Path) 
     assert "Traceback" not in log
 
 
+@pytest.mark.slow
 def test_bot_api_that_stays_down_is_a_clear_exit(tmp_path: Path) -> None:
     result = run_bot(
         BOT_API_BASE=f"http://127.0.0.1:{free_port()}",
@@ -216,6 +234,7 @@ async def echo_api() -> AsyncIterator[str]:
         await runner.cleanup()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["html", "json-404", "not-a-user", "later-400"])
 async def test_a_bot_api_echoing_the_token_never_prints_it(echo_api: str, mode: str, tmp_path: Path) -> None:
     env = _env(
@@ -243,7 +262,8 @@ async def test_a_bot_api_echoing_the_token_never_prints_it(echo_api: str, mode: 
         assert process.returncode == 2 and "Traceback" not in output
 
 
-def test_health_check_reads_the_schema(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_health_check_reads_the_schema(tmp_path: Path, populated_database: Path) -> None:
     """`voterbot health` (the Docker HEALTHCHECK): green only for a database with the current schema."""
 
     def health(path: Path) -> subprocess.CompletedProcess[str]:
@@ -256,8 +276,7 @@ def test_health_check_reads_the_schema(tmp_path: Path) -> None:
             cwd=ROOT,
         )
 
-    good = tmp_path / "good.sqlite3"
-    _populated_database(good)
+    good = _copy(populated_database, tmp_path / "good.sqlite3")
     result = health(good)
     assert result.returncode == 0 and result.stdout.startswith("ok: database"), result.stderr
     foreign = tmp_path / "foreign.sqlite3"
@@ -306,6 +325,7 @@ def test_redaction_covers_the_token_its_secret_part_and_passwords_in_urls() -> N
     assert secret_part not in stream.getvalue() and stream.getvalue().count("<redacted>") == 2
 
 
+@pytest.mark.slow
 async def test_webhook_port_in_use_is_a_clear_exit(tmp_path: Path) -> None:
     fake = FakeTelegram()
     await fake.start()

@@ -13,6 +13,9 @@ from bot.config import Settings
 from bot.devtools.fake_api import FakeTelegram
 from tests.conftest import ADMIN_ID, AFTER, BEFORE, DATA, RunningBot, no_errors
 
+# the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.mark.parametrize(
     ("lang", "question", "heading"),

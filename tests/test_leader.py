@@ -16,6 +16,7 @@ from pathlib import Path
 
 import aiohttp
 import asyncpg
+import pytest
 
 from bot.config import parse_database_url
 from bot.content import load_content
@@ -161,6 +162,7 @@ async def start_replica(name: str, fake: FakeTelegram, database_url: str, *, rat
     return replica
 
 
+@pytest.mark.slow
 async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
     postgres_url: str, redis_url: str, fake: FakeTelegram, tmp_path: Path
 ) -> None:
@@ -288,6 +290,7 @@ def content_with_a_reminder_due_now(directory: Path) -> Path:
     return content
 
 
+@pytest.mark.slow
 async def test_two_replicas_behind_a_load_balancer(
     postgres_url: str, redis_url: str, fake: FakeTelegram, tmp_path: Path
 ) -> None:

@@ -545,6 +545,7 @@ def _voterbot(*args: str, url: str, cwd: Path) -> subprocess.CompletedProcess[st
     )
 
 
+@pytest.mark.slow
 def test_db_upgrade_and_current_by_hand(tmp_path: Path) -> None:
     path = tmp_path / "legacy.sqlite3"
     make_legacy_sqlite(path)
@@ -564,6 +565,7 @@ def test_db_upgrade_and_current_by_hand(tmp_path: Path) -> None:
     assert refused.stderr.count("\n") == 1 and "newer than this voterbot knows" in refused.stderr
 
 
+@pytest.mark.slow
 def test_alembic_command_line_finds_the_scripts() -> None:
     """`alembic heads` in the checkout (README: how to add a migration) sees the same head."""
     alembic = Path(sys.executable).with_name("alembic")

@@ -390,6 +390,7 @@ def meeting(event_id: str, starts: datetime, now: datetime) -> EventRecord:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 async def test_kill_9_during_an_event_cancellation_every_notice_arrives(tmp_path: Path) -> None:
     """200 people hold a reminder; the admin cancels the event; the bot is killed (SIGKILL) while the
     notices go out. After a restart everyone has the notice, and the only duplicates are the

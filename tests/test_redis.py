@@ -38,6 +38,7 @@ def test_redis_url_is_validated() -> None:
         assert error.value.variable == "REDIS_URL"
 
 
+@pytest.mark.slow
 async def test_a_bad_redis_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", cwd=tmp_path,

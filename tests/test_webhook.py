@@ -25,6 +25,9 @@ from bot.devtools.fake_api import FakeTelegram, FakeUser
 from bot.runners.webhook import WebhookServer, registered_url
 from tests.conftest import ROOT
 
+# the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
+pytestmark = pytest.mark.both_backends
+
 URL = "https://bot.example.org/tg/webhook"
 SECRET = "s3cret-Webhook_token-0123456789"
 _ids = itertools.count(1)
@@ -241,6 +244,7 @@ def _env(**values: str) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 async def test_run_webhook_without_secret_is_one_line_and_exit_2(fake: FakeTelegram, tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "run", "--webhook", cwd=tmp_path,
@@ -252,6 +256,7 @@ async def test_run_webhook_without_secret_is_one_line_and_exit_2(fake: FakeTeleg
     assert stderr.decode().strip().splitlines() == [stderr.decode().strip()] and "WEBHOOK_SECRET" in stderr.decode()
 
 
+@pytest.mark.slow
 async def test_run_webhook_serves_and_stops_cleanly_on_sigterm(fake: FakeTelegram, tmp_path: Path) -> None:
     port = _free_port()
     process = await asyncio.create_subprocess_exec(
