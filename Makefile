@@ -7,7 +7,7 @@ STAMP  := $(VENV)/.installed-stamp
 PO     := $(wildcard locales/*/LC_MESSAGES/bot.po)
 MO     := $(PO:.po=.mo)
 
-.PHONY: run test test-pg lint typecheck unit check chat bench i18n translations clean
+.PHONY: run test test-fast test-pg lint typecheck unit check chat bench i18n translations clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,21 +38,33 @@ typecheck: $(STAMP)
 	$(BIN)/mypy bot tests $(wildcard bench)
 
 PG_INITDB := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin/initdb)))
+# pytest-xdist workers: one per core by default; `make test WORKERS=0` runs in one process.
+WORKERS ?= auto
 
-test: $(STAMP) translations lint typecheck
+# The whole suite: lint, `voterbot check`, then mypy beside pytest (mypy's report is printed after
+# pytest's). One pytest session runs everything on the xdist workers: the storage tests and the
+# end-to-end modules marked `both_backends` on SQLite and PostgreSQL (a throwaway cluster per worker,
+# see tests/conftest.py; skipped with the reason when PostgreSQL is not installed), and the `slow`
+# process tests first.
+test: $(STAMP) translations lint
 	$(BIN)/voterbot check
-	$(BIN)/python -m pytest -q
-	$(MAKE) --no-print-directory test-pg
+	@echo "$(BIN)/mypy bot tests $(wildcard bench) & $(BIN)/python -m pytest -q -n $(WORKERS)"
+	@$(BIN)/mypy bot tests $(wildcard bench) >$(VENV)/mypy.out 2>&1 & mypy=$$!; \
+	$(BIN)/python -m pytest -q -n $(WORKERS); tests=$$?; \
+	wait $$mypy; typed=$$?; echo "mypy:"; cat $(VENV)/mypy.out; \
+	test $$tests -eq 0 -a $$typed -eq 0
 
-# The end-to-end suites once more with PostgreSQL as the database (a throwaway cluster, see
-# tests/conftest.py); the storage tests run on both backends in `pytest` above already.
+# The quick loop while editing: everything but the `slow` tests (those start the bot as a process).
+test-fast: $(STAMP) translations
+	$(BIN)/python -m pytest -q -n $(WORKERS) -m "not slow"
+
+# Only the PostgreSQL half of the both-backend end-to-end modules (also part of `make test`).
 test-pg: $(STAMP) translations
 ifeq ($(PG_INITDB),)
 	@echo "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): PostgreSQL tests skipped." \
 	      "Install Debian's postgresql package (.ci/run does) to run them."
 else
-	VOTERBOT_TEST_DATABASE=postgresql $(BIN)/python -m pytest -q tests/test_conversation.py tests/test_faq.py \
-	    tests/test_webhook.py tests/test_desk.py tests/test_desk_webhook.py
+	$(BIN)/python -m pytest -q -n $(WORKERS) -m both_backends -k postgresql
 endif
 
 bench: $(STAMP) translations

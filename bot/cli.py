@@ -227,18 +227,19 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
     """Run the bot. Whatever stops it is told in one line, with every secret redacted: a
     configuration, content, database or Bot API problem exits with code 2 and no traceback; an
     unexpected error logs its (redacted) traceback and exits with code 1."""
+    try:
+        token = settings.require_token()
+        if webhook:
+            settings.require_webhook()
+    except ConfigError as error:
+        return _fail(str(error))  # before importing aiogram: a missing setting is told at once
+
     from bot.app import create_app
     from bot.logs import secrets_of, setup_logging
     from bot.runners.polling import run_polling
     from bot.runners.startup import StartupError, wait_for_bot_api
     from bot.storage.errors import StorageError
 
-    try:
-        token = settings.require_token()
-        if webhook:
-            settings.require_webhook()
-    except ConfigError as error:
-        return _fail(str(error))
     redact = setup_logging(
         settings.log_level,
         secrets_of(token, settings.webhook_secret, [settings.database.url, settings.redis_url, settings.bot_api_base]),
