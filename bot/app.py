@@ -25,6 +25,7 @@ from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
+from bot.handlers.events import TelegramEventNotifier
 from bot.handlers.reminders import voted_markup_json
 from bot.i18n import UserLanguageMiddleware, create_i18n
 from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserMiddleware
@@ -171,8 +172,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         content,
         storage,
         clock,
-        bot,
-        i18n,
+        TelegramEventNotifier(bot, i18n, lambda: content.current.campaign),
         default_language=settings.default_language,
         grace=timedelta(seconds=settings.reminder_grace_seconds),
         notices=delivery,  # cancellation and change notices: persistent, resumed after a crash

@@ -20,6 +20,7 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import private_command
+from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
 from bot.i18n import _, fmt_date, fmt_time, ngettext
 from bot.keyboards import back_to_menu
@@ -229,7 +230,7 @@ async def on_time(
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
     await query.answer()
-    data = await events.key_dates_ics(lang, clock.now())
+    data = await events.key_dates_ics(lang, clock.now(), place_text)
     await bot.send_document(
         query.from_user.id,
         BufferedInputFile(data, filename="key-dates.ics"),
