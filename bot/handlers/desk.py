@@ -53,7 +53,7 @@ from bot.storage import Storage
 from bot.storage.base_desk import Ticket
 from bot.telegram_text import escape, split_html, truncate_plain
 from bot.texts import LANGUAGE_NAMES, contact_line, local_time
-from bot.ui import Screen, send
+from bot.ui import Screen, answer_stale, send, stale
 
 log = logging.getLogger(__name__)
 CONTEXT_LIMIT = 600  # characters of the bot's last answer quoted to the operators
@@ -409,7 +409,7 @@ async def on_desk_button(
 ) -> None:
     message = query.message if isinstance(query.message, Message) else None
     if message is None or message.chat.type != ChatType.PRIVATE:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
         return
     await query.answer()
     user_id = query.from_user.id
@@ -444,7 +444,7 @@ async def on_desk_button(
             bot,
         )
     else:
-        await send(message, Screen(_("This button is out of date. Open /menu to start again."), main_menu()))
+        await send(message, Screen(stale(), main_menu()))
 
 
 async def on_question(
@@ -695,7 +695,7 @@ async def on_rate(query: CallbackQuery, callback_data: DeskRateCb, desk: DeskSer
     if await desk.rate(callback_data.ticket, query.from_user.id, callback_data.good):
         await query.answer(_("Thank you! Your feedback helps us improve the answers."))
     else:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
 
 
 # --- operator side ---------------------------------------------------------------------------------

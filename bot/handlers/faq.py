@@ -30,7 +30,7 @@ from bot.content import ContentError, ContentStore, FaqEntry
 from bot.filters import IsAdmin, Magic
 from bot.handlers.pictures import results_known, send_results
 from bot.i18n import _, fmt_date
-from bot.keyboards import back_to_menu
+from bot.keyboards import back_to_menu, page_row
 from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
@@ -39,7 +39,7 @@ from bot.storage import Storage
 from bot.storage.base_desk import FaqDraft
 from bot.telegram_text import escape, split_html, strip_html, truncate_plain
 from bot.texts import commission_link, contact_line, sources_block
-from bot.ui import Screen, send, show
+from bot.ui import Screen, answer_stale, send, show
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 6
@@ -104,21 +104,7 @@ def category_screen(faq: FaqService, category_id: str, page: int, lang: Lang) ->
             )
         )
     if pages > 1:
-        nav = []
-        if page > 0:
-            nav.append(
-                InlineKeyboardButton(
-                    text=f"◀️ {page}/{pages}", callback_data=FaqCategoryCb(category=category_id, page=page - 1).pack()
-                )
-            )
-        if page < pages - 1:
-            nav.append(
-                InlineKeyboardButton(
-                    text=f"{page + 2}/{pages} ▶️",
-                    callback_data=FaqCategoryCb(category=category_id, page=page + 1).pack(),
-                )
-            )
-        builder.row(*nav)
+        builder.row(*page_row(page, pages, lambda n: FaqCategoryCb(category=category_id, page=n)))
     builder.row(
         InlineKeyboardButton(text="⬅️ " + _("Topics"), callback_data=MenuCb(section="faq").pack()), back_to_menu()
     )
@@ -301,7 +287,7 @@ async def on_categories(query: CallbackQuery, faq: FaqService, lang: Lang) -> No
 async def on_category(query: CallbackQuery, callback_data: FaqCategoryCb, faq: FaqService, lang: Lang) -> None:
     screen = category_screen(faq, callback_data.category, callback_data.page, lang)
     if screen is None:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
         return
     await query.answer()
     await show(query, screen)
@@ -317,7 +303,7 @@ async def on_entry(
 ) -> None:
     entry = faq.entry(callback_data.entry)
     if entry is None or (callback_data.back and faq.category(callback_data.back) is None):
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
         return
     await query.answer()
     screen = answer_screen(faq, entry, lang, clock.now(), back=callback_data.back)
@@ -340,7 +326,7 @@ async def on_vote(
     desk: DeskService | None = None,
 ) -> None:
     if faq.entry(callback_data.entry) is None:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
         return
     await db.record_feedback(query.from_user.id, callback_data.entry, callback_data.helpful, clock.now())
     await query.answer(_("Thank you! Your feedback helps us improve the answers."))
