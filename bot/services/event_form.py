@@ -246,7 +246,8 @@ def apply_input(step: Step, text: str, draft: EventDraft, campaign: Campaign, no
     if step is Step.END:
         if draft.start is None:
             raise ValueError("the end is asked after the start")
-        return replace(draft, end=parse_end(text, draft.start, draft.all_day, tz))
+        # a saved event's start is in UTC: its day is the day in the campaign's zone
+        return replace(draft, end=parse_end(text, draft.start.astimezone(tz), draft.all_day, tz))
     if step is Step.DISTRICT:
         return replace(draft, district=parse_district(text, campaign))
     if step is Step.VENUE:
