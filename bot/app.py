@@ -16,7 +16,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import LinkPreviewOptions
-from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock, SystemClock
 from bot.commands import CommandMenus, register_commands
@@ -26,8 +25,8 @@ from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.reminders import voted_markup_json
-from bot.i18n import UserLanguageMiddleware, create_i18n
-from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserMiddleware
+from bot.i18n import I18n, create_i18n
+from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.events import EventService

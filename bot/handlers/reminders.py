@@ -11,7 +11,6 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from babel.lists import format_list
 
@@ -21,7 +20,7 @@ from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import private_command
 from bot.handlers.pictures import results_known, send_results, send_voted_card
-from bot.i18n import _, fmt_date, fmt_time, ngettext
+from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext
 from bot.keyboards import back_to_menu
 from bot.services.campaign import status_at
 from bot.services.events import EventService

@@ -15,13 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal, Protocol
 
-from aiogram.utils.i18n import I18n
-
 from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Localized, Reminder
-from bot.i18n import _, fmt_date, fmt_time, stored_language
+from bot.i18n import I18n, _, fmt_date, fmt_time, stored_language
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.texts import days_left, status_text
