@@ -24,7 +24,7 @@ from bot.content import ContentStore, load_content
 from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
-from bot.handlers.reminders import voted_markup_json
+from bot.handlers.reminders import ReminderRenderer
 from bot.i18n import I18n, create_i18n
 from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
@@ -183,10 +183,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         storage,
         delivery,
         clock,
-        i18n,
+        ReminderRenderer(i18n, settings.default_language),
         grace=timedelta(seconds=settings.reminder_grace_seconds),
-        default_language=settings.default_language,
-        voted_markup=voted_markup_json(i18n),
     )
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
     privacy = PrivacyService(
