@@ -19,6 +19,7 @@ from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
 from bot.filters import private_command
 from bot.handlers.pictures import results_known, send_results, send_voted_card
+from bot.handlers.texts import days_left, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.keyboards import back_to_menu
 from bot.services.campaign import status_at
@@ -29,7 +30,6 @@ from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
 from bot.telegram_text import escape
-from bot.texts import days_left, status_text
 from bot.ui import Screen, send, show
 
 MODES = ("all", "voting_day", "none")
