@@ -121,7 +121,7 @@ def test_the_steps_fill_a_draft_that_survives_the_fsm_storage() -> None:
     assert not EventDraft.from_data({"kind": "meeting", "title": "Meeting"}).complete
     record = draft.record("ev-20260313-1", admin_id=7, now=NOW)
     assert (record.created_by, record.created_at, record.updated_at) == (7, NOW, NOW)
-    assert record.organiser_kind == OrganiserKind.CAMPAIGN == "campaign"
+    assert record.organiser_kind == "campaign"  # OrganiserKind.CAMPAIGN: the database keeps the string
     again = EventDraft.from_record(record)
     later = NOW + timedelta(hours=1)
     assert again.record(record.id, admin_id=8, now=later) == replace(record, updated_at=later)  # creator kept

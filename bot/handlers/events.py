@@ -12,8 +12,8 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.link import create_telegram_link
 
 from bot.callbacks import MenuCb
 from bot.clock import Clock
@@ -31,7 +31,7 @@ from bot.handlers.event_texts import (
     place_text,
     short_date,
 )
-from bot.i18n import _, fmt_date, fmt_time
+from bot.i18n import I18n, _, fmt_date, fmt_time
 from bot.keyboards import back_to_menu, page_row
 from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.event_view import EventView, FilterChoices, Filters, paginate, reminder_options
@@ -268,7 +268,7 @@ def card_screen(
                 ]
             )
     if bot_username:
-        link = f"https://t.me/{bot_username}?start={make_payload('event', event.id)}"
+        link = create_telegram_link(bot_username, start=make_payload("event", event.id))
         builder.row(InlineKeyboardButton(text="📤 " + _("Share"), url=link))
     builder.row(InlineKeyboardButton(text="⬅️ " + _("Events"), callback_data=EvListCb().pack()), back_to_menu())
     return Screen(card_text(event, lang, events.campaign, now, reminder), builder.as_markup())

@@ -16,12 +16,12 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content.models import Campaign
 from bot.handlers.event_texts import input_error_text, short_date
+from bot.handlers.texts import local_time
 from bot.i18n import _
 from bot.services.event_input import InputError
 from bot.services.event_view import EventView
 from bot.services.events import EventService
 from bot.telegram_text import escape, truncate_plain
-from bot.texts import local_time
 from bot.ui import Screen, answer_stale, send, show
 
 
