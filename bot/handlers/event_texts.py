@@ -15,8 +15,8 @@ from bot.content.models import Campaign
 from bot.handlers.texts import local_time
 from bot.i18n import N_, _, fmt_date, fmt_time
 from bot.services.event_input import InputError, Problem, Subject
+from bot.services.event_notices import EventCancelled, EventDue, EventNotice
 from bot.services.event_view import EventView
-from bot.services.events import EventCancelled, EventDue, EventNotice
 from bot.storage.base import EventReminder
 from bot.telegram_text import escape, escape_attr, truncate_plain
 

@@ -34,8 +34,9 @@ from bot.handlers.event_texts import (
 from bot.i18n import I18n, _, fmt_date, fmt_time
 from bot.keyboards import back_to_menu, page_row
 from bot.services.deeplinks import make_payload, parse_deep_link
+from bot.services.event_notices import EventNotice
 from bot.services.event_view import EventView, FilterChoices, Filters, paginate, reminder_options
-from bot.services.events import EventNotice, EventService
+from bot.services.events import EventService
 from bot.storage.base import EventReminder
 from bot.telegram_text import escape, truncate_plain
 from bot.ui import Screen, answer_stale, send, show

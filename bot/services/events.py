@@ -3,17 +3,16 @@
 (:mod:`bot.services.event_form` reads their input) and personal reminders (``send_due``, called by
 the scheduler every minute and at exact times).
 
-Residents are reached through two ports: :class:`EventNotifier` (renders a typed
-:data:`EventNotice` in a language and sends a message; implemented next to the handlers,
-``bot.handlers.events.TelegramEventNotifier``) and :class:`Notices` (the delivery engine)."""
+Residents are reached through the ports of :mod:`bot.services.event_notices`: ``EventNotifier``
+(renders a typed notice in a language and sends a message; implemented next to the handlers,
+``bot.handlers.events.TelegramEventNotifier``) and ``Notices`` (the delivery engine)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Protocol
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock
@@ -22,6 +21,7 @@ from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.services.calendar import build_ics
 from bot.services.event_form import EventDraft, Step, edited, new_event_id
+from bot.services.event_notices import EventCancelled, EventChanged, EventDue, EventNotifier, Notices
 from bot.services.event_view import (
     NO_FILTERS,
     OFFSETS,
@@ -39,63 +39,25 @@ from bot.services.event_view import (
     upcoming,
 )
 from bot.storage import Storage
-from bot.storage.base import BroadcastMessage, BroadcastRecord, EventRecord, EventReminder
+from bot.storage.base import BroadcastMessage, EventRecord, EventReminder
 from bot.storage.timestamps import to_ts
 
 log = logging.getLogger(__name__)
 
 
-# --- what residents are told, and the ports that tell them ---------------------------------------
+class ReminderOutcome(StrEnum):
+    """What became of a personal reminder (the database keeps these strings)."""
 
-
-@dataclass(frozen=True)
-class EventDue:
-    """A personal reminder: the event is near."""
-
-    event: EventView
-
-
-@dataclass(frozen=True)
-class EventCancelled:
-    """The event of someone's reminder is cancelled (so is the reminder)."""
-
-    event: EventView
-
-
-@dataclass(frozen=True)
-class EventChanged:
-    """The event of someone's reminder has changed; the reminder moved to ``moment`` (None:
-    too close now, cancelled)."""
-
-    event: EventView
-    moment: datetime | None
-
-
-EventNotice = EventDue | EventCancelled | EventChanged
-
-
-class EventNotifier(Protocol):
-    """The service's way to residents (Telegram, texts): a notice worded in ``lang`` (HTML), and
-    one message sent to one user (False, logged, when Telegram refuses it)."""
-
-    def render(self, notice: EventNotice, lang: Lang) -> str: ...
-
-    async def send(self, user_id: int, text: str) -> bool: ...
+    SENT = "sent"
+    LATE = "late"  # more than the grace period late: skipped
+    GONE = "gone"  # the event is cancelled, over or no longer known
+    FAILED = "failed"  # Telegram refused the message
 
 
 def _language(stored: str | None, default: Lang) -> Lang:
     """A stored language code (``ru``, ``ru-RU``) as one of ours, else ``default``."""
     base = (stored or "").split("-")[0].split("_")[0].lower()
     return next((lang for lang in LANGUAGES if lang == base), default)
-
-
-class Notices(Protocol):
-    """Queues one message for a fixed list of recipients (the delivery engine: persistent,
-    paced, resumed after a crash); the same ``key`` never queues twice."""
-
-    async def create_notice(
-        self, message: BroadcastMessage, recipients: Sequence[int], *, key: str, label: str, created_by: int | None
-    ) -> BroadcastRecord: ...
 
 
 # --- the service ---------------------------------------------------------------------------------
@@ -223,16 +185,16 @@ class EventService:
                 event = events[reminder.event_id]
                 late = now - reminder.remind_at
                 if event is None or event.cancelled or event.is_over(now, self.tz):
-                    outcome = "gone"
+                    outcome = ReminderOutcome.GONE
                 elif late > self.grace:
-                    outcome = "late"
+                    outcome = ReminderOutcome.LATE
                 else:
-                    outcome = "sent"
+                    outcome = ReminderOutcome.SENT
                 if not await self.storage.claim_event_reminder(
-                    reminder.user_id, reminder.event_id, reminder.remind_at, outcome, now
+                    reminder.user_id, reminder.event_id, reminder.remind_at, outcome.value, now
                 ):
                     continue  # claimed meanwhile (another run) or cancelled: not ours to send
-                if outcome == "late":
+                if outcome is ReminderOutcome.LATE:
                     log.warning(
                         "event reminder of %s for %s was due at %s, %s ago (grace %s): skipped",
                         reminder.event_id,
@@ -242,7 +204,7 @@ class EventService:
                         self.grace,
                     )
                     continue
-                if outcome == "gone" or event is None:
+                if outcome is ReminderOutcome.GONE or event is None:
                     log.info("event reminder of %s for %s: the event is gone", reminder.event_id, reminder.user_id)
                     continue
                 lang = self._lang(reminder.language)
@@ -250,7 +212,9 @@ class EventService:
                 if await self.notifier.send(reminder.user_id, text):
                     sent += 1
                 else:
-                    await self.storage.set_event_reminder_outcome(reminder.user_id, reminder.event_id, "failed")
+                    await self.storage.set_event_reminder_outcome(
+                        reminder.user_id, reminder.event_id, ReminderOutcome.FAILED.value
+                    )
 
     # admin -------------------------------------------------------------------------------------
     async def taken_ids(self) -> set[str]:
