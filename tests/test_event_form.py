@@ -8,7 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.config import Lang
 from bot.content import load_content
+from bot.handlers.event_texts import input_error_text
+from bot.i18n import create_i18n
 from bot.services.event_form import (
     STEPS,
     EventDraft,
@@ -172,3 +175,24 @@ def test_new_ids_count_up_by_day_in_the_campaigns_zone() -> None:
     start = datetime(2026, 3, 19, 20, 0, tzinfo=UTC)  # 20 March in Almaty
     assert new_event_id(start, set(), TZ) == "ev-20260320-1"
     assert new_event_id(start, {"ev-20260320-1", "ev-20260320-2"}, TZ) == "ev-20260320-3"
+
+
+I18N = create_i18n("en")
+
+
+def worded(lang: Lang) -> dict[Problem, str]:
+    with I18N.context(), I18N.use_locale(lang):
+        return {
+            problem: input_error_text(InputError(problem, Subject.TITLE, 101, 100), CAMPAIGN, lang)
+            for problem in Problem
+        }
+
+
+def test_every_problem_is_worded_in_every_language() -> None:
+    english = worded("en")
+    assert english[Problem.TOO_LONG] == "The title is 101 characters long; the limit is 100."
+    assert english[Problem.UNKNOWN_DISTRICT].startswith("Unknown district. Choose one of: Alatau, Almaly,")
+    for lang in ("kk", "ru"):
+        texts = worded(lang)
+        assert len(set(texts.values())) == len(Problem)  # one text each
+        assert all(texts[problem] != english[problem] for problem in Problem)  # translated

@@ -3,13 +3,12 @@ steps, the district and event pickers, and the handlers that stop a dialog."""
 
 from __future__ import annotations
 
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
@@ -79,7 +78,7 @@ def prompt(step: str, campaign: Campaign, lang: Lang) -> str:
     return "✍️ " + texts[step] + "\n\n" + stop_hint()
 
 
-def district_markup(campaign: Campaign, lang: Lang) -> Any:
+def district_markup(campaign: Campaign, lang: Lang) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for district in campaign.districts:
         builder.button(text=district.name.get(lang), callback_data=EvAdmCb(action="district", value=district.id))
