@@ -36,7 +36,6 @@ from aiogram.types import (
     Message,
     TelegramObject,
 )
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import DeskCb, DeskRateCb
 from bot.clock import Clock
@@ -45,7 +44,7 @@ from bot.content import ContentStore
 from bot.filters import Magic
 from bot.handlers.faq import answer_screen
 from bot.handlers.screens import help_screen
-from bot.i18n import _, fmt_date, fmt_time
+from bot.i18n import I18n, _, fmt_date, fmt_time
 from bot.keyboards import main_menu
 from bot.services.desk import DeskService, DeskUnavailable, ForumInfo, Kind, TicketIntro
 from bot.services.faq import FaqService
