@@ -21,10 +21,10 @@ from bot.clock import Clock, SystemClock
 from bot.commands import CommandMenus, register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
-from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.reminders import ReminderRenderer
+from bot.handlers.routers import build_routers
 from bot.i18n import I18n, create_i18n
 from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine

@@ -202,7 +202,7 @@ def test_vote_times_follow_the_polling_hours() -> None:
 
 def test_a_source_whose_title_tells_the_outcome_waits_for_its_milestone() -> None:
     from bot.content.models import Source
-    from bot.texts import sources_block
+    from bot.handlers.texts import sources_block
 
     sources = [
         Source.model_validate({"title": "Polling hours", "url": "https://example.org/hours"}),

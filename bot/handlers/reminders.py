@@ -11,6 +11,7 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.link import create_telegram_link
 from babel.lists import format_list
 
 from bot.clock import Clock
@@ -19,6 +20,7 @@ from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
 from bot.filters import private_command
 from bot.handlers.pictures import results_known, send_results, send_voted_card
+from bot.handlers.texts import days_left, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.keyboards import back_to_menu
 from bot.services.campaign import status_at
@@ -29,7 +31,6 @@ from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
 from bot.telegram_text import escape
-from bot.texts import days_left, status_text
 from bot.ui import Screen, send, show
 
 MODES = ("all", "voting_day", "none")
@@ -284,7 +285,7 @@ async def on_voted(
     await db.mark_voted(query.from_user.id, campaign.voting_day)
     await query.answer(_("Thank you! No more reminders today."))
     me = await bot.me()
-    link = f"https://t.me/{me.username}"
+    link = create_telegram_link(me.username or "")
     share_text = _("I took part: {campaign}. Facts and sources about it, in three languages:").format(
         campaign=campaign.title.get(lang)
     )
