@@ -11,6 +11,7 @@ from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.link import create_telegram_link
 from babel.lists import format_list
 
 from bot.clock import Clock
@@ -284,7 +285,7 @@ async def on_voted(
     await db.mark_voted(query.from_user.id, campaign.voting_day)
     await query.answer(_("Thank you! No more reminders today."))
     me = await bot.me()
-    link = f"https://t.me/{me.username}"
+    link = create_telegram_link(me.username or "")
     share_text = _("I took part: {campaign}. Facts and sources about it, in three languages:").format(
         campaign=campaign.title.get(lang)
     )

@@ -10,7 +10,6 @@ from aiogram import Router
 
 from bot.handlers import (
     broadcast_admin,
-    common,
     desk,
     errors,
     events,
@@ -20,6 +19,7 @@ from bot.handlers import (
     groups,
     language,
     membership,
+    menu,
     privacy,
     reminders,
     start,
@@ -49,6 +49,6 @@ def build_routers() -> list[Router]:
         language.router(),
         subscriptions.router(),
         privacy.router(),
-        common.router(),
+        menu.router(),
         fallback.router(),
     ]
