@@ -18,7 +18,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
@@ -28,15 +27,15 @@ from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
 from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
-from bot.i18n import _, stored_language
+from bot.handlers.texts import LANGUAGE_NAMES, local_time
+from bot.i18n import I18n, _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES, local_time
-from bot.ui import Screen, send, show
+from bot.ui import Screen, answer_stale, send, show
 
 log = logging.getLogger(__name__)
 BAR_WIDTH = 20
@@ -306,7 +305,7 @@ async def on_announce_button(
     elif action == "aud":
         audience = _audience_from(callback_data.value, campaign)
         if audience is None:
-            await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+            await answer_stale(query)
             return
         data["audience"] = _audience_value(audience)
         await state.set_data(data)
@@ -346,7 +345,7 @@ async def on_announce_button(
         await db.audit(admin, "broadcast.send", f"#{record.id} {_audience_value(audience)}", clock.now())
         await query.answer(_("Sending started"))
     else:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
 
 
 _TIME_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})\s*$")
