@@ -39,8 +39,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy bot tests $(wildcard bench)
 
 PG_INITDB := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin/initdb)))
-# pytest-xdist workers: one per core by default; `make test WORKERS=0` runs in one process.
-WORKERS ?= auto
+# pytest-xdist workers: two per core by default (the tests wait on sockets, subprocesses and timers
+# about half the time); `make test WORKERS=0` runs in one process. Tests are sent to the workers one
+# at a time (--maxschedchunk=1), so the slow process tests, collected first, spread over all of them.
+WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
+XDIST   = -n $(WORKERS) --maxschedchunk=1
 
 # The whole suite: lint, `voterbot check`, then mypy beside pytest (mypy's report is printed after
 # pytest's). One pytest session runs everything on the xdist workers: the storage tests and the
@@ -49,15 +52,15 @@ WORKERS ?= auto
 # process tests first.
 test: $(STAMP) translations lint
 	$(BIN)/voterbot check
-	@echo "$(BIN)/mypy bot tests $(wildcard bench) & $(BIN)/python -m pytest -q -n $(WORKERS)"
+	@echo "$(BIN)/mypy bot tests $(wildcard bench) & $(BIN)/python -m pytest -q $(XDIST)"
 	@$(BIN)/mypy bot tests $(wildcard bench) >$(VENV)/mypy.out 2>&1 & mypy=$$!; \
-	$(BIN)/python -m pytest -q -n $(WORKERS); tests=$$?; \
+	$(BIN)/python -m pytest -q $(XDIST); tests=$$?; \
 	wait $$mypy; typed=$$?; echo "mypy:"; cat $(VENV)/mypy.out; \
 	test $$tests -eq 0 -a $$typed -eq 0
 
 # The quick loop while editing: everything but the `slow` tests (those start the bot as a process).
 test-fast: $(STAMP) translations
-	$(BIN)/python -m pytest -q -n $(WORKERS) -m "not slow"
+	$(BIN)/python -m pytest -q $(XDIST) -m "not slow"
 
 # Only the PostgreSQL half of the both-backend end-to-end modules (also part of `make test`).
 test-pg: $(STAMP) translations
@@ -65,7 +68,7 @@ ifeq ($(PG_INITDB),)
 	@echo "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): PostgreSQL tests skipped." \
 	      "Install Debian's postgresql package (.ci/run does) to run them."
 else
-	$(BIN)/python -m pytest -q -n $(WORKERS) -m both_backends -k postgresql
+	$(BIN)/python -m pytest -q $(XDIST) -m both_backends -k postgresql
 endif
 
 bench: $(STAMP) translations
