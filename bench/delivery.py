@@ -17,7 +17,6 @@ import sys
 import tempfile
 import time
 import tracemalloc
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,7 +118,7 @@ async def _scenario_fake_process(*, subscribers: int, rate: float, paid: bool, f
             content_dir=ROOT / "data",
             default_language="en",
         )
-        settings = replace(settings, broadcast_rate=rate, broadcast_paid=paid)
+        settings = settings.replace(broadcast_rate=rate, broadcast_paid=paid)
         app = await create_app(settings, clock=SystemClock(), token=token)
         engine = app.dispatcher["delivery"]
         assert isinstance(engine, DeliveryEngine)
@@ -155,7 +154,7 @@ async def _scenario(
             default_language="en",
         )
         # the resident asks twice a second, over the flood budget: measure the gate, not the budget
-        settings = replace(settings, broadcast_rate=rate, broadcast_paid=paid, chat_pacing=not resident)
+        settings = settings.replace(broadcast_rate=rate, broadcast_paid=paid, chat_pacing=not resident)
         app = await create_app(settings, clock=SystemClock(), token=fake.token)
         task = asyncio.create_task(run_polling(app, handle_signals=False, handle_as_tasks=True))
         try:

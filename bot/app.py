@@ -84,13 +84,14 @@ def fsm_options(settings: Settings) -> dict[str, Any]:
     """With ``REDIS_URL``: aiogram's RedisStorage (state and data with TTLs, shared by replicas) and
     its event isolation (a Redis lock per chat and user: one user's updates are handled one at a
     time, in order, whichever replica receives them). Without: aiogram's in-memory defaults."""
-    if settings.redis_url is None:
+    redis_url = settings.redis()
+    if redis_url is None:
         return {}
     from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.redis import RedisStorage
 
     fsm = RedisStorage.from_url(
-        settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True), state_ttl=FSM_TTL, data_ttl=FSM_TTL
+        redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True), state_ttl=FSM_TTL, data_ttl=FSM_TTL
     )
     return {"storage": fsm, "events_isolation": fsm.create_isolation()}
 

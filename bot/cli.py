@@ -239,9 +239,10 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
             settings.require_webhook()
     except ConfigError as error:
         return _fail(str(error))
+    hook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     redact = setup_logging(
         settings.log_level,
-        secrets_of(token, settings.webhook_secret, [settings.database.url, settings.redis_url, settings.bot_api_base]),
+        secrets_of(token, hook_secret, [settings.database.url, settings.redis(), settings.bot_api_base]),
     )
 
     async def _main() -> None:

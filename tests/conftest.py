@@ -11,7 +11,6 @@ import os
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -181,7 +180,7 @@ def make_settings(tmp_path: Path, test_database: DatabaseConfig) -> Callable[...
             # pace and flood budget are tested on their own (tests/test_pacing.py, chat_pacing=True).
             chat_pacing=False,
         )
-        return replace(settings, **overrides)
+        return settings.replace(**overrides)
 
     return build
 

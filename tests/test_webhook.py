@@ -9,7 +9,6 @@ import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -206,13 +205,14 @@ def test_webhook_settings_are_validated() -> None:
     settings = load_settings(
         {"WEBHOOK_URL": URL, "WEBHOOK_SECRET": SECRET, "WEBHOOK_LISTEN": "127.0.0.1:9000"}, dotenv=None
     )
-    assert (settings.webhook_url, settings.webhook_secret, settings.webhook_listen) == (
+    assert settings.webhook_secret is not None and settings.webhook_secret.get_secret_value() == SECRET
+    assert (settings.webhook_url, settings.require_webhook()[1], settings.webhook_listen) == (
         URL,
         SECRET,
         ("127.0.0.1", 9000),
     )
     assert load_settings({}, dotenv=None).webhook_listen == ("0.0.0.0", 8080)
-    assert replace(settings, webhook_secret=None).webhook_url == URL
+    assert settings.replace(webhook_secret=None).webhook_url == URL
     for env, variable in [
         ({"WEBHOOK_URL": "http://bot.example.org/hook"}, "WEBHOOK_URL"),
         ({"WEBHOOK_SECRET": "short"}, "WEBHOOK_SECRET"),
