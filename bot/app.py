@@ -16,18 +16,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import LinkPreviewOptions
-from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock, SystemClock
 from bot.commands import CommandMenus, register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
-from bot.handlers import build_routers
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
-from bot.handlers.reminders import voted_markup_json
-from bot.i18n import UserLanguageMiddleware, create_i18n
-from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserMiddleware
+from bot.handlers.reminders import ReminderRenderer
+from bot.handlers.routers import build_routers
+from bot.i18n import I18n, create_i18n
+from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.events import EventService
@@ -185,10 +184,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         storage,
         delivery,
         clock,
-        i18n,
+        ReminderRenderer(i18n, settings.default_language),
         grace=timedelta(seconds=settings.reminder_grace_seconds),
-        default_language=settings.default_language,
-        voted_markup=voted_markup_json(i18n),
     )
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
     privacy = PrivacyService(

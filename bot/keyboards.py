@@ -6,8 +6,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCb, MenuCb
+from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
-from bot.texts import LANGUAGE_NAMES
 
 
 def main_menu() -> InlineKeyboardMarkup:

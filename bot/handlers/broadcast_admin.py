@@ -18,7 +18,6 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.clock import Clock
@@ -28,14 +27,14 @@ from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
 from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
-from bot.i18n import _, stored_language
+from bot.handlers.texts import LANGUAGE_NAMES, local_time
+from bot.i18n import I18n, _, stored_language
 from bot.services.delivery import BroadcastProgress, DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES, local_time
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)

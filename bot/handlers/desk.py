@@ -36,7 +36,6 @@ from aiogram.types import (
     Message,
     TelegramObject,
 )
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import DeskCb, DeskRateCb
 from bot.clock import Clock
@@ -45,14 +44,14 @@ from bot.content import ContentStore
 from bot.filters import Magic
 from bot.handlers.faq import answer_screen
 from bot.handlers.screens import help_screen
-from bot.i18n import _, fmt_date, fmt_time
+from bot.handlers.texts import LANGUAGE_NAMES, contact_line, local_time
+from bot.i18n import I18n, _, fmt_date, fmt_time
 from bot.keyboards import main_menu
 from bot.services.desk import DeskService, DeskUnavailable, ForumInfo, Kind, TicketIntro
 from bot.services.faq import FaqService
 from bot.storage import Storage
 from bot.storage.base_desk import Ticket
 from bot.telegram_text import escape, split_html, truncate_plain
-from bot.texts import LANGUAGE_NAMES, contact_line, local_time
 from bot.ui import Screen, send
 
 log = logging.getLogger(__name__)

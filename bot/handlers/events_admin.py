@@ -24,6 +24,7 @@ from bot.config import Lang
 from bot.content.events import EVENT_KINDS
 from bot.content.models import Campaign
 from bot.filters import IsAdmin, Magic
+from bot.handlers.texts import local_time
 from bot.i18n import _
 from bot.services.events import (
     EventService,
@@ -48,7 +49,6 @@ from bot.services.events import (
 from bot.storage import Storage
 from bot.storage.base import EventRecord
 from bot.telegram_text import escape, truncate_plain
-from bot.texts import local_time
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,9 @@ from bot.config import Lang
 from bot.content import Campaign, ContentStore
 from bot.filters import Magic
 from bot.handlers.screens import help_screen
+from bot.handlers.texts import contact_line, sources_block
 from bot.i18n import _
 from bot.keyboards import main_menu
-from bot.texts import contact_line, sources_block
 from bot.ui import Screen, send
 
 

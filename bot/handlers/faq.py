@@ -29,6 +29,7 @@ from bot.config import LANGUAGES, Lang
 from bot.content import ContentError, ContentStore, FaqEntry
 from bot.filters import IsAdmin, Magic
 from bot.handlers.pictures import results_known, send_results
+from bot.handlers.texts import commission_link, contact_line, sources_block
 from bot.i18n import _, fmt_date
 from bot.keyboards import back_to_menu
 from bot.services.deeplinks import make_payload, parse_deep_link
@@ -38,7 +39,6 @@ from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base_desk import FaqDraft
 from bot.telegram_text import escape, split_html, strip_html, truncate_plain
-from bot.texts import commission_link, contact_line, sources_block
 from bot.ui import Screen, send, show
 
 log = logging.getLogger(__name__)

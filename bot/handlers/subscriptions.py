@@ -16,13 +16,13 @@ from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import private_command
 from bot.handlers.reminders import plan_text
+from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
 from bot.keyboards import back_to_menu
 from bot.services.reminders import reminder_plan
 from bot.storage import Storage
 from bot.storage.base import Subscription
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES
 from bot.ui import Screen, send, show
 
 SUB_ACTIONS = ("on", "off", "districts", "district")

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.utils.i18n import I18n
 from babel.dates import format_date
 
 from bot.clock import Clock
@@ -26,7 +25,7 @@ from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.events import DESCRIPTION_LIMIT, EVENT_KINDS, TITLE_LIMIT, VENUE_LIMIT, EventEntry
 from bot.content.models import Campaign, Source
-from bot.i18n import N_, _, fmt_date, fmt_time, normalize_language
+from bot.i18n import N_, I18n, _, fmt_date, fmt_time, normalize_language
 from bot.services.calendar import CalendarEvent, build_ics
 from bot.storage import Storage
 from bot.storage.base import BroadcastMessage, BroadcastRecord, EventRecord, EventReminder
