@@ -23,6 +23,7 @@ from bot.config import Settings
 from bot.content import ContentStore, load_content
 from bot.handlers.broadcast_admin import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
+from bot.handlers.events import TelegramEventNotifier
 from bot.handlers.reminders import ReminderRenderer
 from bot.handlers.routers import build_routers
 from bot.i18n import I18n, create_i18n
@@ -171,8 +172,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         content,
         storage,
         clock,
-        bot,
-        i18n,
+        TelegramEventNotifier(bot, i18n, lambda: content.current.campaign),
         default_language=settings.default_language,
         grace=timedelta(seconds=settings.reminder_grace_seconds),
         notices=delivery,  # cancellation and change notices: persistent, resumed after a crash

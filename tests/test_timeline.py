@@ -24,7 +24,7 @@ from bot.handlers.screens import help_screen, home_screen
 from bot.handlers.subscriptions import reminders_screen
 from bot.i18n import I18n, create_i18n
 from bot.services.campaign import status_at
-from bot.services.events import from_entry, upcoming
+from bot.services.event_view import from_entry, upcoming
 from bot.services.faq import FaqService
 from bot.services.reminders import reminder_plan
 from bot.storage.base import ReminderPrefs

@@ -35,7 +35,7 @@ from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
 from bot.telegram_text import escape
-from bot.ui import Screen, send, show
+from bot.ui import Screen, answer_stale, send, show
 
 log = logging.getLogger(__name__)
 BAR_WIDTH = 20
@@ -305,7 +305,7 @@ async def on_announce_button(
     elif action == "aud":
         audience = _audience_from(callback_data.value, campaign)
         if audience is None:
-            await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+            await answer_stale(query)
             return
         data["audience"] = _audience_value(audience)
         await state.set_data(data)
@@ -345,7 +345,7 @@ async def on_announce_button(
         await db.audit(admin, "broadcast.send", f"#{record.id} {_audience_value(audience)}", clock.now())
         await query.answer(_("Sending started"))
     else:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
 
 
 _TIME_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})[ T](\d{1,2}):(\d{2})\s*$")

@@ -19,6 +19,7 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
 from bot.filters import private_command
+from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
 from bot.handlers.texts import days_left, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
@@ -261,7 +262,7 @@ async def on_time(
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
     await query.answer()
-    data = await events.key_dates_ics(lang, clock.now())
+    data = await events.key_dates_ics(lang, clock.now(), place_text)
     await bot.send_document(
         query.from_user.id,
         BufferedInputFile(data, filename="key-dates.ics"),
