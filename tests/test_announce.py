@@ -7,7 +7,8 @@ import pytest
 
 from bot.devtools.fake_api import FakeTelegram
 from bot.services.delivery import DeliveryEngine
-from bot.storage.base import Audience, BroadcastMessage
+from bot.storage.base import BroadcastMessage
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, MessageKind
 from tests.conftest import ADMIN_ID, BEFORE, RunningBot, no_errors
 
 
@@ -124,7 +125,9 @@ async def test_cancel_button_and_cancel_command(running: RunningBot, fake: FakeT
 async def test_stats(running: RunningBot, fake: FakeTelegram) -> None:
     await seed(running, fake, range(3400, 3403), "kk", district="almaly")
     await seed(running, fake, range(3403, 3405), "en")
-    record = await engine_of(running).create_broadcast(BroadcastMessage(kind="text", text="hi"), Audience("all"))
+    record = await engine_of(running).create_broadcast(
+        BroadcastMessage(kind=MessageKind.TEXT, text="hi"), ALL_SUBSCRIBERS
+    )
     await engine_of(running).wait_finished(record.id, timeout=10)
     text = (await fake.user(ADMIN_ID, language_code="en").send("/stats")).text
     assert "Subscribers: 5" in text
@@ -147,7 +150,9 @@ async def test_forged_admin_buttons_do_nothing(running: RunningBot, fake: FakeTe
     await seed(running, fake, range(3600, 3603), "en")
     engine = engine_of(running)
     record = await engine.create_broadcast(
-        BroadcastMessage(kind="text", text="later"), Audience("all"), start_at=running.clock.now().replace(year=2027)
+        BroadcastMessage(kind=MessageKind.TEXT, text="later"),
+        ALL_SUBSCRIBERS,
+        start_at=running.clock.now().replace(year=2027),
     )
     intruder = fake.user(3601, language_code="en")
     menu = (await intruder.send("/menu")).replies[0]

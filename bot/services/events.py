@@ -30,6 +30,7 @@ from bot.i18n import N_, _, fmt_date, fmt_time, normalize_language
 from bot.services.calendar import CalendarEvent, build_ics
 from bot.storage import Storage
 from bot.storage.base import BroadcastMessage, BroadcastRecord, EventRecord, EventReminder
+from bot.storage.broadcasts import MessageKind
 from bot.storage.timestamps import to_ts
 from bot.telegram_text import escape, escape_attr, truncate_plain
 
@@ -964,5 +965,5 @@ class EventService:
             for user_id in users:
                 await self._send(user_id, text)
             return
-        message = BroadcastMessage(kind="text", text=text)
+        message = BroadcastMessage(kind=MessageKind.TEXT, text=text)
         await self.notices.create_notice(message, users, key=key, label=key, created_by=admin_id)

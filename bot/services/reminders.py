@@ -24,6 +24,7 @@ from bot.content.models import Campaign, Localized, Reminder
 from bot.i18n import _, fmt_date, fmt_time, stored_language
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
+from bot.storage.broadcasts import MessageKind, ReminderAudience, ReminderScope, UserAudience
 from bot.texts import days_left, status_text
 
 log = logging.getLogger(__name__)
@@ -156,10 +157,10 @@ class ReminderService:
             return "sent"
         ids: list[int] = []
         for lang in LANGUAGES:
-            audience = Audience("reminder", f"{lang}:{reminder.scope}:{campaign.voting_day.isoformat()}")
+            audience = ReminderAudience(lang, ReminderScope(reminder.scope), campaign.voting_day)
             markup = self.voted_markup(lang) if reminder.scope == "voting_day" else None
             record = await self.delivery.create_broadcast(
-                BroadcastMessage(kind="text", text=self.message(reminder, lang, moment), reply_markup=markup),
+                BroadcastMessage(kind=MessageKind.TEXT, text=self.message(reminder, lang, moment), reply_markup=markup),
                 audience,
                 key=f"reminder:{campaign.id}:{reminder.id}:{lang}",
             )
@@ -193,8 +194,8 @@ class ReminderService:
                 )
                 text += "\n\n" + status_text(campaign, moment, lang)
             await self.delivery.create_broadcast(
-                BroadcastMessage(kind="text", text=text, reply_markup=self.voted_markup(lang)),
-                Audience("user", str(prefs.user_id)),
+                BroadcastMessage(kind=MessageKind.TEXT, text=text, reply_markup=self.voted_markup(lang)),
+                UserAudience(prefs.user_id),
                 key=f"vote-time:{campaign.id}:{prefs.user_id}",
             )
             created += 1

@@ -62,6 +62,21 @@ from bot.storage.base import (
     UserRecord,
 )
 from bot.storage.base_desk import DeskCounts, FaqDraft, Ticket
+from bot.storage.broadcasts import (
+    AllSubscribers,
+    AudienceKind,
+    BroadcastStatus,
+    DeliveryStatus,
+    DistrictAudience,
+    LanguageAudience,
+    MessageKind,
+    NoticeAudience,
+    ReminderAudience,
+    ReminderScope,
+    UserAudience,
+    audience_from_row,
+    audience_row,
+)
 from bot.storage.errors import sqlite_problem
 from bot.storage.schema import (
     admin_menus,
@@ -92,7 +107,6 @@ TOUCH_INTERVAL = 60  # seconds
 QUESTION_LIMIT = 1000  # characters of a ticket's question kept
 REPLY_LIMIT = 4096
 UNANSWERED_DAILY_CAP = 20  # unanswered questions stored per person in any 24 hours
-NOTICE_AUDIENCE = "notice"  # Audience.kind of a broadcast to a list of recipients fixed at creation
 USER_CACHE = 100_000
 
 
@@ -106,8 +120,6 @@ _EVENT_COLUMNS = tuple(events.c)
 _REMINDER_COLUMNS = tuple(event_reminders.c)
 _REMINDER_LANGUAGE = func.coalesce(users.c.language, users.c.telegram_language)
 _ACTIVE = and_(subscriptions.c.user_id == users.c.id, users.c.blocked == 0)
-# Reminders: value "<lang>:<scope>:<voting day>"; scope countdown/after reach subscribers who want
-# all reminders, voting_day also those who want only voting-day ones, minus who said "I voted".
 # (table, column) pairs that hold a resident's data; /forget deletes the rows, the user row last.
 _USER_TABLES = (
     (deliveries, deliveries.c.user_id),
@@ -122,7 +134,13 @@ _USER_TABLES = (
     (desk_blocks, desk_blocks.c.user_id),  # and a block by the operators
     (users, users.c.id),
 )
-_REMINDER_MODES = {"countdown": ("all",), "after": ("all",), "voting_day": ("all", "voting_day")}
+# Reminders: countdown/after reach subscribers who want all reminders, voting_day also those who
+# want only voting-day ones, minus who said "I voted".
+_REMINDER_MODES = {
+    ReminderScope.COUNTDOWN: ("all",),
+    ReminderScope.AFTER: ("all",),
+    ReminderScope.VOTING_DAY: ("all", "voting_day"),
+}
 
 
 def _user(row: Row[Any]) -> UserRecord:
@@ -139,42 +157,43 @@ def _user(row: Row[Any]) -> UserRecord:
 def _audience(audience: Audience) -> ColumnElement[bool]:
     """The filter, over subscriptions joined with users, of a broadcast's recipients."""
     language = func.coalesce(users.c.language, subscriptions.c.language)
-    if audience.kind == "all":
-        return _ACTIVE
-    if audience.kind == "language":
-        return and_(_ACTIVE, language == audience.value)
-    if audience.kind == "district":
-        return and_(_ACTIVE, subscriptions.c.district == audience.value)
-    if audience.kind == "user":  # one subscriber: personal reminders
-        return and_(_ACTIVE, subscriptions.c.user_id == int(audience.value or 0))
-    if audience.kind == "reminder":
-        lang, scope, day = (audience.value or "::").split(":")
-        if scope not in _REMINDER_MODES:
-            raise ValueError(f"unknown reminder scope {scope!r}")
-        voted_on = day if scope == "voting_day" else ""
-        mode = (
-            select(reminder_prefs.c.mode).where(reminder_prefs.c.user_id == subscriptions.c.user_id).scalar_subquery()
-        )
-        voted = exists().where(
-            reminder_prefs.c.user_id == subscriptions.c.user_id, reminder_prefs.c.voted_on == voted_on
-        )
-        return and_(_ACTIVE, language == lang, func.coalesce(mode, "all").in_(_REMINDER_MODES[scope]), ~voted)
-    raise ValueError(f"unknown audience {audience.kind!r}")
+    match audience:
+        case AllSubscribers():
+            return _ACTIVE
+        case LanguageAudience(code):
+            return and_(_ACTIVE, language == code)
+        case DistrictAudience(district):
+            return and_(_ACTIVE, subscriptions.c.district == district)
+        case UserAudience(user_id):  # one subscriber: personal reminders
+            return and_(_ACTIVE, subscriptions.c.user_id == user_id)
+        case ReminderAudience(code, scope, day):
+            voted_on = day.isoformat() if scope is ReminderScope.VOTING_DAY else ""
+            mode = (
+                select(reminder_prefs.c.mode)
+                .where(reminder_prefs.c.user_id == subscriptions.c.user_id)
+                .scalar_subquery()
+            )
+            voted = exists().where(
+                reminder_prefs.c.user_id == subscriptions.c.user_id, reminder_prefs.c.voted_on == voted_on
+            )
+            return and_(_ACTIVE, language == code, func.coalesce(mode, "all").in_(_REMINDER_MODES[scope]), ~voted)
+        case NoticeAudience():
+            raise ValueError("a notice's recipients are fixed when it is created (create_notice_broadcast)")
 
 
 def _broadcast(row: Row[Any]) -> BroadcastRecord:
     return BroadcastRecord(
         id=int(row.id),
         key=row.idempotency_key,
-        status=str(row.status),
+        status=BroadcastStatus(row.status),
         message=BroadcastMessage(
-            kind=str(row.kind),
+            kind=MessageKind(row.kind),
             text=row.text,
             from_chat_id=row.from_chat_id,
             message_id=row.message_id,
             reply_markup=row.reply_markup,
         ),
-        audience=Audience(kind=str(row.audience_kind), value=row.audience_value),
+        audience=audience_from_row(row.audience_kind, row.audience_value),
         created_by=row.created_by,
         created_at=_dt(row.created_at),
         start_at=_dt(row.start_at),
@@ -582,17 +601,18 @@ class SqlStorage:
     ) -> tuple[BroadcastRecord, bool]:
         """A new scheduled broadcast, or (with ``key``) the existing one with that key."""
         _audience(audience)  # validates
+        audience_kind, audience_value = audience_row(audience)
         insert = (
             self._insert(broadcasts)
             .values(
                 idempotency_key=key,
-                status="scheduled",
-                kind=message.kind,
+                status=BroadcastStatus.SCHEDULED.value,
+                kind=str(message.kind),
                 text=message.text,
                 from_chat_id=message.from_chat_id,
                 message_id=message.message_id,
-                audience_kind=audience.kind,
-                audience_value=audience.value,
+                audience_kind=audience_kind,
+                audience_value=audience_value,
                 created_by=created_by,
                 created_at=_ts(now),
                 start_at=_ts(start_at),
@@ -630,7 +650,7 @@ class SqlStorage:
             recipients = (
                 select(literal(broadcast_id), subscriptions.c.user_id, literal("pending"))
                 .select_from(subscriptions, users)
-                .where(_audience(Audience(started.audience_kind, started.audience_value)))
+                .where(_audience(audience_from_row(started.audience_kind, started.audience_value)))
             )
             connection.execute(
                 self._insert(deliveries)
@@ -680,8 +700,8 @@ class SqlStorage:
         if not results:
             return
         at = _ts(now)
-        sent = [r.user_id for r in results if r.status == "sent"]
-        others = [r for r in results if r.status != "sent"]
+        sent = [r.user_id for r in results if r.status == DeliveryStatus.SENT]
+        others = [r for r in results if r.status != DeliveryStatus.SENT]
 
         def record(connection: Connection) -> None:
             if sent:  # one statement for the common case; a message Telegram accepted counts as sent
@@ -693,12 +713,12 @@ class SqlStorage:
                     {
                         "p_broadcast": broadcast_id,
                         "p_user": result.user_id,
-                        "p_status": result.status,
+                        "p_status": str(result.status),
                         "p_error": result.error,
                         "p_at": at,
                     },
                 )
-                if result.status == "blocked":
+                if result.status == DeliveryStatus.BLOCKED:
                     connection.execute(self._block(result.user_id, True, now))
 
         for result in others:
@@ -725,15 +745,15 @@ class SqlStorage:
             .values(status="cancelled", at=_ts(now))
         )
 
-    async def finish_broadcast(self, broadcast_id: int, status: str, now: datetime) -> None:
+    async def finish_broadcast(self, broadcast_id: int, status: BroadcastStatus, now: datetime) -> None:
 
         def finish(connection: Connection) -> None:
             connection.execute(
                 update(broadcasts)
                 .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
-                .values(status=status, finished_at=_ts(now))
+                .values(status=str(status), finished_at=_ts(now))
             )
-            if status == "cancelled":
+            if status == BroadcastStatus.CANCELLED:
                 connection.execute(self._cancel_pending(broadcast_id, now))
 
         await self.run_sync(finish, transaction=True)
@@ -972,7 +992,7 @@ class SqlStorage:
             # personal broadcasts name the user in their audience and key (vote-time reminders)
             rows["broadcasts"] = connection.execute(
                 delete(broadcasts).where(
-                    broadcasts.c.audience_kind == "user", broadcasts.c.audience_value == str(user_id)
+                    broadcasts.c.audience_kind == AudienceKind.USER.value, broadcasts.c.audience_value == str(user_id)
                 )
             ).rowcount
             for table, column in _USER_TABLES:
@@ -1060,12 +1080,12 @@ class SqlStorage:
                 self._insert(broadcasts)
                 .values(
                     idempotency_key=key,
-                    status="preparing",
-                    kind=message.kind,
+                    status=BroadcastStatus.PREPARING.value,
+                    kind=str(message.kind),
                     text=message.text,
                     from_chat_id=message.from_chat_id,
                     message_id=message.message_id,
-                    audience_kind=NOTICE_AUDIENCE,
+                    audience_kind=AudienceKind.NOTICE.value,
                     audience_value=label,
                     created_by=created_by,
                     created_at=_ts(now),
@@ -1316,4 +1336,4 @@ class SqlStorage:
         return await self.run_sync(purge, transaction=True)
 
 
-__all__ = ["NOTICE_AUDIENCE", "UNANSWERED_DAILY_CAP", "SqlStorage", "normalize_question"]
+__all__ = ["UNANSWERED_DAILY_CAP", "SqlStorage", "normalize_question"]
