@@ -17,18 +17,35 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import SendMessage, TelegramMethod
 
 from bot.app import create_app, create_bot
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.devtools.fake_api import FakeMessage, FakeTelegram
-from bot.services.delivery import SENT, STATUS_SECONDS, DeliveryEngine, concurrency_for, in_flight_window
+from bot.services.delivery import (
+    SENT,
+    STATUS_SECONDS,
+    DeliveryEngine,
+    Failed,
+    Gone,
+    RetryAfter,
+    Unavailable,
+    concurrency_for,
+    in_flight_window,
+)
 from bot.storage.base import BroadcastMessage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, DistrictAudience, LanguageAudience, MessageKind
 from bot.storage.sql import SqlStorage
-from bot.telegram.sender import BroadcastSender, TelegramSender, broadcast_method
+from bot.telegram.sender import BroadcastSender, TelegramSender, broadcast_method, outcome_of
 from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot, no_errors, sqlite_database
 
 TEXT = BroadcastMessage(kind=MessageKind.TEXT, text="📣 <b>Polling stations</b> open at 07:00.")
@@ -278,6 +295,21 @@ async def test_a_broadcast_cancelled_on_another_replica_stops_here(bot_factory: 
     report = fake._find_message(ADMIN_ID, control.message_id)  # the final report, as for a local cancel
     assert report is not None and "cancelled" in report.content and report.flat_buttons == []
     no_errors(fake)
+
+
+def test_telegram_errors_become_the_ports_outcomes() -> None:
+    method = SendMessage(chat_id=1, text="x")
+    flood = TelegramRetryAfter(method=method, message="Too Many Requests: retry after 3", retry_after=3)
+    assert outcome_of(flood) == RetryAfter(3)
+    blocked = "Forbidden: bot was blocked by the user"
+    assert outcome_of(TelegramForbiddenError(method, blocked)) == Gone(blocked)
+    assert outcome_of(TelegramBadRequest(method, "Bad Request: chat not found")) == Gone("Bad Request: chat not found")
+    parse = "Bad Request: can't parse entities"
+    assert outcome_of(TelegramBadRequest(method, parse)) == Failed(parse)
+    assert outcome_of(TelegramServerError(method, "Bad Gateway")) == Unavailable("Telegram server says - Bad Gateway")
+    timeout = TelegramNetworkError(method, "Request timeout error")
+    assert outcome_of(timeout) == Unavailable("HTTP Client says - Request timeout error")
+    assert outcome_of(TelegramConflictError(method, "Conflict")) == Failed("Conflict")
 
 
 async def test_the_prepared_request_is_what_aiogram_would_send(make_settings: Callable[..., Settings]) -> None:
