@@ -57,7 +57,7 @@ class BroadcastProgress:
 class ProgressListener(Protocol):
     """Told of a broadcast's progress every ``progress_seconds`` while it is sent, and once more
     when it has ended (``final``). Implemented on the handler side (the admin's progress message:
-    :class:`bot.handlers.broadcast_admin.BroadcastReporter`)."""
+    :class:`bot.handlers.broadcast_progress.BroadcastReporter`)."""
 
     async def __call__(self, progress: BroadcastProgress) -> None: ...
 
