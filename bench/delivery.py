@@ -34,6 +34,7 @@ from bot.storage.base import BroadcastMessage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, MessageKind
 from bot.storage.schema import subscriptions, users
 from bot.storage.sql import SqlStorage
+from bot.telegram.sender import TelegramSender
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = BroadcastMessage(kind=MessageKind.TEXT, text="📣 <b>Bench</b>: polling stations open at 07:00.")
@@ -219,7 +220,8 @@ async def _memory(subscribers: int) -> dict[str, Any]:
         del fake
         storage = SqlStorage(_database(path))
         await storage.connect()
-        engine = DeliveryEngine(NullBot(), storage, SystemClock(), rate=1000.0)  # type: ignore[arg-type]
+        sender = TelegramSender(NullBot())  # type: ignore[arg-type]
+        engine = DeliveryEngine(sender, storage, SystemClock(), rate=1000.0)
         tracemalloc.start()
         baseline = tracemalloc.get_traced_memory()[0]
         await engine.start()
@@ -230,7 +232,10 @@ async def _memory(subscribers: int) -> dict[str, Any]:
         peak = tracemalloc.get_traced_memory()[1] - baseline
         tracemalloc.stop()
         await engine.stop()
+        sent = (await storage.delivery_counts(record.id)).sent
         await storage.close()
+        if sent != subscribers:  # a figure for a broadcast that did not happen would mislead
+            raise RuntimeError(f"memory scenario: {sent} of {subscribers} sent")
         return {"peak_mb": peak / 2**20, "elapsed": elapsed}
 
 
