@@ -33,6 +33,7 @@ check: $(STAMP) translations
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests $(wildcard bench)
 	$(BIN)/ruff format --check bot tests $(wildcard bench)
+	$(BIN)/lint-imports --no-cache
 
 typecheck: $(STAMP)
 	$(BIN)/mypy bot tests $(wildcard bench)

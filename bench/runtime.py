@@ -38,7 +38,7 @@ from redis.asyncio import Redis
 
 from bot.devtools.fake_api import FakeTelegram, FakeUser
 from bot.devtools.fake_webhook import WebhookDelivery
-from bot.devtools.services import PgCluster, RedisServer, free_port, pg_bindir
+from tests.support.services import PgCluster, RedisServer, free_port, pg_bindir
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL = ROOT / "tests" / "eval" / "questions.yaml"

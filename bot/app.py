@@ -16,18 +16,18 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.types import LinkPreviewOptions
-from aiogram.utils.i18n import I18n
 
 from bot.clock import Clock, SystemClock
 from bot.commands import CommandMenus, register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
-from bot.handlers import build_routers
 from bot.handlers.broadcast_progress import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
-from bot.handlers.reminders import voted_markup_json
-from bot.i18n import UserLanguageMiddleware, create_i18n
-from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserMiddleware
+from bot.handlers.events import TelegramEventNotifier
+from bot.handlers.reminders import ReminderRenderer
+from bot.handlers.routers import build_routers
+from bot.i18n import I18n, create_i18n
+from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.services.announcements import AnnouncementService
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
@@ -175,8 +175,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         content,
         storage,
         clock,
-        bot,
-        i18n,
+        TelegramEventNotifier(bot, i18n, lambda: content.current.campaign),
         default_language=settings.default_language,
         grace=timedelta(seconds=settings.reminder_grace_seconds),
         notices=delivery,  # cancellation and change notices: persistent, resumed after a crash
@@ -188,10 +187,8 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         storage,
         delivery,
         clock,
-        i18n,
+        ReminderRenderer(i18n, settings.default_language),
         grace=timedelta(seconds=settings.reminder_grace_seconds),
-        default_language=settings.default_language,
-        voted_markup=voted_markup_json(i18n),
     )
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
     privacy = PrivacyService(

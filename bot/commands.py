@@ -12,10 +12,9 @@ from aiogram.types import (
     BotCommandScopeChat,
     BotCommandScopeDefault,
 )
-from aiogram.utils.i18n import I18n
 
 from bot.config import LANGUAGES, Lang
-from bot.i18n import N_, _, stored_language
+from bot.i18n import N_, I18n, _, stored_language
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)

@@ -1,24 +1,84 @@
-"""Languages: gettext catalogues (``locales/<lang>/LC_MESSAGES/bot.mo``) through aiogram's I18n,
-and Babel for dates, times and plurals in the user's language and the campaign's time zone."""
+"""Languages: gettext catalogues (``locales/<lang>/LC_MESSAGES/bot.mo``) and Babel for dates, times
+and plurals in the user's language and the campaign's time zone.
+
+No Telegram here: :class:`I18n` is a small gettext holder with the same ``use_locale`` /
+``context`` API as aiogram's, so the command line and the services' renderers can use it without
+importing aiogram. The per-update middleware that picks the language lives in
+:mod:`bot.middlewares`."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+import gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from aiogram.types import TelegramObject, User
-from aiogram.utils.i18n import I18n, I18nMiddleware
-from aiogram.utils.i18n.context import get_i18n
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES, Lang
 from bot.locales import DOMAIN, TranslationsError, locales_dir
-from bot.storage import UserRecord
+from bot.storage.base import UserRecord
 
-__all__ = ["DOMAIN", "TranslationsError", "locales_dir"]
+__all__ = ["DOMAIN", "I18n", "TranslationsError", "locales_dir"]
+
+_current: ContextVar[I18n | None] = ContextVar("voterbot_i18n", default=None)
+
+
+class I18n:
+    """The compiled catalogues of one domain, and the language in use (a context variable)."""
+
+    def __init__(self, *, path: Path, default_locale: str, domain: str = DOMAIN) -> None:
+        self.path = path
+        self.default_locale = default_locale
+        self.domain = domain
+        self._locale: ContextVar[str] = ContextVar("voterbot_locale", default=default_locale)
+        self.locales: dict[str, gettext.GNUTranslations] = {}
+        for lang in LANGUAGES:
+            with (path / lang / "LC_MESSAGES" / f"{domain}.mo").open("rb") as fp:
+                self.locales[lang] = gettext.GNUTranslations(fp)
+
+    @property
+    def current_locale(self) -> str:
+        return self._locale.get()
+
+    @contextmanager
+    def use_locale(self, locale: str) -> Iterator[None]:
+        """Texts in ``locale`` inside the block (and this catalogue the current one)."""
+        token = self._locale.set(locale)
+        current = _current.set(self)
+        try:
+            yield
+        finally:
+            _current.reset(current)
+            self._locale.reset(token)
+
+    @contextmanager
+    def context(self) -> Iterator[I18n]:
+        """This catalogue the current one inside the block, in the language already in use."""
+        token = _current.set(self)
+        try:
+            yield self
+        finally:
+            _current.reset(token)
+
+    def gettext(self, singular: str, plural: str | None = None, n: int = 1, locale: str | None = None) -> str:
+        translator = self.locales.get(locale or self.current_locale)
+        if translator is None:
+            return singular if n == 1 or plural is None else plural
+        if plural is None:
+            return translator.gettext(singular)
+        return translator.ngettext(singular, plural, n)
+
+
+def get_i18n() -> I18n:
+    i18n = _current.get()
+    if i18n is None:
+        raise LookupError("no language context: wrap the call in `i18n.use_locale(lang)`")
+    return i18n
 
 
 def create_i18n(default_language: Lang, path: Path | None = None) -> I18n:
@@ -30,8 +90,8 @@ def create_i18n(default_language: Lang, path: Path | None = None) -> I18n:
         )
     try:
         return I18n(path=path, default_locale=default_language, domain=DOMAIN)
-    except RuntimeError as error:
-        raise TranslationsError(str(error)) from None
+    except OSError as error:
+        raise TranslationsError(f"translations cannot be read in {path}: {error}") from None
 
 
 def normalize_language(code: str | None) -> Lang | None:
@@ -45,13 +105,13 @@ def normalize_language(code: str | None) -> Lang | None:
     return None
 
 
-def resolve_language(record: UserRecord | None, user: User | None, default: Lang) -> Lang:
+def resolve_language(record: UserRecord | None, language_code: str | None, default: Lang) -> Lang:
     """The saved choice, else Telegram's language when we speak it, else the default."""
     if record is not None:
         chosen = normalize_language(record.language)
         if chosen is not None:
             return chosen
-    return normalize_language(user.language_code if user else None) or default
+    return normalize_language(language_code) or default
 
 
 def stored_language(record: UserRecord | None, default: Lang) -> Lang:
@@ -59,32 +119,6 @@ def stored_language(record: UserRecord | None, default: Lang) -> Lang:
     if record is None:
         return default
     return normalize_language(record.language) or normalize_language(record.telegram_language) or default
-
-
-class UserLanguageMiddleware(I18nMiddleware):
-    """Picks the language per update; the user middleware has put the stored user in ``data``.
-    Handlers get it as ``lang``, and gettext (``_``) uses it for the rest of the update."""
-
-    def __init__(self, i18n: I18n, default: Lang) -> None:
-        super().__init__(i18n)
-        self.default = default
-
-    async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        return resolve_language(data.get("user_record"), data.get("event_from_user"), self.default)
-
-    async def __call__(
-        self,
-        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
-        event: TelegramObject,
-        data: dict[str, Any],
-    ) -> Any:
-        # I18nMiddleware.__call__ with the locale resolved once (it runs on every update)
-        data["lang"] = lang = await self.get_locale(event, data)
-        if self.i18n_key:
-            data[self.i18n_key] = self.i18n
-        data[self.middleware_key] = self
-        with self.i18n.context(), self.i18n.use_locale(lang):
-            return await handler(event, data)
 
 
 def N_(message: str) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import LangCb, MenuCb
+from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
-from bot.texts import LANGUAGE_NAMES
 
 
 def main_menu() -> InlineKeyboardMarkup:
@@ -34,3 +37,14 @@ def back_to_menu() -> InlineKeyboardButton:
 
 def menu_only() -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=[[back_to_menu()]])
+
+
+def page_row(page: int, pages: int, target: Callable[[int], CallbackData]) -> list[InlineKeyboardButton]:
+    """◀️ / ▶️ between the pages of a list (``page`` 0-based; ``target(n)``: page ``n``'s button data);
+    empty with a single page."""
+    row = []
+    if page > 0:
+        row.append(InlineKeyboardButton(text=f"◀️ {page}/{pages}", callback_data=target(page - 1).pack()))
+    if page < pages - 1:
+        row.append(InlineKeyboardButton(text=f"{page + 2}/{pages} ▶️", callback_data=target(page + 1).pack()))
+    return row

@@ -13,11 +13,41 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, InlineQuery, Message, TelegramObject, Update, User
 
 from bot.clock import Clock
-from bot.i18n import _, normalize_language
+from bot.config import Lang
+from bot.i18n import I18n, _, normalize_language, resolve_language
 from bot.services.pacing import FloodBudget
 from bot.storage import Storage
 
 log = logging.getLogger(__name__)
+
+
+class UserLanguageMiddleware(BaseMiddleware):
+    """Picks the language per update; the user middleware has put the stored user in ``data``.
+    Handlers get it as ``lang`` (and the catalogues as ``i18n``), and gettext (``_``) uses it for
+    the rest of the update."""
+
+    def __init__(self, i18n: I18n, default: Lang) -> None:
+        self.i18n = i18n
+        self.default = default
+
+    def setup(self, router: Router) -> None:
+        for name, observer in router.observers.items():
+            if name != "update":
+                observer.outer_middleware(self)
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        user: User | None = data.get("event_from_user")
+        data["lang"] = lang = resolve_language(
+            data.get("user_record"), user.language_code if user else None, self.default
+        )
+        data["i18n"] = self.i18n
+        with self.i18n.use_locale(lang):
+            return await handler(event, data)
 
 
 class UserMiddleware(BaseMiddleware):

@@ -1,6 +1,6 @@
 """Sending and editing that always leaves the user with an answer: long texts are split, an edit
 that would change nothing is skipped (no "message is not modified"), and an edit that Telegram
-refuses falls back to a new message."""
+refuses falls back to a new message; the one answer to a button that is out of date."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 
+from bot.i18n import _
 from bot.telegram_text import split_html, strip_html
 
 log = logging.getLogger(__name__)
@@ -21,6 +22,16 @@ class Screen:
 
     text: str
     markup: InlineKeyboardMarkup | None = None
+
+
+def stale() -> str:
+    """The answer to a button (or a dialog step) that no longer applies."""
+    return _("This button is out of date. Open /menu to start again.")
+
+
+async def answer_stale(query: CallbackQuery) -> None:
+    """Answer a button that no longer applies with an alert (:func:`stale`)."""
+    await query.answer(stale(), show_alert=True)
 
 
 async def send(message: Message, screen: Screen) -> Message:

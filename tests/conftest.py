@@ -24,9 +24,9 @@ from bot.app import App, create_app
 from bot.clock import ManualClock
 from bot.config import DatabaseConfig, Settings, parse_database_url
 from bot.devtools.fake_api import FakeTelegram
-from bot.devtools.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
 from bot.runners.polling import run_polling
 from bot.storage import Storage, open_storage
+from tests.support.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"

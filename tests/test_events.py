@@ -280,7 +280,7 @@ async def test_personal_reminder_is_sent_once_at_its_time_and_not_again_after_a_
     fresh = SqlStorage(running.settings.database)
     await fresh.connect()
     try:
-        restarted = EventService(app.content, fresh, clock, app.bot, app.i18n, default_language="en")
+        restarted = EventService(app.content, fresh, clock, service(running).notifier, default_language="en")
         clock.advance(timedelta(minutes=1))
         assert await restarted.send_due(clock.now()) == 0
     finally:

@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
 
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, load_content
@@ -23,9 +22,9 @@ from bot.handlers.faq import answer_text, no_answer_screen
 from bot.handlers.reminders import ReminderCb, countdown_screen, settings_view
 from bot.handlers.screens import help_screen, home_screen
 from bot.handlers.subscriptions import reminders_screen
-from bot.i18n import create_i18n
+from bot.i18n import I18n, create_i18n
 from bot.services.campaign import status_at
-from bot.services.events import from_entry, upcoming
+from bot.services.event_view import from_entry, upcoming
 from bot.services.faq import FaqService
 from bot.services.reminders import reminder_plan
 from bot.storage.base import ReminderPrefs
@@ -203,7 +202,7 @@ def test_vote_times_follow_the_polling_hours() -> None:
 
 def test_a_source_whose_title_tells_the_outcome_waits_for_its_milestone() -> None:
     from bot.content.models import Source
-    from bot.texts import sources_block
+    from bot.handlers.texts import sources_block
 
     sources = [
         Source.model_validate({"title": "Polling hours", "url": "https://example.org/hours"}),

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bot.clock import ManualClock
 from bot.config import ConfigError, load_settings
 from bot.content import ContentError, load_content
-from bot.handlers import build_routers
+from bot.handlers.routers import build_routers
 from bot.i18n import create_i18n, fmt_date, fmt_time, ngettext
 from bot.services.campaign import status_at
 from bot.services.deeplinks import make_payload, parse_deep_link

@@ -27,6 +27,7 @@ from bot.filters import IsAdmin, Magic
 from bot.handlers.broadcast_progress import BcastCb, audience_label, progress_markup, progress_text
 from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
+from bot.handlers.texts import LANGUAGE_NAMES, local_time
 from bot.i18n import _
 from bot.services.announcements import AnnouncementService, Draft, audience_token, parse_start
 from bot.services.desk import DeskService
@@ -34,8 +35,7 @@ from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES, local_time
-from bot.ui import Screen, send, show
+from bot.ui import Screen, answer_stale, send, show
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,7 @@ async def on_announce_button(
     elif action == "aud":
         audience = announcements.audience(callback_data.value)
         if audience is None:
-            await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+            await answer_stale(query)
             return
         draft = Draft(draft.message, audience)
         await state.set_data(draft.to_data())
@@ -210,7 +210,7 @@ async def on_announce_button(
         await announcements.send(admin, draft, progress=(query.message.chat.id, query.message.message_id))
         await query.answer(_("Sending started"))
     else:
-        await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+        await answer_stale(query)
 
 
 async def on_schedule_time(

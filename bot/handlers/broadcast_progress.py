@@ -10,13 +10,13 @@ from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
-from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
-from bot.i18n import _, stored_language
+from bot.handlers.texts import LANGUAGE_NAMES
+from bot.i18n import I18n, _, stored_language
 from bot.services.delivery import BroadcastProgress, ProgressListener
 from bot.storage import Storage
 from bot.storage.broadcasts import (
@@ -28,7 +28,6 @@ from bot.storage.broadcasts import (
     NoticeAudience,
 )
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES
 
 log = logging.getLogger(__name__)
 BAR_WIDTH = 20

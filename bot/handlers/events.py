@@ -1,13 +1,19 @@
 """Events for residents: the list (filters, pages), an event's card (map, calendar file, personal
-reminder, share) and the deep link ``/start event-<id>``."""
+reminder, share) and the deep link ``/start event-<id>``; :class:`TelegramEventNotifier`, the
+event service's way to residents."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.link import create_telegram_link
 
 from bot.callbacks import MenuCb
 from bot.clock import Clock
@@ -15,26 +21,27 @@ from bot.config import Lang
 from bot.content.events import EVENT_KINDS
 from bot.content.models import Campaign
 from bot.filters import private_command
-from bot.i18n import _, fmt_date, fmt_time
-from bot.keyboards import back_to_menu
-from bot.services.deeplinks import make_payload, parse_deep_link
-from bot.services.events import (
-    EventService,
-    EventView,
-    FilterChoices,
-    Filters,
+from bot.handlers.event_texts import (
     card_text,
     district_label,
     kind_label,
     list_line,
+    notice_text,
     offset_label,
-    paginate,
-    reminder_options,
+    place_text,
     short_date,
 )
+from bot.i18n import I18n, _, fmt_date, fmt_time
+from bot.keyboards import back_to_menu, page_row
+from bot.services.deeplinks import make_payload, parse_deep_link
+from bot.services.event_notices import EventNotice
+from bot.services.event_view import EventView, FilterChoices, Filters, paginate, reminder_options
+from bot.services.events import EventService
 from bot.storage.base import EventReminder
 from bot.telegram_text import escape, truncate_plain
-from bot.ui import Screen, send, show
+from bot.ui import Screen, answer_stale, send, show
+
+log = logging.getLogger(__name__)
 
 BUTTON_TEXT = 60
 REMIND_ACTIONS = ("r1h", "r1d", "reve", "rday")
@@ -72,8 +79,28 @@ def router() -> Router:
     return r
 
 
-def _stale() -> str:
-    return _("This button is out of date. Open /menu to start again.")
+# --- the port: the service's way to residents ---------------------------------------------------
+
+
+class TelegramEventNotifier:
+    """``EventNotifier`` over aiogram: notices worded in the resident's language."""
+
+    def __init__(self, bot: Bot, i18n: I18n, campaign: Callable[[], Campaign]) -> None:
+        self.bot = bot
+        self.i18n = i18n
+        self.campaign = campaign
+
+    def render(self, notice: EventNotice, lang: Lang) -> str:
+        with self.i18n.context(), self.i18n.use_locale(lang):
+            return notice_text(notice, lang, self.campaign())
+
+    async def send(self, user_id: int, text: str) -> bool:
+        try:
+            await self.bot.send_message(user_id, text)
+        except TelegramAPIError as error:
+            log.warning("event message to %s failed: %s", user_id, error)
+            return False
+        return True
 
 
 # --- screens -----------------------------------------------------------------------------------
@@ -134,22 +161,7 @@ async def list_screen(events: EventService, now_filters: Filters, page: int, lan
                 )
             )
         if current.pages > 1:
-            nav = []
-            if current.page > 0:
-                nav.append(
-                    InlineKeyboardButton(
-                        text=f"◀️ {current.page}/{current.pages}",
-                        callback_data=_list_cb(now_filters, current.page - 1).pack(),
-                    )
-                )
-            if current.page < current.pages - 1:
-                nav.append(
-                    InlineKeyboardButton(
-                        text=f"{current.page + 2}/{current.pages} ▶️",
-                        callback_data=_list_cb(now_filters, current.page + 1).pack(),
-                    )
-                )
-            builder.row(*nav)
+            builder.row(*page_row(current.page, current.pages, lambda n: _list_cb(now_filters, n)))
     f = now_filters
     choices = await events.filter_choices(now, f)
     filter_row = []
@@ -257,10 +269,10 @@ def card_screen(
                 ]
             )
     if bot_username:
-        link = f"https://t.me/{bot_username}?start={make_payload('event', event.id)}"
+        link = create_telegram_link(bot_username, start=make_payload("event", event.id))
         builder.row(InlineKeyboardButton(text="📤 " + _("Share"), url=link))
     builder.row(InlineKeyboardButton(text="⬅️ " + _("Events"), callback_data=EvListCb().pack()), back_to_menu())
-    return Screen(card_text(event, lang, tz, now, reminder), builder.as_markup())
+    return Screen(card_text(event, lang, events.campaign, now, reminder), builder.as_markup())
 
 
 async def _username(bot: Bot) -> str:
@@ -285,7 +297,7 @@ async def on_list(
 ) -> None:
     filters = Filters(callback_data.kind, callback_data.district, callback_data.when)
     if not filters.valid(events.campaign) or callback_data.page < 0:
-        await query.answer(_stale(), show_alert=True)
+        await answer_stale(query)
         return
     await query.answer()
     await show(query, await list_screen(events, filters, callback_data.page, lang, clock))
@@ -296,7 +308,7 @@ async def on_filter(
 ) -> None:
     filters = Filters(callback_data.kind, callback_data.district, callback_data.when)
     if not filters.valid(events.campaign):
-        await query.answer(_stale(), show_alert=True)
+        await answer_stale(query)
         return
     await query.answer()
     choices = await events.filter_choices(clock.now(), filters)
@@ -308,7 +320,7 @@ async def on_card_button(
 ) -> None:
     event = await events.get(callback_data.id)
     if event is None:
-        await query.answer(_stale(), show_alert=True)
+        await answer_stale(query)
         return
     user_id = query.from_user.id
     action = callback_data.action
@@ -328,7 +340,7 @@ async def on_card_button(
         return
     if action == "ics":
         await query.answer()
-        document = BufferedInputFile(events.ics(event, lang, now), filename=f"{event.id}.ics")
+        document = BufferedInputFile(events.ics(event, lang, now, place_text), filename=f"{event.id}.ics")
         await bot.send_document(
             user_id, document, caption="📆 " + _("Open the file to add the event to your calendar.")
         )

@@ -13,10 +13,10 @@ from bot.config import Lang
 from bot.content import Campaign, ContentStore
 from bot.filters import Magic
 from bot.handlers.screens import help_screen
+from bot.handlers.texts import contact_line, sources_block
 from bot.i18n import _
 from bot.keyboards import main_menu
-from bot.texts import contact_line, sources_block
-from bot.ui import Screen, send
+from bot.ui import Screen, answer_stale, send
 
 
 def router() -> Router:
@@ -80,4 +80,4 @@ async def on_contact(message: Message, content: ContentStore, clock: Clock, lang
 
 
 async def on_stale_button(query: CallbackQuery) -> None:
-    await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+    await answer_stale(query)

@@ -6,6 +6,7 @@ from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.deep_linking import create_start_link
 
 from bot.config import Lang
 from bot.content import ContentStore
@@ -24,8 +25,7 @@ def router() -> Router:
 
 
 async def on_group_command(message: Message, bot: Bot, content: ContentStore, lang: Lang) -> None:
-    me = await bot.me()
-    button = InlineKeyboardButton(text=_("Open a private chat"), url=f"https://t.me/{me.username}?start=group")
+    button = InlineKeyboardButton(text=_("Open a private chat"), url=await create_start_link(bot, "group"))
     title = content.current.campaign.title.get(lang)
     await message.reply(
         _("I answer questions about the {campaign} in a private chat, so the group is not flooded.").format(

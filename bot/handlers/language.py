@@ -7,7 +7,6 @@ from typing import cast
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 
 from bot.callbacks import LangCb
 from bot.clock import Clock
@@ -16,10 +15,10 @@ from bot.config import LANGUAGES, Lang, Settings
 from bot.content import ContentStore
 from bot.filters import private_command
 from bot.handlers.screens import home_screen, language_screen
-from bot.i18n import _
+from bot.handlers.texts import LANGUAGE_NAMES
+from bot.i18n import I18n, _
 from bot.services.desk import DeskService
 from bot.storage import Storage
-from bot.texts import LANGUAGE_NAMES
 from bot.ui import send, show
 
 

@@ -12,6 +12,7 @@ from aiogram.types import BufferedInputFile, InlineKeyboardMarkup, Message
 
 from bot.config import Lang
 from bot.content.models import Campaign
+from bot.handlers.texts import results_text, sources_block
 from bot.i18n import _, fmt_date, fmt_number, fmt_share
 from bot.services.campaign import share
 from bot.services.pictures import (
@@ -28,7 +29,6 @@ from bot.services.pictures import (
 )
 from bot.storage.base import DailyActivity
 from bot.telegram_text import escape, strip_html
-from bot.texts import results_text, sources_block
 
 log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024

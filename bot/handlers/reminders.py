@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, time
 from urllib.parse import quote
 
@@ -11,17 +10,19 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.keyboard import InlineKeyboardBuilder
+from aiogram.utils.link import create_telegram_link
 from babel.lists import format_list
 
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.content.models import Campaign
+from bot.content.models import Campaign, Reminder
 from bot.filters import private_command
+from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
-from bot.i18n import _, fmt_date, fmt_time, ngettext
+from bot.handlers.texts import days_left, status_text
+from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.keyboards import back_to_menu
 from bot.services.campaign import status_at
 from bot.services.events import EventService
@@ -29,9 +30,8 @@ from bot.services.pictures import PictureService
 from bot.services.reminders import ReminderPlan, ReminderService, reminder_plan
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
-from bot.storage.base import ReminderPrefs
+from bot.storage.base import ReminderPrefs, UserRecord
 from bot.telegram_text import escape
-from bot.texts import status_text
 from bot.ui import Screen, send, show
 
 MODES = ("all", "voting_day", "none")
@@ -55,15 +55,48 @@ def router() -> Router:
     return r
 
 
-def voted_markup_json(i18n: I18n) -> Callable[[Lang], str | None]:
-    """The "I voted" button for messages sent outside an update (scheduled reminders)."""
+class ReminderRenderer:
+    """The reminders' words for :class:`bot.services.reminders.ReminderService` (its ``ReminderTexts``
+    port): sent outside an update, so each renders in the subscriber's language itself."""
 
-    def build(lang: Lang) -> str | None:
-        with i18n.context(), i18n.use_locale(lang):
+    def __init__(self, i18n: I18n, default_language: Lang) -> None:
+        self.i18n = i18n
+        self.default_language = default_language
+
+    def language(self, user: UserRecord | None) -> Lang:
+        return stored_language(user, self.default_language)
+
+    def reminder(self, campaign: Campaign, reminder: Reminder, lang: Lang, moment: datetime) -> str:
+        tz = campaign.tz
+        with self.i18n.use_locale(lang):
+            values = {
+                "{date}": fmt_date(campaign.voting_day, lang),
+                "{open}": fmt_time(campaign.opens_at, lang, tz),
+                "{close}": fmt_time(campaign.closes_at, lang, tz),
+                "{call_centre}": campaign.call_centre.phone if campaign.call_centre else "",
+                "{countdown}": "",
+            }
+            if "{countdown}" in reminder.text.get(lang):
+                values["{countdown}"] = days_left((campaign.voting_day - moment.astimezone(tz).date()).days)
+            text = reminder.text.get(lang)
+            for placeholder, value in values.items():
+                text = text.replace(placeholder, value)
+            if reminder.with_status:
+                text += "\n\n" + status_text(campaign, moment, lang)
+            return text
+
+    def vote_time(self, campaign: Campaign, vote_time: time, lang: Lang, moment: datetime) -> str:
+        with self.i18n.use_locale(lang):
+            planned = datetime.combine(campaign.voting_day, vote_time, campaign.tz)
+            text = "⏰ " + _("In 30 minutes it is the time you planned to vote ({time}).").format(
+                time=fmt_time(planned, lang, campaign.tz)
+            )
+            return text + "\n\n" + status_text(campaign, moment, lang)
+
+    def voted_markup(self, lang: Lang) -> str | None:
+        with self.i18n.use_locale(lang):
             markup = InlineKeyboardMarkup(inline_keyboard=[[voted_button()]])
         return markup.model_dump_json(exclude_none=True)
-
-    return build
 
 
 def voted_button() -> InlineKeyboardButton:
@@ -229,7 +262,7 @@ async def on_time(
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
     await query.answer()
-    data = await events.key_dates_ics(lang, clock.now())
+    data = await events.key_dates_ics(lang, clock.now(), place_text)
     await bot.send_document(
         query.from_user.id,
         BufferedInputFile(data, filename="key-dates.ics"),
@@ -253,7 +286,7 @@ async def on_voted(
     await db.mark_voted(query.from_user.id, campaign.voting_day)
     await query.answer(_("Thank you! No more reminders today."))
     me = await bot.me()
-    link = f"https://t.me/{me.username}"
+    link = create_telegram_link(me.username or "")
     share_text = _("I took part: {campaign}. Facts and sources about it, in three languages:").format(
         campaign=campaign.title.get(lang)
     )

@@ -6,10 +6,10 @@ from datetime import datetime
 
 from bot.config import Lang
 from bot.content import Content
+from bot.handlers.texts import contact_line, status_text
 from bot.i18n import N_, _
 from bot.keyboards import language_menu, main_menu, menu_only
 from bot.telegram_text import escape
-from bot.texts import contact_line, status_text
 from bot.ui import Screen
 
 

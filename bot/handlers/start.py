@@ -1,9 +1,9 @@
-"""/start with deep links, /menu and /help."""
+"""/start (the greeting; deep links are the FAQ and events routers'), /menu and /help."""
 
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command, CommandObject, CommandStart
+from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 
 from bot.clock import Clock
@@ -11,7 +11,6 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.filters import private_command
 from bot.handlers.screens import help_screen, home_screen, language_screen
-from bot.services.deeplinks import parse_deep_link
 from bot.storage import UserRecord
 from bot.ui import send
 
@@ -27,16 +26,13 @@ def router() -> Router:
 
 async def on_start(
     message: Message,
-    command: CommandObject,
     content: ContentStore,
     clock: Clock,
     lang: Lang,
     user_record: UserRecord | None = None,
 ) -> None:
-    link = parse_deep_link(command.args)
-    # Deep links of later features (faq-<id>, event-<id>) are routed by their own routers'
-    # filters; whatever reaches this handler falls back to the greeting.
-    del link
+    # Deep links (faq-<id>, event-<id>) are taken by the FAQ and events routers' filters first;
+    # /start with any other payload, or none, is the greeting.
     if user_record is None or user_record.language is None:
         # first contact: the language first; choosing it turns the picker into the one greeting
         await send(message, language_screen(lang, first_time=True))

@@ -16,14 +16,14 @@ from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.filters import private_command
 from bot.handlers.reminders import plan_text
+from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
 from bot.keyboards import back_to_menu
 from bot.services.reminders import reminder_plan
 from bot.storage import Storage
 from bot.storage.base import Subscription
 from bot.telegram_text import escape
-from bot.texts import LANGUAGE_NAMES
-from bot.ui import Screen, send, show
+from bot.ui import Screen, answer_stale, send, show
 
 SUB_ACTIONS = ("on", "off", "districts", "district")
 
@@ -143,7 +143,7 @@ async def on_button(
             return
         value = callback_data.value
         if value != "none" and not campaign.is_district(value):
-            await query.answer(_("This button is out of date. Open /menu to start again."), show_alert=True)
+            await answer_stale(query)
             return
         await db.set_district(user_id, None if value == "none" else value)
         await query.answer(_("Saved"))

@@ -6,7 +6,7 @@ database, so any replica can handle any update: a resident's open ticket is crea
 that does nothing when one is already open, and a message is relayed by whoever records it first.
 
 Telegram is reached through :class:`DeskPort`, implemented next to the handlers
-(``bot.handlers.desk.TelegramDeskPort``)."""
+(``bot.handlers.desk.port.TelegramDeskPort``)."""
 
 from __future__ import annotations
 

@@ -15,17 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal, Protocol
 
-from aiogram.utils.i18n import I18n
-
 from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Localized, Reminder
-from bot.i18n import _, fmt_date, fmt_time, stored_language
 from bot.storage import Storage
-from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord
+from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord, UserRecord
 from bot.storage.broadcasts import MessageKind, ReminderAudience, ReminderScope, UserAudience
-from bot.texts import days_left, status_text
 
 log = logging.getLogger(__name__)
 VOTE_TIME_LEAD = timedelta(minutes=30)
@@ -76,6 +72,21 @@ class Broadcaster(Protocol):
     ) -> BroadcastRecord: ...
 
 
+class ReminderTexts(Protocol):
+    """The words of the reminders, in a subscriber's language (the port: rendered next to the
+    handlers, :class:`bot.handlers.reminders.ReminderRenderer`)."""
+
+    def language(self, user: UserRecord | None) -> Lang: ...
+
+    def reminder(self, campaign: Campaign, reminder: Reminder, lang: Lang, moment: datetime) -> str: ...
+
+    def vote_time(self, campaign: Campaign, vote_time: time, lang: Lang, moment: datetime) -> str: ...
+
+    def voted_markup(self, lang: Lang) -> str | None:
+        """The "I voted" button (an InlineKeyboardMarkup as JSON) under voting-day messages."""
+        ...
+
+
 class ReminderService:
     def __init__(
         self,
@@ -83,20 +94,16 @@ class ReminderService:
         storage: Storage,
         delivery: Broadcaster,
         clock: Clock,
-        i18n: I18n,
+        texts: ReminderTexts,
         *,
         grace: timedelta,
-        default_language: Lang,
-        voted_markup: Callable[[Lang], str | None] = lambda lang: None,
     ) -> None:
         self.content = content
         self.storage = storage
         self.delivery = delivery
         self.clock = clock
-        self.i18n = i18n
+        self.texts = texts
         self.grace = grace
-        self.default_language = default_language
-        self.voted_markup = voted_markup  # the "I voted" button (JSON) under voting-day messages
         self.on_tick: list[Callable[[datetime], Awaitable[object]]] = []  # e.g. event reminders
         self._skipped: set[str] = set()
         self._queued: set[tuple[str, str]] = set()  # (campaign, reminder) queued by this process
@@ -111,24 +118,7 @@ class ReminderService:
         return sorted(((r, campaign.reminder_moment(r)) for r in campaign.reminders), key=lambda pair: pair[1])
 
     def message(self, reminder: Reminder, lang: Lang, moment: datetime) -> str:
-        campaign = self.campaign
-        tz = campaign.tz
-        with self.i18n.context(), self.i18n.use_locale(lang):
-            values = {
-                "{date}": fmt_date(campaign.voting_day, lang),
-                "{open}": fmt_time(campaign.opens_at, lang, tz),
-                "{close}": fmt_time(campaign.closes_at, lang, tz),
-                "{call_centre}": campaign.call_centre.phone if campaign.call_centre else "",
-                "{countdown}": "",
-            }
-            if "{countdown}" in reminder.text.get(lang):
-                values["{countdown}"] = days_left((campaign.voting_day - moment.astimezone(tz).date()).days)
-            text = reminder.text.get(lang)
-            for placeholder, value in values.items():
-                text = text.replace(placeholder, value)
-            if reminder.with_status:
-                text += "\n\n" + status_text(campaign, moment, lang)
-            return text
+        return self.texts.reminder(self.campaign, reminder, lang, moment)
 
     async def fire(self, reminder_id: str) -> Outcome:
         """Create the reminder's broadcasts if it is due now (idempotent)."""
@@ -158,7 +148,7 @@ class ReminderService:
         ids: list[int] = []
         for lang in LANGUAGES:
             audience = ReminderAudience(lang, ReminderScope(reminder.scope), campaign.voting_day)
-            markup = self.voted_markup(lang) if reminder.scope == "voting_day" else None
+            markup = self.texts.voted_markup(lang) if reminder.scope == "voting_day" else None
             record = await self.delivery.create_broadcast(
                 BroadcastMessage(kind=MessageKind.TEXT, text=self.message(reminder, lang, moment), reply_markup=markup),
                 audience,
@@ -185,16 +175,10 @@ class ReminderService:
             moment = self.vote_time_moment(prefs.vote_time)
             if not timedelta(0) <= now - moment <= self.grace:
                 continue
-            lang = stored_language(await self.storage.get_user(prefs.user_id), self.default_language)
-            with self.i18n.context(), self.i18n.use_locale(lang):
-                text = "⏰ " + _("In 30 minutes it is the time you planned to vote ({time}).").format(
-                    time=fmt_time(
-                        datetime.combine(campaign.voting_day, prefs.vote_time, campaign.tz), lang, campaign.tz
-                    )
-                )
-                text += "\n\n" + status_text(campaign, moment, lang)
+            lang = self.texts.language(await self.storage.get_user(prefs.user_id))
+            text = self.texts.vote_time(campaign, prefs.vote_time, lang, moment)
             await self.delivery.create_broadcast(
-                BroadcastMessage(kind=MessageKind.TEXT, text=text, reply_markup=self.voted_markup(lang)),
+                BroadcastMessage(kind=MessageKind.TEXT, text=text, reply_markup=self.texts.voted_markup(lang)),
                 UserAudience(prefs.user_id),
                 key=f"vote-time:{campaign.id}:{prefs.user_id}",
             )

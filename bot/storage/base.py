@@ -166,7 +166,7 @@ class Erased:
 
 
 class PrivacyStorage(Protocol):
-    """Erasure, retention, admin menus and notices (``bot/storage/sql.py``)."""
+    """Erasure, retention, admin menus and notices (``bot/storage/sql/privacy.py``, ``sql/notices.py``)."""
 
     async def forget_user(self, user_id: int) -> Erased: ...
 

@@ -1,89 +1,19 @@
-"""Typed content. Every model forbids unknown fields so that a typo in a YAML key is reported."""
+"""The campaign (``campaign.yaml``): its milestones, districts, call centre, polling-station lookup,
+results and reminders."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Container
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from bot.config import Lang
-from bot.telegram_text import HtmlError, check_html, visible_length
-
-ANSWER_LIMIT = 3500  # leaves room for the sources and buttons within Telegram's 4096
-_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,29}$")  # 30 characters keep callback data within 64 bytes
-
-
-def _html(value: str) -> str:
-    try:
-        check_html(value)
-    except HtmlError as error:
-        raise ValueError(f"invalid Telegram HTML: {error}") from None
-    return value.strip()
-
-
-def _url(value: str) -> str:
-    if not re.fullmatch(r"https?://[^\s/$.?#][^\s<>\"]*", value):
-        raise ValueError(f"not a well-formed http(s) URL: {value!r}")
-    return value
-
-
-def _plain(value: str) -> str:
-    value = value.strip()
-    if not value:
-        raise ValueError("must not be empty")
-    return value
-
-
-Html = Annotated[str, AfterValidator(_html)]
-Url = Annotated[str, AfterValidator(_url)]
-Text = Annotated[str, AfterValidator(_plain)]
-Identifier = Annotated[str, Field(pattern=_ID_RE.pattern)]
-
-
-class Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Localized(Model):
-    """A text in each of the bot's languages; all three are required."""
-
-    kk: Text
-    ru: Text
-    en: Text
-
-    def get(self, lang: Lang) -> str:
-        return str(getattr(self, lang))
-
-
-class LocalizedHtml(Model):
-    kk: Html
-    ru: Html
-    en: Html
-
-    def get(self, lang: Lang) -> str:
-        return str(getattr(self, lang))
-
-
-class Source(Model):
-    """A public source. ``title`` is one string, or a title per language (shown in the reader's).
-    ``from``: a milestone before which it is not shown (its title would tell the outcome)."""
-
-    title: Text | Localized
-    url: Url
-    from_: Identifier | None = Field(default=None, alias="from")
-
-    def title_in(self, lang: Lang) -> str:
-        return self.title if isinstance(self.title, str) else self.title.get(lang)
-
-
-class Link(Model):
-    title: Localized
-    url: Url
+from bot.content.models.base import Identifier, Link, Localized, LocalizedHtml, Model, Source
+from bot.content.models.operators import Operators
 
 
 class CallCentre(Model):
@@ -379,115 +309,3 @@ class Campaign(Model):
             return max(milestone, datetime.combine(milestone.date(), reminder.at, self.tz))
         day = self.voting_day - timedelta(days=reminder.days_before or 0)
         return datetime.combine(day, reminder.at, self.tz)
-
-
-class FaqCategory(Model):
-    id: Identifier
-    title: Localized
-
-
-class Variant(Model):
-    """An answer that holds from a milestone on (until the next variant's milestone)."""
-
-    from_: Identifier = Field(alias="from")
-    a: Html
-
-
-class FaqText(Model):
-    q: Text
-    a: Html  # holds until the first variant's milestone
-    variants: list[Variant] = []
-    alt: list[Text] = Field(min_length=1)
-    keywords: list[Text] = []  # search vocabulary only, never shown
-
-    @model_validator(mode="after")
-    def _within_limits(self) -> FaqText:
-        for name, value in [("a", self.a), *((f"variants.{v.from_}.a", v.a) for v in self.variants)]:
-            if visible_length(value) > ANSWER_LIMIT:
-                raise ValueError(f"{name} is {visible_length(value)} characters; keep answers under {ANSWER_LIMIT}")
-        if len(self.q) > 200:
-            raise ValueError("q is longer than 200 characters")
-        return self
-
-    def answers(self) -> list[str]:
-        return [self.a, *(variant.a for variant in self.variants)]
-
-    def answer(self, passed: Container[str]) -> str:
-        """The answer at a moment when the milestones in ``passed`` have passed (variants are in
-        milestone order: the last one passed holds)."""
-        chosen = self.a
-        for variant in self.variants:
-            if variant.from_ in passed:
-                chosen = variant.a
-        return chosen
-
-
-class FaqEntry(Model):
-    id: Identifier
-    category: Identifier
-    reviewed: date
-    sources: list[Source] = Field(min_length=1)
-    kk: FaqText
-    ru: FaqText
-    en: FaqText
-
-    def text(self, lang: Lang) -> FaqText:
-        text: FaqText = getattr(self, lang)
-        return text
-
-
-class OffTopic(Model):
-    """Examples of questions the bot must not answer (search vocabulary, never shown)."""
-
-    kk: list[Text] = []
-    ru: list[Text] = []
-    en: list[Text] = []
-
-
-class FaqFile(Model):
-    categories: list[FaqCategory] = Field(min_length=1)
-    entries: list[FaqEntry] = Field(min_length=1)
-    off_topic: OffTopic = OffTopic()
-
-    @model_validator(mode="after")
-    def _consistent(self) -> FaqFile:
-        seen: set[str] = set()
-        for entry in self.entries:
-            if entry.id in seen:
-                raise ValueError(f"entry id {entry.id!r} is used twice")
-            seen.add(entry.id)
-        categories = {category.id for category in self.categories}
-        if len(categories) != len(self.categories):
-            raise ValueError("category ids must be unique")
-        for entry in self.entries:
-            if entry.category not in categories:
-                raise ValueError(f"entry {entry.id!r}: unknown category {entry.category!r}")
-        return self
-
-
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class OperatorShift(Model):
-    """Operators are on duty on ``days`` from ``from`` to ``to`` (campaign time zone)."""
-
-    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
-    from_: time = Field(alias="from")
-    to: time
-
-    @model_validator(mode="after")
-    def _in_order(self) -> OperatorShift:
-        if self.to <= self.from_:
-            raise ValueError("to must be after from (a shift ends on the day it starts)")
-        return self
-
-
-class Operators(Model):
-    """The operators' desk ("💬 Ask a person"): when people answer, and how much one resident may send."""
-
-    hours: list[OperatorShift] = Field(min_length=1)
-    messages_per_hour: Annotated[int, Field(ge=1, le=200)] = 20
-
-
-Campaign.model_rebuild()

@@ -1,0 +1,54 @@
+"""Typed content. Every model forbids unknown fields so that a typo in a YAML key is reported.
+
+``base.py``: the validated string types, the strict base model, texts per language, sources and
+links; ``campaign.py``: the campaign and its parts; ``faq.py``: the FAQ; ``operators.py``: the
+operators' desk's hours."""
+
+from bot.content.models.base import Html, Identifier, Link, Localized, LocalizedHtml, Model, Source, Text, Url
+from bot.content.models.campaign import (
+    REMINDER_PLACEHOLDERS,
+    REQUIRED_MILESTONES,
+    CallCentre,
+    Campaign,
+    District,
+    Milestone,
+    Reminder,
+    ResultOption,
+    Results,
+    StationLookup,
+)
+from bot.content.models.faq import ANSWER_LIMIT, FaqCategory, FaqEntry, FaqFile, FaqText, OffTopic, Variant
+from bot.content.models.operators import WEEKDAYS, Operators, OperatorShift, Weekday
+
+__all__ = [
+    "ANSWER_LIMIT",
+    "REMINDER_PLACEHOLDERS",
+    "REQUIRED_MILESTONES",
+    "WEEKDAYS",
+    "CallCentre",
+    "Campaign",
+    "District",
+    "FaqCategory",
+    "FaqEntry",
+    "FaqFile",
+    "FaqText",
+    "Html",
+    "Identifier",
+    "Link",
+    "Localized",
+    "LocalizedHtml",
+    "Milestone",
+    "Model",
+    "OffTopic",
+    "OperatorShift",
+    "Operators",
+    "Reminder",
+    "ResultOption",
+    "Results",
+    "Source",
+    "StationLookup",
+    "Text",
+    "Url",
+    "Variant",
+    "Weekday",
+]

@@ -1,0 +1,81 @@
+"""The admins' FAQ commands: ``/unanswered`` (with the operators' drafts) and ``/faq_reload``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from aiogram.types import Message
+
+from bot.clock import Clock
+from bot.config import Lang
+from bot.content import ContentError, ContentStore
+from bot.i18n import _
+from bot.services.faq import FaqService
+from bot.storage import Storage
+from bot.storage.base_desk import FaqDraft
+from bot.telegram_text import escape, split_html, truncate_plain
+
+log = logging.getLogger(__name__)
+
+
+UNANSWERED_DAYS = 14
+
+
+DRAFTS_SHOWN = 10
+
+
+def draft_lines(drafts: list[FaqDraft]) -> list[str]:
+    """FAQ drafts saved by the operators (``/faq`` in a ticket): editors publish them, never the bot."""
+    if not drafts:
+        return []
+    lines = ["", "📝 <b>" + _("Answer drafts from the operators (not published)") + "</b>"]
+    for draft in drafts:
+        lines.append(
+            f"{draft.id}. [{draft.language}] {escape(truncate_plain(draft.question, 150))} — "
+            f"<i>{escape(truncate_plain(draft.answer, 300))}</i>"
+        )
+    return lines
+
+
+async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
+    now = clock.now()
+    if message.from_user is not None:
+        await db.audit(message.from_user.id, "unanswered.view", "", now)
+    since = now - timedelta(days=UNANSWERED_DAYS)
+    rows = await db.top_unanswered(since, limit=30)
+    drafts = draft_lines(await db.faq_drafts(DRAFTS_SHOWN))
+    if not rows and not drafts:
+        await message.answer(_("No unanswered questions in the last {days} days.").format(days=UNANSWERED_DAYS))
+        return
+    lines = [
+        "📭 <b>" + _("Unanswered questions, last {days} days").format(days=UNANSWERED_DAYS) + "</b>",
+        "👥 " + _("= how many people asked (each person counts once)"),
+    ]
+    for number, row in enumerate(rows, start=1):
+        lines.append(f"{number}. {escape(truncate_plain(row.text, 200))} — 👥 <b>{row.count}</b>")
+    lines += drafts
+    for chunk in split_html("\n".join(lines)):
+        await message.answer(chunk)
+
+
+async def on_reload(message: Message, content: ContentStore, faq: FaqService, db: Storage, clock: Clock) -> None:
+    admin = message.from_user.id if message.from_user else 0
+    try:
+        fresh = await content.reload_in_thread()  # parsing off the event loop
+    except ContentError as error:
+        await db.audit(admin, "faq_reload", f"refused: {len(error.problems)} problem(s)", clock.now())
+        problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
+        more = len(error.problems) - 10
+        text = "⛔️ " + _("The content was not reloaded; the previous version stays live.") + f"\n\n{problems}"
+        if more > 0:
+            text += "\n" + _("…and {n} more.").format(n=more)
+        for chunk in split_html(text):
+            await message.answer(chunk)
+        return
+    log.info("content reloaded by %s", admin)
+    await db.audit(admin, "faq_reload", f"ok: {len(fresh.faq.entries)} questions", clock.now())
+    await message.answer(
+        "✅ "
+        + _("Content reloaded: {n} questions in {c} topics.").format(n=len(fresh.faq.entries), c=len(faq.categories()))
+    )

@@ -1,0 +1,191 @@
+"""The residents' side of the FAQ: browsing, answers with their pictures, the 👍/👎 vote, deep
+links, free-text questions and inline mode."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.filters import CommandObject
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQuery,
+    InlineQueryResultArticle,
+    InlineQueryResultUnion,
+    InputTextMessageContent,
+    LinkPreviewOptions,
+    Message,
+)
+from aiogram.utils.link import create_telegram_link
+
+from bot.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
+from bot.clock import Clock
+from bot.config import Lang
+from bot.content import FaqEntry
+from bot.handlers.faq.screens import (
+    answer_screen,
+    answer_text,
+    categories_screen,
+    category_screen,
+    no_answer_screen,
+    not_helpful_screen,
+    suggestions_screen,
+)
+from bot.handlers.pictures import results_known, send_results
+from bot.i18n import _
+from bot.services.deeplinks import make_payload, parse_deep_link
+from bot.services.desk import DeskService
+from bot.services.faq import FaqService
+from bot.services.pictures import PictureService
+from bot.storage import Storage
+from bot.telegram_text import split_html, strip_html, truncate_plain
+from bot.ui import answer_stale, send, show
+
+
+def _desk_on(desk: DeskService | None) -> bool:
+    return desk is not None and desk.enabled
+
+
+async def send_answer_pictures(
+    bot: Bot | None, chat_id: int, faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, pictures: PictureService
+) -> None:
+    """The results picture with the answers campaign.yaml names (``results.faq``), once known."""
+    campaign = faq.content.campaign
+    if bot is not None and campaign.results and entry.id in campaign.results.faq and results_known(campaign, now):
+        await send_results(bot, chat_id, campaign, lang, pictures)
+
+
+async def on_questions(message: Message, faq: FaqService, lang: Lang) -> None:
+    await send(message, categories_screen(faq, lang))
+
+
+async def on_categories(query: CallbackQuery, faq: FaqService, lang: Lang) -> None:
+    await query.answer()
+    await show(query, categories_screen(faq, lang))
+
+
+async def on_category(query: CallbackQuery, callback_data: FaqCategoryCb, faq: FaqService, lang: Lang) -> None:
+    screen = category_screen(faq, callback_data.category, callback_data.page, lang)
+    if screen is None:
+        await answer_stale(query)
+        return
+    await query.answer()
+    await show(query, screen)
+
+
+async def on_entry(
+    query: CallbackQuery,
+    callback_data: FaqEntryCb,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    pictures: PictureService,
+) -> None:
+    entry = faq.entry(callback_data.entry)
+    if entry is None or (callback_data.back and faq.category(callback_data.back) is None):
+        await answer_stale(query)
+        return
+    await query.answer()
+    screen = answer_screen(faq, entry, lang, clock.now(), back=callback_data.back)
+    if callback_data.back:
+        await show(query, screen)  # browsing: the list turns into the answer
+    elif isinstance(query.message, Message):
+        await send(query.message, screen)  # a suggestion: the answer comes as a new message
+    else:
+        await show(query, screen)
+    await send_answer_pictures(query.bot, query.from_user.id, faq, entry, lang, clock.now(), pictures)
+
+
+async def on_vote(
+    query: CallbackQuery,
+    callback_data: FaqVoteCb,
+    faq: FaqService,
+    db: Storage,
+    clock: Clock,
+    lang: Lang,
+    desk: DeskService | None = None,
+) -> None:
+    if faq.entry(callback_data.entry) is None:
+        await answer_stale(query)
+        return
+    await db.record_feedback(query.from_user.id, callback_data.entry, callback_data.helpful, clock.now())
+    await query.answer(_("Thank you! Your feedback helps us improve the answers."))
+    entry = faq.entry(callback_data.entry)
+    if not callback_data.helpful and entry is not None and isinstance(query.message, Message):
+        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk)))
+
+
+async def on_deep_link(
+    message: Message,
+    command: CommandObject,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    pictures: PictureService,
+    desk: DeskService | None = None,
+) -> None:
+    link = parse_deep_link(command.args)
+    entry = faq.entry(link.value) if link.kind == "faq" else None
+    if entry is None:
+        await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
+        return
+    await send(message, answer_screen(faq, entry, lang, clock.now()))
+    await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
+
+
+async def on_free_text(
+    message: Message,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    db: Storage,
+    pictures: PictureService,
+    desk: DeskService | None = None,
+) -> None:
+    text = message.text or ""
+    result = faq.search(text)
+    if result.decision == "answer" and result.best is not None:
+        entry = faq.entry(result.best.id)
+        if entry is not None:
+            await send(message, answer_screen(faq, entry, lang, clock.now()))
+            await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
+            return
+    if result.decision == "suggest":
+        await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang, _desk_on(desk)))
+        return
+    if message.from_user is not None:
+        await db.record_unanswered(message.from_user.id, lang, text, clock.now())
+    await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
+
+
+async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Clock, bot: Bot) -> None:
+    me = await bot.me()
+    text = query.query.strip()
+    if text:
+        ids = [m.id for m in faq.search(text).matches if m.score >= 0.2][:5]
+    else:
+        ids = [entry.id for entry in faq.content.faq.entries[:8]]
+    now = clock.now()
+    results: list[InlineQueryResultUnion] = []
+    for entry_id in ids:
+        entry = faq.entry(entry_id)
+        if entry is None:
+            continue
+        link = create_telegram_link(me.username or "", start=make_payload("faq", entry.id))
+        body = answer_text(faq, entry, lang, now) + "\n\n🤖 " + _("Ask the bot: {link}").format(link=link)
+        body = split_html(body)[0]
+        button = InlineKeyboardButton(text="🤖 " + _("Open in the bot"), url=link)
+        results.append(
+            InlineQueryResultArticle(
+                id=entry.id,
+                title=truncate_plain(entry.text(lang).q, 100),
+                description=truncate_plain(strip_html(faq.answer(entry, lang, now)).replace("\n", " "), 120),
+                input_message_content=InputTextMessageContent(
+                    message_text=body, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)
+                ),
+                reply_markup=InlineKeyboardMarkup(inline_keyboard=[[button]]),
+            )
+        )
+    await query.answer(results, cache_time=60, is_personal=True)
