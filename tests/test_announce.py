@@ -190,4 +190,6 @@ async def test_a_draft_and_its_audience_survive_the_conversation_data(running: R
         assert announcements.audience(forged) is None, forged
     text = Draft.text("<b>Vote</b>")
     assert text.to_data() == {"kind": "text", "text": "<b>Vote</b>", "audience": "all"}  # as older versions kept it
-    assert announcements.draft({"kind": "text", "text": "hi", "audience": "dist-atlantis"}).audience == ALL_SUBSCRIBERS
+    stale = announcements.draft({"kind": "text", "text": "hi", "audience": "dist-atlantis"})
+    assert stale is not None and stale.audience == ALL_SUBSCRIBERS
+    assert announcements.draft({}) is None and announcements.draft({"kind": "poll"}) is None  # no draft kept

@@ -35,7 +35,7 @@ from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
 from bot.telegram_text import escape
-from bot.ui import Screen, answer_stale, send, show
+from bot.ui import Screen, answer_stale, send, show, stale
 
 log = logging.getLogger(__name__)
 
@@ -167,8 +167,11 @@ async def on_announce_button(
     lang: Lang,
 ) -> None:
     admin = query.from_user.id
-    data = await state.get_data()
-    draft = announcements.draft(data)
+    draft = announcements.draft(await state.get_data())
+    if draft is None:  # the conversation's data is gone: start again
+        await state.clear()
+        await answer_stale(query)
+        return
     action = callback_data.action
     campaign = content.current.campaign
     if action in ("langs", "dists", "back"):
@@ -229,6 +232,9 @@ async def on_schedule_time(
         return
     draft = announcements.draft(await state.get_data())
     await state.clear()
+    if draft is None:  # the conversation's data is gone: start again
+        await send(message, Screen(stale()))
+        return
     note = await send(message, Screen("🕒 " + _("Scheduling…")))
     record = await announcements.schedule(message.from_user.id, draft, moment, progress=(note.chat.id, note.message_id))
     text = "🕒 " + _("Broadcast #{id} is scheduled for {time} ({local}); audience: {audience}.").format(

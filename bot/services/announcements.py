@@ -132,8 +132,11 @@ class AnnouncementService:
             return DistrictAudience(district)
         return None
 
-    def draft(self, data: dict[str, Any]) -> Draft:
-        """The draft kept in conversation data (an audience no longer valid: everybody)."""
+    def draft(self, data: dict[str, Any]) -> Draft | None:
+        """The draft kept in conversation data (an audience no longer valid: everybody); None when
+        the data holds no draft (the conversation's data expired or was lost)."""
+        if data.get("kind") not in set(MessageKind):
+            return None
         message = BroadcastMessage(
             kind=MessageKind(data["kind"]),
             text=data.get("text"),
