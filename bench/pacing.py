@@ -30,7 +30,7 @@ from bot.config import Settings
 from bot.devtools.fake_api import FakeTelegram
 from bot.runners.polling import run_polling
 from bot.services.delivery import DeliveryEngine
-from bot.storage.base import Audience
+from bot.storage.broadcasts import ALL_SUBSCRIBERS
 
 ROOT = Path(__file__).resolve().parent.parent
 FLOODER = 42
@@ -66,7 +66,7 @@ async def _scenario() -> dict[str, Any]:
             await fake.wait_polling(timeout=30)
             engine = app.dispatcher["delivery"]
             assert isinstance(engine, DeliveryEngine)
-            record = await engine.create_broadcast(TEXT, Audience("all"))
+            record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
             await fake.wait_for(lambda: fake.stats.sent >= 40, timeout=30)  # the broadcast is under way
 
             flooder = fake.user(FLOODER, language_code="en")

@@ -21,13 +21,14 @@ from bot.clock import Clock, SystemClock
 from bot.commands import CommandMenus, register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
-from bot.handlers.broadcast_admin import BroadcastReporter
+from bot.handlers.broadcast_progress import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.events import TelegramEventNotifier
 from bot.handlers.reminders import ReminderRenderer
 from bot.handlers.routers import build_routers
 from bot.i18n import I18n, create_i18n
 from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
+from bot.services.announcements import AnnouncementService
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.events import EventService
@@ -38,6 +39,8 @@ from bot.services.privacy import PrivacyService, retire_removed_admins
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage, open_storage
+from bot.telegram.gate_middleware import SendGateMiddleware
+from bot.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 25.0
@@ -84,13 +87,14 @@ def fsm_options(settings: Settings) -> dict[str, Any]:
     """With ``REDIS_URL``: aiogram's RedisStorage (state and data with TTLs, shared by replicas) and
     its event isolation (a Redis lock per chat and user: one user's updates are handled one at a
     time, in order, whichever replica receives them). Without: aiogram's in-memory defaults."""
-    if settings.redis_url is None:
+    redis_url = settings.redis()
+    if redis_url is None:
         return {}
     from aiogram.fsm.storage.base import DefaultKeyBuilder
     from aiogram.fsm.storage.redis import RedisStorage
 
     fsm = RedisStorage.from_url(
-        settings.redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True), state_ttl=FSM_TTL, data_ttl=FSM_TTL
+        redis_url, key_builder=DefaultKeyBuilder(with_bot_id=True), state_ttl=FSM_TTL, data_ttl=FSM_TTL
     )
     return {"storage": fsm, "events_isolation": fsm.create_isolation()}
 
@@ -156,7 +160,7 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
     # --- background services: created here, exposed to handlers as workflow data, started with
     # polling (dispatcher startup) and stopped before the session closes (dispatcher shutdown).
     delivery = DeliveryEngine(
-        bot,
+        TelegramSender(bot),
         storage,
         clock,
         rate=settings.broadcast_rate,
@@ -164,9 +168,10 @@ async def create_app(settings: Settings, *, clock: Clock | None = None, token: s
         chat_pacing=settings.chat_pacing,
         listener=BroadcastReporter(bot, storage, i18n, settings.default_language, content),
     )
-    bot.session.middleware(delivery.request_middleware())  # replies share the rate and honour 429 pauses
+    bot.session.middleware(SendGateMiddleware(delivery.gate))  # replies share the rate and honour 429 pauses
     app.background.append(delivery)
     dp["delivery"] = delivery
+    dp["announcements"] = AnnouncementService(storage, delivery, clock, content)  # the admin's broadcasts
     events = EventService(
         content,
         storage,

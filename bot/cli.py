@@ -240,9 +240,10 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
     from bot.runners.startup import StartupError, wait_for_bot_api
     from bot.storage.errors import StorageError
 
+    hook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
     redact = setup_logging(
         settings.log_level,
-        secrets_of(token, settings.webhook_secret, [settings.database.url, settings.redis_url, settings.bot_api_base]),
+        secrets_of(token, hook_secret, [settings.database.url, settings.redis(), settings.bot_api_base]),
     )
 
     async def _main() -> None:

@@ -1,5 +1,12 @@
 """Settings: read once at start-up from the environment and an optional ``.env`` file.
 
+:class:`Settings` is a pydantic-settings model. Each field comes from the variable of the same name
+in capitals (``database`` from ``DATABASE_URL``); :func:`load_settings` reads the environment over
+the ``.env`` file, blank values count as unset. The secrets (the token, the webhook secret, the
+Redis URL, which may carry a password) are ``SecretStr`` and the database URL is shown without its
+credentials, so neither ``repr`` nor a log line of the settings reveals one. ``Settings(...)`` built
+in code (tests, bench) holds the values given and the defaults, nothing from the environment.
+
 Every problem is reported as a :class:`ConfigError` naming the variable, so the CLI can print one
 line and exit with code 2.
 """
@@ -11,8 +18,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_serializer, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 Lang = Literal["kk", "ru", "en"]
 LANGUAGES: tuple[Lang, ...] = ("kk", "ru", "en")
@@ -27,12 +38,13 @@ class ConfigError(Exception):
     def __init__(self, variable: str, problem: str) -> None:
         super().__init__(f"{variable}: {problem}")
         self.variable = variable
+        self.problem = problem
 
 
 @dataclass(frozen=True)
 class DatabaseConfig:
     scheme: Literal["sqlite", "postgresql"]
-    url: str
+    url: str = field(repr=False)  # may carry a password: repr shows describe() instead
     path: Path | None = None  # sqlite only; None means in-memory
 
     def describe(self) -> str:
@@ -43,50 +55,249 @@ class DatabaseConfig:
         host = parts.hostname or ""
         return f"postgresql://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
 
+    def __repr__(self) -> str:
+        return f"DatabaseConfig({self.describe()!r})"
 
-@dataclass(frozen=True)
-class Settings:
-    bot_token: str | None
-    bot_api_base: str = "https://api.telegram.org"
-    database: DatabaseConfig = field(
-        default_factory=lambda: DatabaseConfig("sqlite", "sqlite:///var/voterbot.sqlite3", Path("var/voterbot.sqlite3"))
+
+DEFAULT_DATABASE = "sqlite:///var/voterbot.sqlite3"
+
+
+class Settings(BaseSettings):
+    """The validated configuration; the field validators below give each variable's one-line error."""
+
+    model_config = SettingsConfigDict(
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        enable_decoding=False,  # ADMIN_IDS=1,2 and host:port are parsed below, not as JSON
+        extra="ignore",
+        arbitrary_types_allowed=False,
     )
+
+    # In the order they are checked: with several problems, the first one is reported.
+    bot_token: SecretStr | None = None
+    bot_api_base: str = "https://api.telegram.org"
+    database: DatabaseConfig = Field(default_factory=lambda: parse_database_url(DEFAULT_DATABASE), alias="DATABASE_URL")
     admin_ids: frozenset[int] = frozenset()
-    content_dir: Path = Path("data")
     default_language: Lang = "ru"
     log_level: str = "INFO"
-    broadcast_rate: float = 25.0
     broadcast_paid: bool = False
+    broadcast_rate: float = 25.0  # checked after broadcast_paid: its maximum depends on it
     reminder_grace_seconds: int = 3600
     chat_pacing: bool = True  # per-chat pace of replies and flood budget (bot/services/pacing.py)
     unanswered_retention_days: int = 30  # texts of unanswered questions are deleted after this
     webhook_url: str | None = None
-    webhook_secret: str | None = None
+    webhook_secret: SecretStr | None = None
     webhook_listen: tuple[str, int] = ("0.0.0.0", 8080)
     metrics_listen: tuple[str, int] | None = None  # /metrics on its own (private) address
-    redis_url: str | None = None  # conversation state and per-user ordering shared by replicas
     startup_retry_seconds: float = 120.0  # how long start-up retries an unreachable Bot API
+    redis_url: SecretStr | None = None  # conversation state and per-user ordering shared by replicas
     operators_chat_id: int | None = None  # the operators' desk: a forum supergroup (issue 15)
+    content_dir: Path = Path("data")
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the values given: :func:`load_settings` gives those of the environment (see
+        :class:`Variables`); a ``Settings(...)`` built in a test is never changed by the shell's."""
+        return (init_settings,)
+
+    # --- validators: text from the environment is parsed; typed values (from code) pass through ---
+    @field_validator("bot_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _TOKEN_RE.fullmatch(value.strip()):
+            raise ValueError("malformed: expected the form 123456789:ABC-def_ghi from @BotFather")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("bot_api_base", mode="before")
+    @classmethod
+    def _api_base(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        api_base = value.strip().rstrip("/")
+        parts = urlsplit(api_base)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"expected an http(s) URL such as https://api.telegram.org, got {api_base!r}")
+        return api_base
+
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return parse_database_url(value.strip())
+        except ConfigError as error:
+            raise ValueError(error.problem) from None
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _admin_ids(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        admin_ids: set[int] = set()
+        for item in (item.strip() for item in value.split(",")):
+            if not item:
+                continue
+            if not re.fullmatch(r"-?\d{1,20}", item):
+                raise ValueError(f"expected comma-separated Telegram user ids, got {item!r}")
+            admin_ids.add(int(item))
+        return frozenset(admin_ids)
+
+    @field_validator("default_language", mode="before")
+    @classmethod
+    def _language(cls, value: Any) -> Any:
+        language = str(value).strip().lower()
+        if language not in LANGUAGES:
+            raise ValueError(f"expected one of kk, ru, en, got {language!r}")
+        return language
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: Any) -> Any:
+        log_level = str(value).strip().upper()
+        if log_level not in LOG_LEVELS:
+            raise ValueError(f"expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+        return log_level
+
+    @field_validator("broadcast_paid", "chat_pacing", mode="before")
+    @classmethod
+    def _bool(cls, value: Any) -> Any:
+        return _parse_bool(value) if isinstance(value, str) else value
+
+    @field_validator("broadcast_rate", mode="before")
+    @classmethod
+    def _rate(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        return _parse_positive(value, maximum=1000 if info.data.get("broadcast_paid") else 30)
+
+    @field_validator("reminder_grace_seconds", "unanswered_retention_days", mode="before")
+    @classmethod
+    def _whole(cls, value: Any) -> Any:
+        return int(_parse_positive(value, integer=True)) if isinstance(value, str) else value
+
+    @field_validator("startup_retry_seconds", mode="before")
+    @classmethod
+    def _retry(cls, value: Any) -> Any:
+        return _parse_positive(value, maximum=3600) if isinstance(value, str) else value
+
+    @field_validator("webhook_url", mode="before")
+    @classmethod
+    def _webhook_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            hook = urlsplit(value.strip())
+            if hook.scheme != "https" or not hook.netloc or hook.fragment:
+                raise ValueError(f"expected an https:// URL such as https://bot.example.org/webhook, got {value!r}")
+            return value.strip()
+        return value
+
+    @field_validator("webhook_secret", mode="before")
+    @classmethod
+    def _webhook_secret(cls, value: Any) -> Any:
+        if isinstance(value, str) and not _SECRET_RE.fullmatch(value.strip()):
+            raise ValueError("expected 16-256 characters A-Z a-z 0-9 _ -")
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("webhook_listen", mode="before")
+    @classmethod
+    def _webhook_listen(cls, value: Any) -> Any:
+        return _parse_listen(value, "0.0.0.0:8080") if isinstance(value, str) else value
+
+    @field_validator("metrics_listen", mode="before")
+    @classmethod
+    def _metrics_listen(cls, value: Any, info: ValidationInfo) -> Any:
+        listen = _parse_listen(value, "127.0.0.1:9090") if isinstance(value, str) else value
+        if listen is not None and tuple(listen) == info.data.get("webhook_listen"):
+            raise ValueError("must differ from WEBHOOK_LISTEN (the point is a private port)")
+        return listen
+
+    @field_validator("redis_url", mode="before")
+    @classmethod
+    def _redis_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("redis", "rediss", "unix") or not (parts.netloc or parts.path):
+                raise ValueError("expected redis://host:6379/0, rediss://… or unix:///path/redis.sock")
+            return value.strip()
+        return value
+
+    @field_validator("operators_chat_id", mode="before")
+    @classmethod
+    def _operators(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            chat_id = value.strip()
+            if not re.fullmatch(r"-100\d{5,16}", chat_id):
+                raise ValueError(f"expected the id of a forum supergroup, such as -1001234567890, got {chat_id!r}")
+            return int(chat_id)
+        return value
+
+    @field_serializer("database")
+    def _database_shown(self, database: DatabaseConfig) -> str:
+        return database.describe()  # a dump (JSON, logs) shows no password
+
+    # --- use ---------------------------------------------------------------------------------------
     def require_webhook(self) -> tuple[str, str]:
         """The webhook's public URL and secret, both required by ``run --webhook``."""
         if not self.webhook_url:
             raise ConfigError("WEBHOOK_URL", "not set: the public https:// URL Telegram posts updates to")
-        if not self.webhook_secret:
+        if self.webhook_secret is None:
             raise ConfigError("WEBHOOK_SECRET", "not set: 16-256 characters A-Z a-z 0-9 _ - (checked on every request)")
-        return self.webhook_url, self.webhook_secret
+        return self.webhook_url, self.webhook_secret.get_secret_value()
 
     def require_token(self) -> str:
-        if not self.bot_token:
+        if self.bot_token is None:
             raise ConfigError(
                 "BOT_TOKEN",
                 "not set. Put the token from @BotFather in BOT_TOKEN (environment or .env); "
                 "to try the bot without Telegram, run `make chat` (or `.venv/bin/voterbot chat`).",
             )
-        return self.bot_token
+        return self.bot_token.get_secret_value()
+
+    def redis(self) -> str | None:
+        """``REDIS_URL`` in clear, for the Redis client (None without it)."""
+        return self.redis_url.get_secret_value() if self.redis_url is not None else None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes``, validated like the rest (``dataclasses.replace`` for settings)."""
+        return type(self)(**{**dict(self), **changes})
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.admin_ids
+
+
+def variable_of(name: str, info: FieldInfo) -> str:
+    """The environment variable a field is read from."""
+    return info.alias or name.upper()
+
+
+class Variables(PydanticBaseSettingsSource):
+    """A settings source over one mapping of environment variables: each field from its variable
+    (see :func:`variable_of`), whitespace trimmed, a blank value the same as none."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        super().__init__(settings_cls)
+        self.environ = environ
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        variable = variable_of(field_name, field)
+        value = self.environ.get(variable)
+        return (value.strip() if value is not None and value.strip() else None), variable, False
+
+    def __call__(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        for name, info in self.settings_cls.model_fields.items():
+            value, _, _ = self.get_field_value(info, name)
+            if value is not None:
+                values[name] = value
+        return values
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
@@ -128,32 +339,50 @@ def parse_database_url(url: str) -> DatabaseConfig:
     raise ConfigError("DATABASE_URL", "must start with sqlite:// or postgresql://")
 
 
-def _parse_bool(name: str, value: str) -> bool:
+def _parse_bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
     if lowered in ("0", "false", "no", "off", ""):
         return False
-    raise ConfigError(name, f"expected true or false, got {value!r}")
+    raise ValueError(f"expected true or false, got {value!r}")
 
 
-def _parse_positive(name: str, value: str, *, integer: bool = False, maximum: float | None = None) -> float:
+def _parse_positive(value: str, *, integer: bool = False, maximum: float | None = None) -> float:
     try:
         number = int(value) if integer else float(value)
     except ValueError:
-        raise ConfigError(name, f"expected a {'whole ' if integer else ''}number, got {value!r}") from None
+        raise ValueError(f"expected a {'whole ' if integer else ''}number, got {value!r}") from None
     if number <= 0 or (maximum is not None and number > maximum):
         limit = f" up to {maximum:g}" if maximum is not None else ""
-        raise ConfigError(name, f"expected a positive number{limit}, got {value!r}")
+        raise ValueError(f"expected a positive number{limit}, got {value!r}")
     return number
 
 
-def parse_listen(value: str, variable: str = "WEBHOOK_LISTEN", example: str = "0.0.0.0:8080") -> tuple[str, int]:
+def _parse_listen(value: str, example: str) -> tuple[str, int]:
     host, sep, port = value.strip().rpartition(":")
     host = host.strip("[]")
     if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ConfigError(variable, f"expected host:port such as {example}, got {value!r}")
+        raise ValueError(f"expected host:port such as {example}, got {value!r}")
     return host, int(port)
+
+
+def parse_listen(value: str, variable: str = "WEBHOOK_LISTEN", example: str = "0.0.0.0:8080") -> tuple[str, int]:
+    try:
+        return _parse_listen(value, example)
+    except ValueError as error:
+        raise ConfigError(variable, str(error)) from None
+
+
+def config_error(error: ValidationError) -> ConfigError:
+    """The first problem of a validation, as one line naming its variable."""
+    first = error.errors(include_url=False)[0]
+    name = str(first["loc"][0]) if first["loc"] else ""
+    info = Settings.model_fields.get(name)
+    variable = variable_of(name, info) if info is not None else name.upper()
+    cause = first.get("ctx", {}).get("error")
+    problem = str(cause) if isinstance(cause, ValueError) else str(first["msg"])
+    return ConfigError(variable, problem.replace("\n", " "))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None = Path(".env")) -> Settings:
@@ -162,97 +391,7 @@ def load_settings(environ: Mapping[str, str] | None = None, dotenv: Path | None 
     if dotenv is not None:
         env.update(read_dotenv(dotenv))
     env.update(os.environ if environ is None else environ)
-
-    def get(name: str) -> str | None:
-        value = env.get(name)
-        return value.strip() if value is not None and value.strip() != "" else None
-
-    token = get("BOT_TOKEN")
-    if token is not None and not _TOKEN_RE.fullmatch(token):
-        raise ConfigError("BOT_TOKEN", "malformed: expected the form 123456789:ABC-def_ghi from @BotFather")
-
-    api_base = (get("BOT_API_BASE") or "https://api.telegram.org").rstrip("/")
-    parts = urlsplit(api_base)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError("BOT_API_BASE", f"expected an http(s) URL such as https://api.telegram.org, got {api_base!r}")
-
-    database = parse_database_url(get("DATABASE_URL") or "sqlite:///var/voterbot.sqlite3")
-
-    admin_ids: set[int] = set()
-    for item in (get("ADMIN_IDS") or "").split(","):
-        item = item.strip()
-        if not item:
-            continue
-        if not re.fullmatch(r"-?\d{1,20}", item):
-            raise ConfigError("ADMIN_IDS", f"expected comma-separated Telegram user ids, got {item!r}")
-        admin_ids.add(int(item))
-
-    language = (get("DEFAULT_LANGUAGE") or "ru").lower()
-    if language not in LANGUAGES:
-        raise ConfigError("DEFAULT_LANGUAGE", f"expected one of kk, ru, en, got {language!r}")
-
-    log_level = (get("LOG_LEVEL") or "INFO").upper()
-    if log_level not in LOG_LEVELS:
-        raise ConfigError("LOG_LEVEL", f"expected one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
-
-    paid = _parse_bool("BROADCAST_PAID", get("BROADCAST_PAID") or "false")
-    rate = _parse_positive("BROADCAST_RATE", get("BROADCAST_RATE") or "25", maximum=1000 if paid else 30)
-    grace = int(_parse_positive("REMINDER_GRACE_SECONDS", get("REMINDER_GRACE_SECONDS") or "3600", integer=True))
-    chat_pacing = _parse_bool("CHAT_PACING", get("CHAT_PACING") or "true")
-    retention = int(
-        _parse_positive("UNANSWERED_RETENTION_DAYS", get("UNANSWERED_RETENTION_DAYS") or "30", integer=True)
-    )
-
-    webhook_url = get("WEBHOOK_URL")
-    if webhook_url is not None:
-        hook = urlsplit(webhook_url)
-        if hook.scheme != "https" or not hook.netloc or hook.fragment:
-            raise ConfigError(
-                "WEBHOOK_URL", f"expected an https:// URL such as https://bot.example.org/webhook, got {webhook_url!r}"
-            )
-    webhook_secret = get("WEBHOOK_SECRET")
-    if webhook_secret is not None and not _SECRET_RE.fullmatch(webhook_secret):
-        raise ConfigError("WEBHOOK_SECRET", "expected 16-256 characters A-Z a-z 0-9 _ -")
-    webhook_listen = parse_listen(get("WEBHOOK_LISTEN") or "0.0.0.0:8080")
-    metrics_value = get("METRICS_LISTEN")
-    metrics_listen = parse_listen(metrics_value, "METRICS_LISTEN", "127.0.0.1:9090") if metrics_value else None
-    if metrics_listen is not None and metrics_listen == webhook_listen:
-        raise ConfigError("METRICS_LISTEN", "must differ from WEBHOOK_LISTEN (the point is a private port)")
-    startup_retry = _parse_positive("STARTUP_RETRY_SECONDS", get("STARTUP_RETRY_SECONDS") or "120", maximum=3600)
-    redis_url = get("REDIS_URL")
-    if redis_url is not None:
-        redis_parts = urlsplit(redis_url)
-        if redis_parts.scheme not in ("redis", "rediss", "unix") or not (redis_parts.netloc or redis_parts.path):
-            raise ConfigError("REDIS_URL", "expected redis://host:6379/0, rediss://… or unix:///path/redis.sock")
-
-    operators = get("OPERATORS_CHAT_ID")
-    operators_chat_id: int | None = None
-    if operators is not None:
-        if not re.fullmatch(r"-100\d{5,16}", operators):
-            raise ConfigError(
-                "OPERATORS_CHAT_ID",
-                f"expected the id of a forum supergroup, such as -1001234567890, got {operators!r}",
-            )
-        operators_chat_id = int(operators)
-
-    return Settings(
-        bot_token=token,
-        bot_api_base=api_base,
-        database=database,
-        admin_ids=frozenset(admin_ids),
-        content_dir=Path(get("CONTENT_DIR") or "data"),
-        default_language=language,  # narrowed by the check against LANGUAGES above
-        log_level=log_level,
-        broadcast_rate=rate,
-        broadcast_paid=paid,
-        reminder_grace_seconds=grace,
-        chat_pacing=chat_pacing,
-        unanswered_retention_days=retention,
-        webhook_url=webhook_url,
-        webhook_secret=webhook_secret,
-        webhook_listen=webhook_listen,
-        metrics_listen=metrics_listen,
-        redis_url=redis_url,
-        startup_retry_seconds=startup_retry,
-        operators_chat_id=operators_chat_id,
-    )
+    try:
+        return Settings(**Variables(Settings, env)())
+    except ValidationError as error:
+        raise config_error(error) from None

@@ -1,98 +1,99 @@
-"""Process metrics in the Prometheus text exposition format (version 0.0.4), written by hand.
+"""Process metrics through ``prometheus_client``, in a registry of the app's own (not the global one:
+two servers in one process, as in the tests, keep their figures apart).
 
 Counters and the handler latency histogram are updated by :class:`MetricsMiddleware` (an outer
-update middleware); gauges that live elsewhere (database, delivery engine, scheduler) are read when
-``/metrics`` is scraped (see ``bot.runners.webhook``)."""
+update middleware) and the webhook server; figures that live elsewhere (database, delivery engine,
+scheduler) are read when ``/metrics`` is scraped and handed to :meth:`Metrics.render` as
+:data:`Gauge` samples (see ``bot.runners.webhook_endpoints``)."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections import Counter
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4  # what generate_latest writes
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+UPDATE_OUTCOMES = ("handled", "failed")
+Gauge = tuple[str, str, str, dict[str, str], float]  # (name, "gauge" or "counter", help, labels, value)
+
+# No "<name>_created" series next to each counter and histogram: the figures stay those of before.
+disable_created_metrics()  # type: ignore[no-untyped-call]  # (prometheus_client leaves it unannotated)
 
 
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+class _ScrapeSamples(Collector):
+    """The samples read at scrape time, set by :meth:`Metrics.render` just before it renders."""
 
+    def __init__(self) -> None:
+        self.samples: list[Gauge] = []
 
-def _labels(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    escaped = (
-        f'{key}="{value.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34)).replace(chr(10), "")}"'
-        for key, value in labels.items()
-    )
-    return "{" + ",".join(escaped) + "}"
+    def collect(self) -> Iterator[Metric]:
+        families: dict[str, GaugeMetricFamily | CounterMetricFamily] = {}
+        for name, kind, help_text, labels, value in self.samples:
+            family = families.get(name)
+            if family is None:
+                factory = CounterMetricFamily if kind == "counter" else GaugeMetricFamily
+                family = families[name] = factory(name, help_text, labels=list(labels))
+            family.add_metric(list(labels.values()), value)
+        yield from families.values()
 
-
-class Histogram:
-    def __init__(self, buckets: Iterable[float] = LATENCY_BUCKETS) -> None:
-        self.bounds = tuple(sorted(buckets))
-        self.counts = [0] * len(self.bounds)
-        self.count = 0
-        self.sum = 0.0
-
-    def observe(self, value: float) -> None:
-        self.count += 1
-        self.sum += value
-        for index, bound in enumerate(self.bounds):
-            if value <= bound:
-                self.counts[index] += 1
-
-    def lines(self, name: str) -> list[str]:
-        out = [f'{name}_bucket{{le="{_number(b)}"}} {c}' for b, c in zip(self.bounds, self.counts, strict=True)]
-        out.append(f'{name}_bucket{{le="+Inf"}} {self.count}')
-        out.append(f"{name}_sum {_number(self.sum)}")
-        out.append(f"{name}_count {self.count}")
-        return out
+    def describe(self) -> Iterable[Metric]:
+        return ()  # the names vary with what the app runs (desk, delivery…): not checked for clashes
 
 
 class Metrics:
-    """The bot's own counters and histogram; :meth:`render` adds gauges read at scrape time."""
+    """The bot's own counters and histogram; :meth:`render` adds the samples read at scrape time."""
 
     def __init__(self) -> None:
-        self.updates: dict[str, int] = {"handled": 0, "failed": 0}
-        self.unauthorized = 0
-        self.refused: Counter[str] = Counter()  # webhook requests and connections refused, by reason
-        self.repeated = 0
-        self.latency = Histogram()
+        self.registry = CollectorRegistry()
+        self.updates = Counter(
+            "voterbot_updates", "Updates handled by this process, by outcome.", ["outcome"], registry=self.registry
+        )
+        for outcome in UPDATE_OUTCOMES:
+            self.updates.labels(outcome)  # shown at 0 from the start
+        self.unauthorized = Counter(
+            "voterbot_webhook_unauthorized",
+            "Webhook requests refused for a wrong or missing secret.",
+            registry=self.registry,
+        )
+        self.refused = Counter(
+            "voterbot_webhook_refused",
+            "Webhook requests and connections refused, by reason.",
+            ["reason"],
+            registry=self.registry,
+        )
+        self.repeated = Counter(
+            "voterbot_webhook_repeated",
+            "Updates Telegram delivered again after they were handled.",
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "voterbot_update_handler_seconds",
+            "Time to handle one update, middlewares included.",
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self._scraped = _ScrapeSamples()
+        self.registry.register(self._scraped)
 
-    def render(self, gauges: Iterable[tuple[str, str, str, dict[str, str], float]] = ()) -> str:
-        """The exposition text; ``gauges`` are (name, type, help, labels, value) samples."""
-        lines = [
-            "# HELP voterbot_updates_total Updates handled by this process, by outcome.",
-            "# TYPE voterbot_updates_total counter",
-            *(f'voterbot_updates_total{{outcome="{k}"}} {v}' for k, v in self.updates.items()),
-            "# HELP voterbot_webhook_unauthorized_total Webhook requests refused for a wrong or missing secret.",
-            "# TYPE voterbot_webhook_unauthorized_total counter",
-            f"voterbot_webhook_unauthorized_total {self.unauthorized}",
-            "# HELP voterbot_webhook_refused_total Webhook requests and connections refused, by reason.",
-            "# TYPE voterbot_webhook_refused_total counter",
-            *(f'voterbot_webhook_refused_total{{reason="{k}"}} {v}' for k, v in sorted(self.refused.items())),
-            "# HELP voterbot_webhook_repeated_total Updates Telegram delivered again after they were handled.",
-            "# TYPE voterbot_webhook_repeated_total counter",
-            f"voterbot_webhook_repeated_total {self.repeated}",
-            "# HELP voterbot_update_handler_seconds Time to handle one update, middlewares included.",
-            "# TYPE voterbot_update_handler_seconds histogram",
-            *self.latency.lines("voterbot_update_handler_seconds"),
-        ]
-        described: set[str] = set()
-        for name, kind, help_text, labels, value in gauges:
-            if name not in described:
-                described.add(name)
-                lines += [f"# HELP {name} {help_text}", f"# TYPE {name} {kind}"]
-            lines.append(f"{name}{_labels(labels)} {_number(value)}")
-        return "\n".join(lines) + "\n"
+    def render(self, gauges: Iterable[Gauge] = ()) -> bytes:
+        """The exposition text (format 0.0.4) with ``gauges`` read at scrape time."""
+        self._scraped.samples = list(gauges)
+        try:
+            return generate_latest(self.registry)
+        finally:
+            self._scraped.samples = []
+
+    def sample(self, name: str, **labels: str) -> float:
+        """One sample's current value (0 when it has none yet), as a scrape would show it."""
+        return self.registry.get_sample_value(name, labels) or 0.0
 
 
 class MetricsMiddleware(BaseMiddleware):
@@ -114,5 +115,5 @@ class MetricsMiddleware(BaseMiddleware):
             outcome = "handled"
             return result
         finally:
-            self.metrics.updates[outcome] += 1
+            self.metrics.updates.labels(outcome).inc()
             self.metrics.latency.observe(time.perf_counter() - started)

@@ -14,7 +14,6 @@ import sqlite3
 import subprocess
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -250,7 +249,7 @@ def make_settings(tmp_path: Path, test_database: DatabaseConfig) -> Callable[...
             # pace and flood budget are tested on their own (tests/test_pacing.py, chat_pacing=True).
             chat_pacing=False,
         )
-        return replace(settings, **overrides)
+        return settings.replace(**overrides)
 
     return build
 

@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from bot.devtools.fake_api import FakeTelegram
+from bot.services.announcements import AnnouncementService, Draft, audience_token, parse_start
 from bot.services.delivery import DeliveryEngine
-from bot.storage.base import Audience, BroadcastMessage
+from bot.storage.base import BroadcastMessage
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, DistrictAudience, LanguageAudience, MessageKind
 from tests.conftest import ADMIN_ID, BEFORE, RunningBot, no_errors
 
 
@@ -124,7 +128,9 @@ async def test_cancel_button_and_cancel_command(running: RunningBot, fake: FakeT
 async def test_stats(running: RunningBot, fake: FakeTelegram) -> None:
     await seed(running, fake, range(3400, 3403), "kk", district="almaly")
     await seed(running, fake, range(3403, 3405), "en")
-    record = await engine_of(running).create_broadcast(BroadcastMessage(kind="text", text="hi"), Audience("all"))
+    record = await engine_of(running).create_broadcast(
+        BroadcastMessage(kind=MessageKind.TEXT, text="hi"), ALL_SUBSCRIBERS
+    )
     await engine_of(running).wait_finished(record.id, timeout=10)
     text = (await fake.user(ADMIN_ID, language_code="en").send("/stats")).text
     assert "Subscribers: 5" in text
@@ -147,7 +153,9 @@ async def test_forged_admin_buttons_do_nothing(running: RunningBot, fake: FakeTe
     await seed(running, fake, range(3600, 3603), "en")
     engine = engine_of(running)
     record = await engine.create_broadcast(
-        BroadcastMessage(kind="text", text="later"), Audience("all"), start_at=running.clock.now().replace(year=2027)
+        BroadcastMessage(kind=MessageKind.TEXT, text="later"),
+        ALL_SUBSCRIBERS,
+        start_at=running.clock.now().replace(year=2027),
     )
     intruder = fake.user(3601, language_code="en")
     menu = (await intruder.send("/menu")).replies[0]
@@ -159,3 +167,29 @@ async def test_forged_admin_buttons_do_nothing(running: RunningBot, fake: FakeTe
     assert len(await running.app.storage.recent_broadcasts(5)) == 1
     assert await running.app.storage.audit_entries(5) == []
     no_errors(fake)
+
+
+def test_a_start_time_is_a_valid_moment_in_the_future() -> None:
+    tz = BEFORE.tzinfo
+    assert tz is not None
+    assert parse_start(" 2026-03-15 08:30 ", tz, BEFORE) == datetime(2026, 3, 15, 8, 30, tzinfo=tz)
+    assert parse_start("2026-3-15T8:30", tz, BEFORE) == datetime(2026, 3, 15, 8, 30, tzinfo=tz)
+    for text in ("2026-02-30 10:00", "2026-03-15 25:00", "tomorrow 10:00", "2026-03-15", "2026-03-12 12:00"):
+        assert parse_start(text, tz, BEFORE) is None, text  # not a date, not a time, or not in the future
+
+
+async def test_a_draft_and_its_audience_survive_the_conversation_data(running: RunningBot) -> None:
+    assert running.app is not None
+    announcements = running.app.dispatcher["announcements"]
+    assert isinstance(announcements, AnnouncementService)
+    for audience in (ALL_SUBSCRIBERS, LanguageAudience("kk"), DistrictAudience("almaly")):
+        assert announcements.audience(audience_token(audience)) == audience
+        draft = Draft(Draft.copy(ADMIN_ID, 77).message, audience)
+        assert announcements.draft(draft.to_data()) == draft
+    for forged in ("lang-xx", "dist-atlantis", "dist-", "everybody", ""):
+        assert announcements.audience(forged) is None, forged
+    text = Draft.text("<b>Vote</b>")
+    assert text.to_data() == {"kind": "text", "text": "<b>Vote</b>", "audience": "all"}  # as older versions kept it
+    stale = announcements.draft({"kind": "text", "text": "hi", "audience": "dist-atlantis"})
+    assert stale is not None and stale.audience == ALL_SUBSCRIBERS
+    assert announcements.draft({}) is None and announcements.draft({"kind": "poll"}) is None  # no draft kept

@@ -17,7 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError, TelegramServerError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramConflictError,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
 from aiogram.methods import SendMessage, TelegramMethod
 
 from bot.app import create_app, create_bot
@@ -25,18 +32,23 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.devtools.fake_api import FakeMessage, FakeTelegram
 from bot.services.delivery import (
+    SENT,
     STATUS_SECONDS,
-    BroadcastSender,
     DeliveryEngine,
-    broadcast_method,
+    Failed,
+    Gone,
+    RetryAfter,
+    Unavailable,
     concurrency_for,
     in_flight_window,
 )
-from bot.storage.base import Audience, BroadcastMessage
+from bot.storage.base import BroadcastMessage
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, DistrictAudience, LanguageAudience, MessageKind
 from bot.storage.sql import SqlStorage
+from bot.telegram.sender import BroadcastSender, TelegramSender, broadcast_method, outcome_of
 from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot, no_errors, sqlite_database
 
-TEXT = BroadcastMessage(kind="text", text="📣 <b>Polling stations</b> open at 07:00.")
+TEXT = BroadcastMessage(kind=MessageKind.TEXT, text="📣 <b>Polling stations</b> open at 07:00.")
 
 
 async def seed(
@@ -110,7 +122,7 @@ async def test_every_subscriber_gets_it_once_and_unreachable_users_become_inacti
     await seed(fake, storage, [5100], reachable=False)  # 400 "chat not found"
     engine = engine_of(running)
 
-    record = await engine.create_broadcast(TEXT, Audience("all"), created_by=ADMIN_ID)
+    record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS, created_by=ADMIN_ID)
     assert (await storage.delivery_counts(record.id)).total == 61  # the rows exist before any send
     await engine.wait_finished(record.id, timeout=20)
 
@@ -125,10 +137,10 @@ async def test_every_subscriber_gets_it_once_and_unreachable_users_become_inacti
     for user_id in (5001, 5002, 5100):
         user = await storage.get_user(user_id)
         assert user is not None and user.blocked
-    assert await storage.audience_size(Audience("all")) == 58
+    assert await storage.audience_size(ALL_SUBSCRIBERS) == 58
     # writing again reactivates
     await fake.user(5100).send("/menu")
-    assert await storage.audience_size(Audience("all")) == 59
+    assert await storage.audience_size(ALL_SUBSCRIBERS) == 59
 
 
 async def test_audience_by_language_and_by_district(running: RunningBot, fake: FakeTelegram) -> None:
@@ -139,12 +151,12 @@ async def test_audience_by_language_and_by_district(running: RunningBot, fake: F
     await seed(fake, storage, range(5215, 5218), language="en")
     engine = engine_of(running)
 
-    kk = await engine.create_broadcast(TEXT, Audience("language", "kk"))
+    kk = await engine.create_broadcast(TEXT, LanguageAudience("kk"))
     await engine.wait_finished(kk.id, timeout=10)
     assert {u for u in range(5200, 5218) if received(fake, u)} == set(range(5200, 5210))
 
     turksib = await engine.create_broadcast(
-        BroadcastMessage(kind="text", text="Polling stations of Turksib"), Audience("district", "turksib")
+        BroadcastMessage(kind=MessageKind.TEXT, text="Polling stations of Turksib"), DistrictAudience("turksib")
     )
     await engine.wait_finished(turksib.id, timeout=10)
     assert {u for u in range(5200, 5218) if received(fake, u, "Turksib")} == set(range(5210, 5215))
@@ -157,7 +169,7 @@ async def test_the_rate_stays_under_broadcast_rate_and_replies_keep_flowing(bot_
     assert storage is not None
     await seed(fake, storage, range(6000, 6080))
     engine = engine_of(bot)
-    record = await engine.create_broadcast(TEXT, Audience("all"))
+    record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
     await fake.wait_for(lambda: fake.stats.sent >= 20, timeout=10)
     resident = fake.user(6999, language_code="en")
     exchange = await resident.send("/help", timeout=5)
@@ -177,7 +189,7 @@ async def test_a_429_storm_pauses_all_sending_and_nobody_is_lost(bot_factory: An
     assert bot.app is not None
     await seed(fake, bot.app.storage, range(6100, 6140))
     engine = engine_of(bot)
-    record = await engine.create_broadcast(TEXT, Audience("all"))
+    record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
     await fake.wait_for(lambda: fake.stats.rejected_429 >= 1, timeout=10)
     resident = fake.user(6199, language_code="en")
     await resident.send("/help", timeout=10)
@@ -196,7 +208,7 @@ async def test_paid_broadcasts_set_allow_paid_broadcast(bot_factory: Any) -> Non
     assert bot.app is not None
     await seed(bot.fake, bot.app.storage, range(6200, 6230))
     engine = engine_of(bot)
-    record = await engine.create_broadcast(TEXT, Audience("all"))
+    record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
     await engine.wait_finished(record.id, timeout=10)
     calls = bot.fake.calls_of("sendMessage")
     assert len(calls) == 30 and all(c.params.get("allow_paid_broadcast") is True for c in calls)
@@ -207,11 +219,11 @@ async def test_idempotency_key_returns_the_existing_broadcast(running: RunningBo
     await seed(fake, running.app.storage, range(6300, 6305))
     engine = engine_of(running)
     key = "reminder:kz-referendum-2026:d-3"
-    first = await engine.create_broadcast(TEXT, Audience("all"), key=key)
-    again = await engine.create_broadcast(TEXT, Audience("all"), key=key)
+    first = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS, key=key)
+    again = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS, key=key)
     assert again.id == first.id
     await engine.wait_finished(first.id, timeout=10)
-    third = await engine.create_broadcast(TEXT, Audience("all"), key=key)
+    third = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS, key=key)
     assert third.id == first.id and third.status == "done"
     assert all(len(received(fake, u)) == 1 for u in range(6300, 6305))
 
@@ -223,8 +235,8 @@ async def test_a_scheduled_broadcast_waits_for_its_time_and_can_be_cancelled(
     storage = running.app.storage
     await seed(fake, storage, range(6400, 6405))
     engine = engine_of(running)
-    later = await engine.create_broadcast(TEXT, Audience("all"), start_at=running.clock.now() + timedelta(hours=2))
-    cancelled = await engine.create_broadcast(TEXT, Audience("all"), start_at=running.clock.now() + timedelta(hours=3))
+    later = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS, start_at=running.clock.now() + timedelta(hours=2))
+    cancelled = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS, start_at=running.clock.now() + timedelta(hours=3))
     assert later.status == "scheduled"
     assert await engine.cancel(cancelled.id)
     await fake.user(6499, language_code="en").send("/help")  # the bot goes on; nothing is sent early
@@ -285,12 +297,27 @@ async def test_a_broadcast_cancelled_on_another_replica_stops_here(bot_factory: 
     no_errors(fake)
 
 
+def test_telegram_errors_become_the_ports_outcomes() -> None:
+    method = SendMessage(chat_id=1, text="x")
+    flood = TelegramRetryAfter(method=method, message="Too Many Requests: retry after 3", retry_after=3)
+    assert outcome_of(flood) == RetryAfter(3)
+    blocked = "Forbidden: bot was blocked by the user"
+    assert outcome_of(TelegramForbiddenError(method, blocked)) == Gone(blocked)
+    assert outcome_of(TelegramBadRequest(method, "Bad Request: chat not found")) == Gone("Bad Request: chat not found")
+    parse = "Bad Request: can't parse entities"
+    assert outcome_of(TelegramBadRequest(method, parse)) == Failed(parse)
+    assert outcome_of(TelegramServerError(method, "Bad Gateway")) == Unavailable("Telegram server says - Bad Gateway")
+    timeout = TelegramNetworkError(method, "Request timeout error")
+    assert outcome_of(timeout) == Unavailable("HTTP Client says - Request timeout error")
+    assert outcome_of(TelegramConflictError(method, "Conflict")) == Failed("Conflict")
+
+
 async def test_the_prepared_request_is_what_aiogram_would_send(make_settings: Callable[..., Settings]) -> None:
     """The engine serializes a broadcast once and posts JSON; the fields are aiogram's own (bot
     defaults resolved, markup dumped), and a foreign request middleware turns the shortcut off."""
     bot = create_bot(make_settings(), "123456:TEST-TOKEN")
     markup = '{"inline_keyboard": [[{"text": "Yes", "callback_data": "v:1"}]]}'
-    message = BroadcastMessage(kind="text", text="<b>Vote</b>", reply_markup=markup)
+    message = BroadcastMessage(kind=MessageKind.TEXT, text="<b>Vote</b>", reply_markup=markup)
     try:
         sender = BroadcastSender(bot, message, paid=True)
         assert sender.prepared
@@ -326,9 +353,9 @@ async def test_changed_aiogram_internals_fall_back_to_the_generic_path(
 
     monkeypatch.setattr(BroadcastSender, "_prepare", changed)
     try:
-        sender = BroadcastSender(bot, BroadcastMessage(kind="text", text="<b>Hello</b>"), paid=False)
+        sender = BroadcastSender(bot, BroadcastMessage(kind=MessageKind.TEXT, text="<b>Hello</b>"), paid=False)
         assert not sender.prepared
-        await sender.send(user.id)
+        assert await sender.send(user.id) == SENT
         assert [m.content for m in user.bot_messages()] == ["Hello"] and fake.errors() == []
     finally:
         await bot.session.close()
@@ -367,10 +394,10 @@ async def test_a_server_serving_a_backlog_at_once_never_sees_more_than_the_rate(
             await storage.touch_user(user_id, "en", BEFORE)
             await storage.subscribe(user_id, "en", BEFORE)
         server = StallingServer(backlog=concurrency_for(rate))
-        engine = DeliveryEngine(server, storage, ManualClock(BEFORE), rate=rate)  # type: ignore[arg-type]
+        engine = DeliveryEngine(TelegramSender(server), storage, ManualClock(BEFORE), rate=rate)  # type: ignore[arg-type]
         await engine.start()
         try:
-            record = await engine.create_broadcast(TEXT, Audience("all"))
+            record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
             await engine.wait_finished(record.id, timeout=30)
         finally:
             await engine.stop()
@@ -381,8 +408,9 @@ async def test_a_server_serving_a_backlog_at_once_never_sees_more_than_the_rate(
 
 
 async def test_errors_retry_with_backoff_then_count_as_failed(tmp_path: Path) -> None:
-    """The engine's error handling on a stub bot: 5xx retried, other 400s failed at once, and a
-    message that cannot be sent at all fails for everybody without a call."""
+    """The engine's error handling through the Telegram sender on a stub bot (aiogram's generic
+    path): 5xx retried, other 400s failed at once, and a message that cannot be sent at all fails
+    for everybody without a call."""
 
     class StubBot:
         def __init__(self) -> None:
@@ -409,13 +437,13 @@ async def test_errors_retry_with_backoff_then_count_as_failed(tmp_path: Path) ->
             await storage.touch_user(user_id, "en", BEFORE)
             await storage.subscribe(user_id, "en", BEFORE)
         stub = StubBot()
-        engine = DeliveryEngine(stub, storage, clock, rate=1000.0)  # type: ignore[arg-type]
+        engine = DeliveryEngine(TelegramSender(stub), storage, clock, rate=1000.0)  # type: ignore[arg-type]
         await engine.start()
         try:
-            record = await engine.create_broadcast(TEXT, Audience("all"))
+            record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
             await engine.wait_finished(record.id, timeout=20)
             # a message that cannot be sent at all (a copy without its source): all fail, no call
-            unsendable = await engine.create_broadcast(BroadcastMessage(kind="copy"), Audience("all"))
+            unsendable = await engine.create_broadcast(BroadcastMessage(kind=MessageKind.COPY), ALL_SUBSCRIBERS)
             await engine.wait_finished(unsendable.id, timeout=20)
         finally:
             await engine.stop()
@@ -434,7 +462,7 @@ async def test_a_clean_restart_mid_broadcast_resumes_without_duplicates(bot_fact
     fake = bot.fake
     assert bot.app is not None
     await seed(fake, bot.app.storage, range(6500, 6560))
-    record = await engine_of(bot).create_broadcast(TEXT, Audience("all"))
+    record = await engine_of(bot).create_broadcast(TEXT, ALL_SUBSCRIBERS)
     await fake.wait_for(lambda: fake.stats.sent >= 15, timeout=10)
     await bot.restart()
     assert bot.app is not None

@@ -49,7 +49,7 @@ def test_the_replicas_environment_is_a_valid_webhook_configuration() -> None:
     bot = services["bot"]
     env = {key: interpolate(str(value), SAMPLE_ENV) for key, value in bot["environment"].items()}
     settings = load_settings(env, dotenv=None)  # raises ConfigError (naming the variable) if invalid
-    assert settings.database.scheme == "postgresql" and settings.redis_url == "redis://redis:6379/0"
+    assert settings.database.scheme == "postgresql" and settings.redis() == "redis://redis:6379/0"
     assert settings.webhook_url == "https://bot.example.org/tg/webhook"
     assert settings.admin_ids == frozenset({1001, 1002})
     assert bot["command"] == ["voterbot", "run", "--webhook"] and bot["deploy"]["replicas"] >= 2

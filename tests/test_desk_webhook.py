@@ -107,6 +107,6 @@ async def test_two_replicas_create_one_ticket_and_relay_once(replicas: Replicas,
     assert fake.errors() == []
 
     metrics = set((await replicas.metrics()).splitlines())
-    assert 'voterbot_desk_tickets{status="open"} 0' in metrics
-    assert 'voterbot_desk_tickets{status="closed"} 1' in metrics
-    assert "voterbot_desk_first_reply_median_seconds 0" in metrics
+    assert 'voterbot_desk_tickets{status="open"} 0.0' in metrics
+    assert 'voterbot_desk_tickets{status="closed"} 1.0' in metrics
+    assert "voterbot_desk_first_reply_median_seconds 0.0" in metrics

@@ -192,8 +192,8 @@ async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
                     line for line in (await response.text()).splitlines() if line.startswith("voterbot_leader ")
                 )
 
-        assert await leader_gauge(leader) == "voterbot_leader 1"
-        assert await leader_gauge(follower) == "voterbot_leader 0"
+        assert await leader_gauge(leader) == "voterbot_leader 1.0"
+        assert await leader_gauge(follower) == "voterbot_leader 0.0"
 
         await admin.send("/announce", timeout=30)
         screen = (await admin.send("Polling stations open at 07:00", timeout=30)).replies[-1]
@@ -227,7 +227,7 @@ async def test_kill_9_of_the_leader_mid_broadcast_the_other_replica_finishes_it(
         await until(lambda: follower.logged("leader lease acquired"), timeout=10)
         takeover = time.monotonic() - killed_at
         await fake.wait_for(lambda: received() == len(SUBSCRIBERS), timeout=60)
-        assert await leader_gauge(follower) == "voterbot_leader 1"
+        assert await leader_gauge(follower) == "voterbot_leader 1.0"
 
         record = None
         for _ in range(200):  # the follower records the end of the broadcast

@@ -18,7 +18,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from bot.config import parse_database_url
-from bot.storage.base import Audience, BroadcastMessage
+from bot.storage.base import BroadcastMessage
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, MessageKind
 from bot.storage.migrate import SchemaError, head_revision
 from bot.storage.schema import metadata
 from bot.storage.sql import SqlStorage
@@ -485,7 +486,7 @@ async def test_versions_6_to_8_are_taken_over_with_every_row_kept(legacy: tuple[
         old = await store.get_broadcast_by_key("k-1")
         assert old is not None and old.id == 3 and old.message.reply_markup == '{"a": 1}'
         new, created = await store.create_broadcast(
-            BroadcastMessage(kind="text", text="new"), Audience("all"), created_by=7, now=T0, start_at=T0
+            BroadcastMessage(kind=MessageKind.TEXT, text="new"), ALL_SUBSCRIBERS, created_by=7, now=T0, start_at=T0
         )
         assert created and new.id == 5
         await store.audit(7, "new", "", T0)

@@ -13,7 +13,8 @@ from bot.config import Lang
 from bot.content import load_content
 from bot.devtools.fake_api import FakeMessage, FakeTelegram, FakeUser
 from bot.services.pictures import font
-from bot.storage.base import Audience, BroadcastMessage
+from bot.storage.base import BroadcastMessage
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, MessageKind
 from tests.conftest import ADMIN_ID, DATA, VOTING_OPEN, RunningBot, almaty, no_errors
 
 CAMPAIGN = load_content(DATA).campaign
@@ -102,7 +103,7 @@ async def test_stats_chart_for_admins_only(running: RunningBot, fake: FakeTelegr
         await storage.subscribe(8100 + number, "en", today - timedelta(days=days_ago))
     running.clock.set(almaty(2026, 3, 5, 12, 0))  # an announcement delivered on 5 March
     engine = running.app.dispatcher["delivery"]
-    record = await engine.create_broadcast(BroadcastMessage(kind="text", text="hi"), Audience("all"))
+    record = await engine.create_broadcast(BroadcastMessage(kind=MessageKind.TEXT, text="hi"), ALL_SUBSCRIBERS)
     await engine.wait_finished(record.id, timeout=10)
     running.clock.set(today)
     stranger = await fake.user(8200, language_code="en").send("/stats")

@@ -10,7 +10,19 @@ import sqlalchemy as sa
 
 from bot.config import parse_database_url
 from bot.storage import Storage, open_storage
-from bot.storage.base import Audience, BroadcastMessage, DeliveryResult, EventRecord
+from bot.storage.base import BroadcastMessage, DeliveryResult, EventRecord
+from bot.storage.broadcasts import (
+    ALL_SUBSCRIBERS,
+    BroadcastStatus,
+    DeliveryStatus,
+    DistrictAudience,
+    LanguageAudience,
+    MessageKind,
+    NoticeAudience,
+    ReminderAudience,
+    ReminderScope,
+    UserAudience,
+)
 from bot.storage.migrate import head_revision
 from bot.storage.sql import SqlStorage
 from tests.conftest import almaty
@@ -136,15 +148,15 @@ async def test_subscriptions_and_audiences(storage: Storage) -> None:
     counts = await storage.subscriber_counts()
     assert counts.total == 3 and counts.by_language == {"ru": 1, "kk": 1, "en": 1}
     assert counts.by_district == {"almaly": 1, "": 2}
-    assert await storage.audience_size(Audience("all")) == 3
-    assert await storage.audience_size(Audience("language", "en")) == 1  # user 4's own choice wins
-    assert await storage.audience_size(Audience("district", "almaly")) == 1
-    assert await storage.audience_size(Audience("user", "2")) == 1
+    assert await storage.audience_size(ALL_SUBSCRIBERS) == 3
+    assert await storage.audience_size(LanguageAudience("en")) == 1  # user 4's own choice wins
+    assert await storage.audience_size(DistrictAudience("almaly")) == 1
+    assert await storage.audience_size(UserAudience(2)) == 1
     await storage.set_reminder_mode(2, "none")
     await storage.mark_voted(1, date(2026, 3, 15))
-    assert await storage.audience_size(Audience("reminder", "kk:countdown:2026-03-15")) == 0
-    assert await storage.audience_size(Audience("reminder", "ru:voting_day:2026-03-15")) == 0
-    assert await storage.audience_size(Audience("reminder", "ru:countdown:2026-03-15")) == 1
+    assert await storage.audience_size(ReminderAudience("kk", ReminderScope.COUNTDOWN, date(2026, 3, 15))) == 0
+    assert await storage.audience_size(ReminderAudience("ru", ReminderScope.VOTING_DAY, date(2026, 3, 15))) == 0
+    assert await storage.audience_size(ReminderAudience("ru", ReminderScope.COUNTDOWN, date(2026, 3, 15))) == 1
     assert await storage.unsubscribe(1) is True
     assert await storage.unsubscribe(1) is False
     assert await storage.get_subscription(1) is None
@@ -168,18 +180,20 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
     for user in (10, 11, 12, 13):
         await storage.touch_user(user, "ru", T0)
         await storage.subscribe(user, "ru", T0)
-    message = BroadcastMessage(kind="text", text="<b>Hello</b> 'quoted' ?", reply_markup='{"inline_keyboard": []}')
+    message = BroadcastMessage(
+        kind=MessageKind.TEXT, text="<b>Hello</b> 'quoted' ?", reply_markup='{"inline_keyboard": []}'
+    )
     record, created = await storage.create_broadcast(
-        message, Audience("all"), created_by=1, now=T0, start_at=T0, key="k1", progress=(1, 2)
+        message, ALL_SUBSCRIBERS, created_by=1, now=T0, start_at=T0, key="k1", progress=(1, 2)
     )
     assert created and record.id == 1 and record.status == "scheduled" and record.message == message
     same, created = await storage.create_broadcast(
-        message, Audience("all"), created_by=1, now=T0, start_at=T0, key="k1"
+        message, ALL_SUBSCRIBERS, created_by=1, now=T0, start_at=T0, key="k1"
     )
     assert not created and same.id == record.id
     later, _ = await storage.create_broadcast(
-        BroadcastMessage(kind="copy", from_chat_id=1, message_id=99),
-        Audience("language", "kk"),
+        BroadcastMessage(kind=MessageKind.COPY, from_chat_id=1, message_id=99),
+        LanguageAudience("kk"),
         created_by=None,
         now=T0,
         start_at=T0 + timedelta(hours=1),
@@ -195,10 +209,10 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
     await storage.record_deliveries(
         1,
         [
-            DeliveryResult(10, "sent"),
-            DeliveryResult(11, "sent"),
-            DeliveryResult(12, "blocked", "Forbidden: bot was blocked by the user"),
-            DeliveryResult(13, "failed", "Bad Request"),
+            DeliveryResult(10, DeliveryStatus.SENT),
+            DeliveryResult(11, DeliveryStatus.SENT),
+            DeliveryResult(12, DeliveryStatus.BLOCKED, "Forbidden: bot was blocked by the user"),
+            DeliveryResult(13, DeliveryStatus.FAILED, "Bad Request"),
         ],
         T0 + timedelta(minutes=1),
     )
@@ -208,9 +222,10 @@ async def test_broadcast_lifecycle_and_deliveries(storage: Storage) -> None:
     assert blocked is not None and blocked.blocked
     assert await storage.delivered_since(T0) == 2
     await storage.set_progress_message(1, 5, 6)
-    await storage.finish_broadcast(1, "done", T0 + timedelta(minutes=2))
+    await storage.finish_broadcast(1, BroadcastStatus.DONE, T0 + timedelta(minutes=2))
     done = await storage.get_broadcast(1)
-    assert done is not None and done.status == "done" and (done.progress_chat_id, done.progress_message_id) == (5, 6)
+    assert done is not None and done.status is BroadcastStatus.DONE
+    assert (done.progress_chat_id, done.progress_message_id) == (5, 6)
     assert done.finished_at == T0 + timedelta(minutes=2)
     assert await storage.cancel_broadcast(1, T0) is False
     assert await storage.cancel_broadcast(later.id, T0) is True
@@ -309,7 +324,7 @@ async def test_replicas_inserting_at_once_get_distinct_ids(database_url: str) ->
     for replica in replicas:
         await replica.connect()
     try:
-        message = BroadcastMessage(kind="text", text="hi")
+        message = BroadcastMessage(kind=MessageKind.TEXT, text="hi")
         per_replica = 40
         results = await asyncio.gather(
             *(
@@ -319,7 +334,7 @@ async def test_replicas_inserting_at_once_get_distinct_ids(database_url: str) ->
                 for call in (
                     replica.record_unanswered(n, "ru", f"question {index}-{n}", T0),
                     replica.audit(index, "test", f"{index}-{n}", T0),
-                    replica.create_broadcast(message, Audience("all"), created_by=index, now=T0, start_at=T0),
+                    replica.create_broadcast(message, ALL_SUBSCRIBERS, created_by=index, now=T0, start_at=T0),
                 )
             ),
             return_exceptions=True,
@@ -370,17 +385,19 @@ async def seed_everything(storage: Storage, user: int, other: int) -> None:
         await storage.set_event_reminder(who, "e1", "1h", T0 + timedelta(hours=1), T0)
         await storage.mark_admin_menu(who, T0)
     announcement, _ = await storage.create_broadcast(
-        BroadcastMessage(kind="text", text="hi"), Audience("all"), created_by=1, now=T0, start_at=T0
+        BroadcastMessage(kind=MessageKind.TEXT, text="hi"), ALL_SUBSCRIBERS, created_by=1, now=T0, start_at=T0
     )
     await storage.start_broadcast(announcement.id, T0)
-    await storage.record_deliveries(announcement.id, [DeliveryResult(user, "sent")], T0)  # one past, one pending
+    await storage.record_deliveries(
+        announcement.id, [DeliveryResult(user, DeliveryStatus.SENT)], T0
+    )  # one past, one pending
     personal, _ = await storage.create_broadcast(
-        BroadcastMessage(kind="text", text="vote"), Audience("user", str(user)), created_by=None, now=T0,
+        BroadcastMessage(kind=MessageKind.TEXT, text="vote"), UserAudience(user), created_by=None, now=T0,
         start_at=T0, key=f"vote-time:c:{user}",
     )  # fmt: skip
     await storage.start_broadcast(personal.id, T0)
     await storage.create_notice_broadcast(
-        BroadcastMessage(kind="text", text="cancelled"), [user, other], key="event-cancel:e1:ru",
+        BroadcastMessage(kind=MessageKind.TEXT, text="cancelled"), [user, other], key="event-cancel:e1:ru",
         label="event-cancel:e1:ru", created_by=1, now=T0,
     )  # fmt: skip
 
@@ -434,18 +451,18 @@ async def test_admin_menus_and_scheduled_broadcasts_by_creator(storage: Storage)
     await storage.drop_admin_menu(2)
     assert await storage.admin_menu_holders() == [1]
     later = T0 + timedelta(days=1)
-    message = BroadcastMessage(kind="text", text="x")
-    mine, _ = await storage.create_broadcast(message, Audience("all"), created_by=7, now=T0, start_at=later)
-    await storage.create_broadcast(message, Audience("all"), created_by=None, now=T0, start_at=later, key="r")
+    message = BroadcastMessage(kind=MessageKind.TEXT, text="x")
+    mine, _ = await storage.create_broadcast(message, ALL_SUBSCRIBERS, created_by=7, now=T0, start_at=later)
+    await storage.create_broadcast(message, ALL_SUBSCRIBERS, created_by=None, now=T0, start_at=later, key="r")
     assert await storage.scheduled_broadcast_creators() == [(mine.id, 7)]
 
 
 async def test_notice_broadcast_is_created_once_and_resumes_from_preparing(storage: Storage) -> None:
-    message = BroadcastMessage(kind="text", text="❌ cancelled")
+    message = BroadcastMessage(kind=MessageKind.TEXT, text="❌ cancelled")
     record, created = await storage.create_notice_broadcast(
         message, [3, 1, 2, 2], key="event-cancel:e1:en", label="event-cancel:e1:en", created_by=9, now=T0
     )
-    assert created and record.status == "running" and record.audience == Audience("notice", "event-cancel:e1:en")
+    assert created and record.status == "running" and record.audience == NoticeAudience("event-cancel:e1:en")
     assert await storage.pending_deliveries(record.id, 0, 10) == [1, 2, 3]
     again, created = await storage.create_notice_broadcast(
         message, [4], key="event-cancel:e1:en", label="event-cancel:e1:en", created_by=9, now=T0

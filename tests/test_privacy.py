@@ -26,7 +26,8 @@ from bot.services.delivery import DeliveryEngine, in_flight_window
 from bot.services.events import EventService
 from bot.services.privacy import PrivacyService, vote_cutoff
 from bot.services.reminders import ReminderService
-from bot.storage.base import Audience, BroadcastMessage, EventRecord
+from bot.storage.base import BroadcastMessage, EventRecord
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, MessageKind
 from bot.storage.sql import SqlStorage
 from tests.conftest import ADMIN_ID, BEFORE, DATA, RunningBot, almaty, no_errors, sqlite_database
 from tests.test_delivery import _env, _spawn
@@ -90,7 +91,7 @@ async def test_forget_erases_every_row_about_the_user_after_a_confirmation(
     await storage.set_vote_time(RESIDENT, datetime(2026, 3, 15, 9, 0).time())
     await storage.mark_voted(RESIDENT, date(2026, 3, 15))
     await storage.set_language(RESIDENT, "en")
-    announcement = await engine.create_broadcast(BroadcastMessage(kind="text", text="Hello"), Audience("all"))
+    announcement = await engine.create_broadcast(BroadcastMessage(kind=MessageKind.TEXT, text="Hello"), ALL_SUBSCRIBERS)
     await engine.wait_finished(announcement.id, timeout=20)
     before = await rows_mentioning(storage, RESIDENT)
     assert {"users", "subscriptions", "reminder_prefs", "faq_feedback", "unanswered", "event_reminders",
@@ -128,7 +129,7 @@ async def test_stop_ends_every_message_but_keeps_nothing_else(running: RunningBo
     assert await storage.get_subscription(8300) is None
     assert await storage.get_event_reminder(8300, "day-of-silence") is None
     assert (await storage.reminder_prefs(8300)).vote_time is None
-    assert await running.app.storage.audience_size(Audience("all")) == 0
+    assert await running.app.storage.audience_size(ALL_SUBSCRIBERS) == 0
     no_errors(fake)
 
 
@@ -246,12 +247,12 @@ async def test_a_removed_admin_loses_the_menu_and_their_scheduled_broadcasts(
     await former.send("/start")
     assert "announce" in (chat_commands(fake, FORMER) or [])
     later = clock.now() + timedelta(days=1)
-    message = BroadcastMessage(kind="text", text="Scheduled")
+    message = BroadcastMessage(kind=MessageKind.TEXT, text="Scheduled")
     theirs, _ = await both.app.storage.create_broadcast(
-        message, Audience("all"), created_by=FORMER, now=clock.now(), start_at=later
+        message, ALL_SUBSCRIBERS, created_by=FORMER, now=clock.now(), start_at=later
     )
     ours, _ = await both.app.storage.create_broadcast(
-        message, Audience("all"), created_by=ADMIN_ID, now=clock.now(), start_at=later
+        message, ALL_SUBSCRIBERS, created_by=ADMIN_ID, now=clock.now(), start_at=later
     )
     await both.stop()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.devtools.fake_api import FakeTelegram
-from bot.storage.base import Audience
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, DistrictAudience, LanguageAudience
 from tests.conftest import RunningBot, no_errors
 
 
@@ -21,12 +21,12 @@ async def test_subscribe_at_once_choose_a_district_and_unsubscribe(running: Runn
     assert len(districts.flat_buttons) == 9  # eight districts and "No district"
     saved = await user.press(districts, "Bostandyk")
     assert saved.callback_answer is not None and "District: Bostandyk" in saved.edits[0].content
-    assert await storage.audience_size(Audience("district", "bostandyk")) == 1
+    assert await storage.audience_size(DistrictAudience("bostandyk")) == 1
 
     gone = await user.send("/unsubscribe")
     assert "You are unsubscribed" in gone.text
     assert await storage.get_subscription(4001) is None
-    assert await storage.audience_size(Audience("all")) == 0
+    assert await storage.audience_size(ALL_SUBSCRIBERS) == 0
     no_errors(fake)
 
 
@@ -64,11 +64,11 @@ async def test_blocking_makes_a_subscriber_inactive_and_writing_again_reactivate
     storage = running.app.storage
     user = fake.user(4004, language_code="ru")
     await user.send("/subscribe")
-    assert await storage.audience_size(Audience("language", "ru")) == 1
+    assert await storage.audience_size(LanguageAudience("ru")) == 1
     await user.block()
-    assert await storage.audience_size(Audience("all")) == 0
+    assert await storage.audience_size(ALL_SUBSCRIBERS) == 0
     await user.unblock()
     await user.send("/menu")
-    assert await storage.audience_size(Audience("all")) == 1
+    assert await storage.audience_size(ALL_SUBSCRIBERS) == 1
     counts = await storage.subscriber_counts()
     assert counts.total == 1 and counts.by_language == {"ru": 1}

@@ -40,7 +40,7 @@ def test_settings_parse_everything(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("# comment\nexport BOT_TOKEN='42:abc_DEF-ghi'\nADMIN_IDS=1, 2,3\nLOG_LEVEL=debug\n")
     settings = load_settings({"DATABASE_URL": "sqlite:////abs/db.sqlite3", "DEFAULT_LANGUAGE": "KK"}, dotenv=dotenv)
-    assert settings.bot_token == "42:abc_DEF-ghi"
+    assert settings.require_token() == "42:abc_DEF-ghi"
     assert settings.admin_ids == frozenset({1, 2, 3})
     assert settings.database.path == Path("/abs/db.sqlite3")
     assert settings.default_language == "kk" and settings.log_level == "DEBUG"

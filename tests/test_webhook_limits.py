@@ -85,7 +85,7 @@ async def test_a_connection_that_never_finishes_its_headers_is_closed(start_serv
     silent = await raw(port, b"")  # connects and sends nothing at all
     for reader, _ in [*loris, silent]:
         assert await closed_by_server(reader) == b""  # closed without an answer
-    assert server.metrics.refused["header-timeout"] == 4
+    assert server.metrics.sample("voterbot_webhook_refused_total", reason="header-timeout") == 4
     async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/readyz") as response:
         assert response.status == 200  # the server itself is fine
     for _, writer in [*loris, silent]:
@@ -98,14 +98,16 @@ async def test_beyond_the_cap_slow_connections_make_room_for_telegram(start_serv
     crowd = [await raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n") for _ in range(10)]  # unfinished heads
     for reader, _ in crowd[:6]:  # never more than 4 open: each newcomer closed the oldest waiting one
         assert await closed_by_server(reader) == b""
-    assert server.metrics.refused["crowded-out"] == 6
+    assert server.metrics.sample("voterbot_webhook_refused_total", reason="crowded-out") == 6
     user = fake.user(3101, language_code="en").open_chat()
     reader, _ = await raw(port, post(json.dumps(message_update(user, "/help")).encode()))
     assert status_of(await closed_by_server(reader)) == 200  # a real update still gets through at once
     await fake.wait_for(lambda: bool(user.bot_messages()))
     reader, _ = await raw(port, b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
     assert status_of(await closed_by_server(reader)) == 200  # and so does the health check
-    assert server.metrics.refused["crowded-out"] == 7  # the update took one slow one's place; /readyz the update's
+    assert (
+        server.metrics.sample("voterbot_webhook_refused_total", reason="crowded-out") == 7
+    )  # the update took one slow one's place; /readyz the update's
     for _, writer in crowd:
         writer.close()
 
@@ -117,7 +119,7 @@ async def test_beyond_the_cap_of_busy_connections_a_new_one_is_refused_at_once(s
     extra = [await raw(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") for _ in range(20)]
     for reader, _ in extra:
         assert await closed_by_server(reader) == b""  # refused at once, not queued
-    assert server.metrics.refused["connections"] == 20
+    assert server.metrics.sample("voterbot_webhook_refused_total", reason="connections") == 20
     for reader, writer in busy:
         writer.write(b"{" * 100)  # the bodies arrive (malformed): the busy ones are answered
         assert status_of(await closed_by_server(reader)) == 400
@@ -130,7 +132,7 @@ async def test_a_body_that_does_not_arrive_gets_408(start_server: Start) -> None
     head = post(b"x" * 100)[:-100] + b'{"update_id": '  # promises 100 bytes, sends 14
     reader, writer = await raw(server.bound_port, head)
     assert status_of(await closed_by_server(reader)) == 408
-    assert server.metrics.refused["body-timeout"] == 1
+    assert server.metrics.sample("voterbot_webhook_refused_total", reason="body-timeout") == 1
     writer.close()
 
 
@@ -151,8 +153,11 @@ async def test_malformed_json_and_invalid_updates_get_400(
     reader, writer = await raw(server.bound_port, post(body))
     response = await closed_by_server(reader)
     assert status_of(response) == 400, response
-    assert server.metrics.refused[reason] == 1
-    assert server.metrics.updates == {"handled": 0, "failed": 0}  # nothing reached the dispatcher
+    assert server.metrics.sample("voterbot_webhook_refused_total", reason=reason) == 1
+    assert [server.metrics.sample("voterbot_updates_total", outcome=o) for o in ("handled", "failed")] == [
+        0,
+        0,
+    ]  # nothing reached the dispatcher
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     writer.close()
 
@@ -168,7 +173,10 @@ async def test_any_wrong_secret_gets_401_never_500(
     user = fake.user(3102, language_code="en").open_chat()
     reader, writer = await raw(server.bound_port, post(json.dumps(message_update(user, "/help")).encode(), secret))
     assert status_of(await closed_by_server(reader)) == 401
-    assert server.metrics.refused["secret"] == 1 and server.metrics.unauthorized == 1
+    assert (
+        server.metrics.sample("voterbot_webhook_refused_total", reason="secret") == 1
+        and server.metrics.sample("voterbot_webhook_unauthorized_total") == 1
+    )
     assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
     assert not user.bot_messages()
     writer.close()
@@ -195,8 +203,8 @@ async def test_refused_requests_are_counted_and_logged_at_most_once_a_minute(
                 assert response.status == 400
         async with session.get(f"http://127.0.0.1:{server.bound_port}/metrics") as response:
             lines = set((await response.text()).splitlines())
-    assert 'voterbot_webhook_refused_total{reason="secret"} 30' in lines
-    assert 'voterbot_webhook_refused_total{reason="malformed"} 30' in lines
+    assert 'voterbot_webhook_refused_total{reason="secret"} 30.0' in lines
+    assert 'voterbot_webhook_refused_total{reason="malformed"} 30.0' in lines
     refused = [r for r in caplog.records if r.name == "bot.runners.webhook" and "refused" in r.getMessage()]
     assert len(refused) == 1 and refused[0].levelno == logging.WARNING  # 60 refusals, one line
     assert "wrong-" not in caplog.text  # nothing the outsider sent is written to the log
@@ -223,5 +231,5 @@ async def test_metrics_on_their_own_port_and_cheap(start_server: Start, monkeypa
             async with session.get(f"http://127.0.0.1:{server.metrics_port}/metrics") as response:
                 assert response.status == 200
                 text = await response.text()
-    assert 'voterbot_deliveries{status="sent"} 0' in text and "voterbot_broadcast_queue_depth 0" in text
+    assert 'voterbot_deliveries{status="sent"} 0.0' in text and "voterbot_broadcast_queue_depth 0.0" in text
     assert calls == 1  # five scrapes within the cache's lifetime: the database is read once

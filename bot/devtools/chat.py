@@ -18,7 +18,6 @@ import logging
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO
@@ -75,8 +74,7 @@ async def chat(
         path = Path(tmp) / "chat.sqlite3"
         desk_chat = settings.operators_chat_id or CHAT_OPERATORS_CHAT
         forum = fake.forum(desk_chat, "Operators")
-        chat_settings = replace(
-            settings,
+        chat_settings = settings.replace(
             bot_api_base=fake.base_url,
             database=DatabaseConfig("sqlite", f"sqlite:///{path}", path),
             operators_chat_id=desk_chat,

@@ -40,6 +40,7 @@ from bot.services.event_view import (
 )
 from bot.storage import Storage
 from bot.storage.base import BroadcastMessage, EventRecord, EventReminder
+from bot.storage.broadcasts import MessageKind
 from bot.storage.timestamps import to_ts
 
 log = logging.getLogger(__name__)
@@ -357,5 +358,5 @@ class EventService:
             for user_id in users:
                 await self.notifier.send(user_id, text)
             return
-        message = BroadcastMessage(kind="text", text=text)
+        message = BroadcastMessage(kind=MessageKind.TEXT, text=text)
         await self.notices.create_notice(message, users, key=key, label=key, created_by=admin_id)

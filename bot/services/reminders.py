@@ -21,6 +21,7 @@ from bot.content import ContentStore
 from bot.content.models import Campaign, Localized, Reminder
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord, UserRecord
+from bot.storage.broadcasts import MessageKind, ReminderAudience, ReminderScope, UserAudience
 
 log = logging.getLogger(__name__)
 VOTE_TIME_LEAD = timedelta(minutes=30)
@@ -146,10 +147,10 @@ class ReminderService:
             return "sent"
         ids: list[int] = []
         for lang in LANGUAGES:
-            audience = Audience("reminder", f"{lang}:{reminder.scope}:{campaign.voting_day.isoformat()}")
+            audience = ReminderAudience(lang, ReminderScope(reminder.scope), campaign.voting_day)
             markup = self.texts.voted_markup(lang) if reminder.scope == "voting_day" else None
             record = await self.delivery.create_broadcast(
-                BroadcastMessage(kind="text", text=self.message(reminder, lang, moment), reply_markup=markup),
+                BroadcastMessage(kind=MessageKind.TEXT, text=self.message(reminder, lang, moment), reply_markup=markup),
                 audience,
                 key=f"reminder:{campaign.id}:{reminder.id}:{lang}",
             )
@@ -177,8 +178,8 @@ class ReminderService:
             lang = self.texts.language(await self.storage.get_user(prefs.user_id))
             text = self.texts.vote_time(campaign, prefs.vote_time, lang, moment)
             await self.delivery.create_broadcast(
-                BroadcastMessage(kind="text", text=text, reply_markup=self.texts.voted_markup(lang)),
-                Audience("user", str(prefs.user_id)),
+                BroadcastMessage(kind=MessageKind.TEXT, text=text, reply_markup=self.texts.voted_markup(lang)),
+                UserAudience(prefs.user_id),
                 key=f"vote-time:{campaign.id}:{prefs.user_id}",
             )
             created += 1

@@ -9,6 +9,14 @@ from typing import Protocol
 
 from bot.storage.base_desk import DeskStorage
 
+# the broadcast values live in bot.storage.broadcasts; re-exported here for the storage interface
+from bot.storage.broadcasts import Audience as Audience
+from bot.storage.broadcasts import BroadcastMessage as BroadcastMessage
+from bot.storage.broadcasts import BroadcastRecord as BroadcastRecord
+from bot.storage.broadcasts import BroadcastStatus as BroadcastStatus
+from bot.storage.broadcasts import DeliveryCounts as DeliveryCounts
+from bot.storage.broadcasts import DeliveryResult as DeliveryResult
+
 
 @dataclass(frozen=True)
 class UserRecord:
@@ -269,7 +277,7 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
 
     async def delivery_counts(self, broadcast_id: int) -> DeliveryCounts: ...
 
-    async def finish_broadcast(self, broadcast_id: int, status: str, now: datetime) -> None: ...
+    async def finish_broadcast(self, broadcast_id: int, status: BroadcastStatus, now: datetime) -> None: ...
 
     async def cancel_broadcast(self, broadcast_id: int, now: datetime) -> bool: ...
 
@@ -303,56 +311,6 @@ class SubscriberCounts:
     total: int  # active (not blocked) subscribers
     by_language: dict[str, int]
     by_district: dict[str, int]  # "" for subscribers without a district
-
-
-@dataclass(frozen=True)
-class Audience:
-    kind: str  # "all", "language" or "district"
-    value: str | None = None
-
-
-@dataclass(frozen=True)
-class BroadcastMessage:
-    """What a broadcast delivers: HTML text, or a copy of a message in a chat (copyMessage)."""
-
-    kind: str  # "text" or "copy"
-    text: str | None = None
-    from_chat_id: int | None = None
-    message_id: int | None = None
-    reply_markup: str | None = None  # an InlineKeyboardMarkup as JSON (buttons under the message)
-
-
-@dataclass(frozen=True)
-class BroadcastRecord:
-    id: int
-    key: str | None
-    status: str  # scheduled, running, done, cancelled
-    message: BroadcastMessage
-    audience: Audience
-    created_by: int | None
-    created_at: datetime
-    start_at: datetime
-    started_at: datetime | None
-    finished_at: datetime | None
-    progress_chat_id: int | None
-    progress_message_id: int | None
-
-
-@dataclass(frozen=True)
-class DeliveryCounts:
-    total: int
-    pending: int
-    sent: int
-    blocked: int
-    failed: int
-    cancelled: int
-
-
-@dataclass(frozen=True)
-class DeliveryResult:
-    user_id: int
-    status: str  # sent, blocked (the user becomes inactive) or failed
-    error: str | None = None
 
 
 @dataclass(frozen=True)

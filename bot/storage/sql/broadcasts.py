@@ -22,58 +22,78 @@ from sqlalchemy import (
 )
 
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord, DeliveryCounts, DeliveryResult
+from bot.storage.broadcasts import (
+    AllSubscribers,
+    AudienceKind,
+    BroadcastStatus,
+    DeliveryStatus,
+    DistrictAudience,
+    LanguageAudience,
+    MessageKind,
+    NoticeAudience,
+    ReminderAudience,
+    ReminderScope,
+    UserAudience,
+    audience_from_row,
+    audience_row,
+)
 from bot.storage.schema import broadcasts, deliveries, reminder_prefs, subscriptions, users
 from bot.storage.sql.core import _ACTIVE, SqlCore
 from bot.storage.timestamps import from_opt_ts as _opt_dt
 from bot.storage.timestamps import from_ts as _dt
 from bot.storage.timestamps import to_ts as _ts
 
-NOTICE_AUDIENCE = "notice"  # Audience.kind of a broadcast to a list of recipients fixed at creation
+NOTICE_AUDIENCE = AudienceKind.NOTICE.value  # a broadcast to a list of recipients fixed at creation
 _BROADCAST_COLUMNS = tuple(broadcasts.c)
-# Reminders: value "<lang>:<scope>:<voting day>"; scope countdown/after reach subscribers who want
-# all reminders, voting_day also those who want only voting-day ones, minus who said "I voted".
-_REMINDER_MODES = {"countdown": ("all",), "after": ("all",), "voting_day": ("all", "voting_day")}
+# Reminders: countdown/after reach subscribers who want all reminders, voting_day also those who
+# want only voting-day ones, minus who said "I voted".
+_REMINDER_MODES = {
+    ReminderScope.COUNTDOWN: ("all",),
+    ReminderScope.AFTER: ("all",),
+    ReminderScope.VOTING_DAY: ("all", "voting_day"),
+}
 
 
 def _audience(audience: Audience) -> ColumnElement[bool]:
     """The filter, over subscriptions joined with users, of a broadcast's recipients."""
     language = func.coalesce(users.c.language, subscriptions.c.language)
-    if audience.kind == "all":
-        return _ACTIVE
-    if audience.kind == "language":
-        return and_(_ACTIVE, language == audience.value)
-    if audience.kind == "district":
-        return and_(_ACTIVE, subscriptions.c.district == audience.value)
-    if audience.kind == "user":  # one subscriber: personal reminders
-        return and_(_ACTIVE, subscriptions.c.user_id == int(audience.value or 0))
-    if audience.kind == "reminder":
-        lang, scope, day = (audience.value or "::").split(":")
-        if scope not in _REMINDER_MODES:
-            raise ValueError(f"unknown reminder scope {scope!r}")
-        voted_on = day if scope == "voting_day" else ""
-        mode = (
-            select(reminder_prefs.c.mode).where(reminder_prefs.c.user_id == subscriptions.c.user_id).scalar_subquery()
-        )
-        voted = exists().where(
-            reminder_prefs.c.user_id == subscriptions.c.user_id, reminder_prefs.c.voted_on == voted_on
-        )
-        return and_(_ACTIVE, language == lang, func.coalesce(mode, "all").in_(_REMINDER_MODES[scope]), ~voted)
-    raise ValueError(f"unknown audience {audience.kind!r}")
+    match audience:
+        case AllSubscribers():
+            return _ACTIVE
+        case LanguageAudience(code):
+            return and_(_ACTIVE, language == code)
+        case DistrictAudience(district):
+            return and_(_ACTIVE, subscriptions.c.district == district)
+        case UserAudience(user_id):  # one subscriber: personal reminders
+            return and_(_ACTIVE, subscriptions.c.user_id == user_id)
+        case ReminderAudience(code, scope, day):
+            voted_on = day.isoformat() if scope is ReminderScope.VOTING_DAY else ""
+            mode = (
+                select(reminder_prefs.c.mode)
+                .where(reminder_prefs.c.user_id == subscriptions.c.user_id)
+                .scalar_subquery()
+            )
+            voted = exists().where(
+                reminder_prefs.c.user_id == subscriptions.c.user_id, reminder_prefs.c.voted_on == voted_on
+            )
+            return and_(_ACTIVE, language == code, func.coalesce(mode, "all").in_(_REMINDER_MODES[scope]), ~voted)
+        case NoticeAudience():
+            raise ValueError("a notice's recipients are fixed when it is created (create_notice_broadcast)")
 
 
 def _broadcast(row: Row[Any]) -> BroadcastRecord:
     return BroadcastRecord(
         id=int(row.id),
         key=row.idempotency_key,
-        status=str(row.status),
+        status=BroadcastStatus(row.status),
         message=BroadcastMessage(
-            kind=str(row.kind),
+            kind=MessageKind(row.kind),
             text=row.text,
             from_chat_id=row.from_chat_id,
             message_id=row.message_id,
             reply_markup=row.reply_markup,
         ),
-        audience=Audience(kind=str(row.audience_kind), value=row.audience_value),
+        audience=audience_from_row(row.audience_kind, row.audience_value),
         created_by=row.created_by,
         created_at=_dt(row.created_at),
         start_at=_dt(row.start_at),
@@ -142,17 +162,18 @@ class BroadcastQueries(SqlCore):
     ) -> tuple[BroadcastRecord, bool]:
         """A new scheduled broadcast, or (with ``key``) the existing one with that key."""
         _audience(audience)  # validates
+        audience_kind, audience_value = audience_row(audience)
         insert = (
             self._insert(broadcasts)
             .values(
                 idempotency_key=key,
-                status="scheduled",
-                kind=message.kind,
+                status=str(BroadcastStatus.SCHEDULED),
+                kind=str(message.kind),
                 text=message.text,
                 from_chat_id=message.from_chat_id,
                 message_id=message.message_id,
-                audience_kind=audience.kind,
-                audience_value=audience.value,
+                audience_kind=audience_kind,
+                audience_value=audience_value,
                 created_by=created_by,
                 created_at=_ts(now),
                 start_at=_ts(start_at),
@@ -190,7 +211,7 @@ class BroadcastQueries(SqlCore):
             recipients = (
                 select(literal(broadcast_id), subscriptions.c.user_id, literal("pending"))
                 .select_from(subscriptions, users)
-                .where(_audience(Audience(started.audience_kind, started.audience_value)))
+                .where(_audience(audience_from_row(started.audience_kind, started.audience_value)))
             )
             connection.execute(
                 self._insert(deliveries)
@@ -240,8 +261,8 @@ class BroadcastQueries(SqlCore):
         if not results:
             return
         at = _ts(now)
-        sent = [r.user_id for r in results if r.status == "sent"]
-        others = [r for r in results if r.status != "sent"]
+        sent = [r.user_id for r in results if r.status == DeliveryStatus.SENT]
+        others = [r for r in results if r.status != DeliveryStatus.SENT]
 
         def record(connection: Connection) -> None:
             if sent:  # one statement for the common case; a message Telegram accepted counts as sent
@@ -253,12 +274,12 @@ class BroadcastQueries(SqlCore):
                     {
                         "p_broadcast": broadcast_id,
                         "p_user": result.user_id,
-                        "p_status": result.status,
+                        "p_status": str(result.status),
                         "p_error": result.error,
                         "p_at": at,
                     },
                 )
-                if result.status == "blocked":
+                if result.status == DeliveryStatus.BLOCKED:
                     connection.execute(self._block(result.user_id, True, now))
 
         for result in others:
@@ -285,15 +306,15 @@ class BroadcastQueries(SqlCore):
             .values(status="cancelled", at=_ts(now))
         )
 
-    async def finish_broadcast(self, broadcast_id: int, status: str, now: datetime) -> None:
+    async def finish_broadcast(self, broadcast_id: int, status: BroadcastStatus, now: datetime) -> None:
 
         def finish(connection: Connection) -> None:
             connection.execute(
                 update(broadcasts)
                 .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
-                .values(status=status, finished_at=_ts(now))
+                .values(status=str(status), finished_at=_ts(now))
             )
-            if status == "cancelled":
+            if status == BroadcastStatus.CANCELLED:
                 connection.execute(self._cancel_pending(broadcast_id, now))
 
         await self.run_sync(finish, transaction=True)

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, select, update
 
 from bot.storage.base import BroadcastMessage, BroadcastRecord
+from bot.storage.broadcasts import BroadcastStatus
 from bot.storage.schema import broadcasts, deliveries
 from bot.storage.sql.broadcasts import _BROADCAST_COLUMNS, NOTICE_AUDIENCE, _broadcast
 from bot.storage.sql.core import SqlCore
@@ -48,8 +49,8 @@ class NoticeQueries(SqlCore):
                 self._insert(broadcasts)
                 .values(
                     idempotency_key=key,
-                    status="preparing",
-                    kind=message.kind,
+                    status=str(BroadcastStatus.PREPARING),
+                    kind=str(message.kind),
                     text=message.text,
                     from_chat_id=message.from_chat_id,
                     message_id=message.message_id,

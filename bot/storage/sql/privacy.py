@@ -7,6 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import Connection, delete, select, update
 
 from bot.storage.base import Erased
+from bot.storage.broadcasts import AudienceKind
 from bot.storage.schema import (
     admin_menus,
     broadcasts,
@@ -55,7 +56,7 @@ class PrivacyQueries(SqlCore):
             # personal broadcasts name the user in their audience and key (vote-time reminders)
             rows["broadcasts"] = connection.execute(
                 delete(broadcasts).where(
-                    broadcasts.c.audience_kind == "user", broadcasts.c.audience_value == str(user_id)
+                    broadcasts.c.audience_kind == str(AudienceKind.USER), broadcasts.c.audience_value == str(user_id)
                 )
             ).rowcount
             for table, column in _USER_TABLES:
