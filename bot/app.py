@@ -18,7 +18,6 @@ from aiogram.enums import ParseMode
 from aiogram.types import LinkPreviewOptions
 
 from bot.clock import Clock, SystemClock
-from bot.commands import CommandMenus, register_commands
 from bot.config import Settings
 from bot.content import ContentStore, load_content
 from bot.handlers.broadcast_progress import BroadcastReporter
@@ -27,7 +26,6 @@ from bot.handlers.events import TelegramEventNotifier
 from bot.handlers.reminders import ReminderRenderer
 from bot.handlers.routers import build_routers
 from bot.i18n import I18n, create_i18n
-from bot.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.services.announcements import AnnouncementService
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
@@ -39,7 +37,9 @@ from bot.services.privacy import PrivacyService, retire_removed_admins
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage, open_storage
+from bot.telegram.commands import CommandMenus, register_commands
 from bot.telegram.gate_middleware import SendGateMiddleware
+from bot.telegram.middlewares import FloodGuardMiddleware, InFlightMiddleware, UserLanguageMiddleware, UserMiddleware
 from bot.telegram.sender import TelegramSender
 
 log = logging.getLogger(__name__)

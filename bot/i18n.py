@@ -4,7 +4,7 @@ and plurals in the user's language and the campaign's time zone.
 No Telegram here: :class:`I18n` is a small gettext holder with the same ``use_locale`` /
 ``context`` API as aiogram's, so the command line and the services' renderers can use it without
 importing aiogram. The per-update middleware that picks the language lives in
-:mod:`bot.middlewares`."""
+:mod:`bot.telegram.middlewares`."""
 
 from __future__ import annotations
 

@@ -247,7 +247,7 @@ HELP = {
 async def test_help_lists_every_residents_command_grouped_in_their_language(
     running: RunningBot, fake: FakeTelegram, lang: str
 ) -> None:
-    from bot.commands import USER_COMMANDS
+    from bot.telegram.commands import USER_COMMANDS
 
     user = fake.user(1020, language_code=lang)
     await user.press((await user.send("/start")).replies[0], CHOICE[lang])

@@ -28,8 +28,8 @@ from bot.services.event_view import from_entry, upcoming
 from bot.services.faq import FaqService
 from bot.services.reminders import reminder_plan
 from bot.storage.base import ReminderPrefs
+from bot.telegram.ui import Screen
 from bot.telegram_text import strip_html
-from bot.ui import Screen
 from tests.conftest import DATA
 
 MINUTE = timedelta(minutes=1)

@@ -20,8 +20,8 @@ from bot.content.loader import format_validation_error
 from bot.content.models import Model, Text
 from bot.i18n import create_i18n, fmt_date, fmt_time
 from bot.storage.base import ReminderPrefs
+from bot.telegram.ui import Screen
 from bot.telegram_text import strip_html
-from bot.ui import Screen
 
 PREVIEW_FILE = "preview.yaml"
 JUST_AFTER = timedelta(minutes=1)

@@ -23,7 +23,6 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
-from bot.filters import IsAdmin, Magic
 from bot.handlers.broadcast_progress import BcastCb, audience_label, progress_markup, progress_text
 from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
@@ -34,8 +33,9 @@ from bot.services.desk import DeskService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
+from bot.telegram.filters import IsAdmin, Magic
+from bot.telegram.ui import Screen, answer_stale, send, show, stale
 from bot.telegram_text import escape
-from bot.ui import Screen, answer_stale, send, show, stale
 
 log = logging.getLogger(__name__)
 

@@ -15,12 +15,10 @@ from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.link import create_telegram_link
 
-from bot.callbacks import MenuCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content.events import EVENT_KINDS
 from bot.content.models import Campaign
-from bot.filters import private_command
 from bot.handlers.event_texts import (
     card_text,
     district_label,
@@ -32,14 +30,16 @@ from bot.handlers.event_texts import (
     short_date,
 )
 from bot.i18n import I18n, _, fmt_date, fmt_time
-from bot.keyboards import back_to_menu, page_row
 from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.event_notices import EventNotice
 from bot.services.event_view import EventView, FilterChoices, Filters, paginate, reminder_options
 from bot.services.events import EventService
 from bot.storage.base import EventReminder
+from bot.telegram.callbacks import MenuCb
+from bot.telegram.filters import private_command
+from bot.telegram.keyboards import back_to_menu, page_row
+from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import escape, truncate_plain
-from bot.ui import Screen, answer_stale, send, show
 
 log = logging.getLogger(__name__)
 

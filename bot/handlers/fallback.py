@@ -11,12 +11,12 @@ from aiogram.types import CallbackQuery, Message
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import Campaign, ContentStore
-from bot.filters import Magic
 from bot.handlers.screens import help_screen
 from bot.handlers.texts import contact_line, sources_block
 from bot.i18n import _
-from bot.keyboards import main_menu
-from bot.ui import Screen, answer_stale, send
+from bot.telegram.filters import Magic
+from bot.telegram.keyboards import main_menu
+from bot.telegram.ui import Screen, answer_stale, send
 
 
 def router() -> Router:

@@ -10,8 +10,8 @@ from aiogram.utils.deep_linking import create_start_link
 
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.filters import Magic
 from bot.i18n import _
+from bot.telegram.filters import Magic
 from bot.telegram_text import escape
 
 

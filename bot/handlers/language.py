@@ -8,18 +8,18 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 
-from bot.callbacks import LangCb
 from bot.clock import Clock
-from bot.commands import set_chat_commands
 from bot.config import LANGUAGES, Lang, Settings
 from bot.content import ContentStore
-from bot.filters import private_command
 from bot.handlers.screens import home_screen, language_screen
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import I18n, _
 from bot.services.desk import DeskService
 from bot.storage import Storage
-from bot.ui import send, show
+from bot.telegram.callbacks import LangCb
+from bot.telegram.commands import set_chat_commands
+from bot.telegram.filters import private_command
+from bot.telegram.ui import send, show
 
 
 def router() -> Router:

@@ -8,8 +8,8 @@ from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
 from bot.clock import Clock
-from bot.filters import Magic
 from bot.storage import Storage
+from bot.telegram.filters import Magic
 
 
 def router() -> Router:

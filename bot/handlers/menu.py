@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.types import CallbackQuery
 
-from bot.callbacks import MenuCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.handlers.screens import home_screen, language_screen
 from bot.handlers.subscriptions import reminders_section
 from bot.storage import Storage
-from bot.ui import show
+from bot.telegram.callbacks import MenuCb
+from bot.telegram.ui import show
 
 SECTIONS = ("home", "language", "reminders")  # faq and events: their own routers
 

@@ -14,13 +14,13 @@ from aiogram.types import BotCommandScopeChat, CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import Settings
-from bot.filters import private_command
 from bot.i18n import _
 from bot.services.desk import DeskService
 from bot.services.privacy import PrivacyService
 from bot.storage import Storage
 from bot.storage.sql import UNANSWERED_DAILY_CAP
-from bot.ui import Screen, send, show
+from bot.telegram.filters import private_command
+from bot.telegram.ui import Screen, send, show
 
 log = logging.getLogger(__name__)
 

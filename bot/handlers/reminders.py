@@ -18,12 +18,10 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
-from bot.filters import private_command
 from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
 from bot.handlers.texts import days_left, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
-from bot.keyboards import back_to_menu
 from bot.services.campaign import status_at
 from bot.services.events import EventService
 from bot.services.pictures import PictureService
@@ -31,8 +29,10 @@ from bot.services.reminders import ReminderPlan, ReminderService, reminder_plan
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
+from bot.telegram.filters import private_command
+from bot.telegram.keyboards import back_to_menu
+from bot.telegram.ui import Screen, send, show
 from bot.telegram_text import escape
-from bot.ui import Screen, send, show
 
 MODES = ("all", "voting_day", "none")
 

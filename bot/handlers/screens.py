@@ -8,9 +8,9 @@ from bot.config import Lang
 from bot.content import Content
 from bot.handlers.texts import contact_line, status_text
 from bot.i18n import N_, _
-from bot.keyboards import language_menu, main_menu, menu_only
+from bot.telegram.keyboards import language_menu, main_menu, menu_only
+from bot.telegram.ui import Screen
 from bot.telegram_text import escape
-from bot.ui import Screen
 
 
 def home_screen(content: Content, now: datetime, lang: Lang, *, name: str = "") -> Screen:
@@ -28,7 +28,7 @@ def home_screen(content: Content, now: datetime, lang: Lang, *, name: str = "") 
     return Screen(text, main_menu())
 
 
-# /help groups the residents' commands of ``bot.commands.USER_COMMANDS`` (a command added there
+# /help groups the residents' commands of ``bot.telegram.commands.USER_COMMANDS`` (a command added there
 # appears here with its menu description; one not named below goes under "Settings").
 HELP_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("❓", N_("Questions"), ("questions",)),
@@ -41,7 +41,7 @@ HELP_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
 
 
 def help_screen(content: Content, now: datetime, lang: Lang) -> Screen:
-    from bot.commands import USER_COMMANDS  # the one list of commands (also Telegram's menu)
+    from bot.telegram.commands import USER_COMMANDS  # the one list of commands (also Telegram's menu)
 
     described = {name: description for name, description in USER_COMMANDS if name != "start"}
     grouped = {name for _mark, _title, names in HELP_GROUPS for name in names}

@@ -9,10 +9,10 @@ from aiogram.types import Message
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.filters import private_command
 from bot.handlers.screens import help_screen, home_screen, language_screen
 from bot.storage import UserRecord
-from bot.ui import send
+from bot.telegram.filters import private_command
+from bot.telegram.ui import send
 
 
 def router() -> Router:

@@ -14,16 +14,16 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
-from bot.filters import private_command
 from bot.handlers.reminders import plan_text
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
-from bot.keyboards import back_to_menu
 from bot.services.reminders import reminder_plan
 from bot.storage import Storage
 from bot.storage.base import Subscription
+from bot.telegram.filters import private_command
+from bot.telegram.keyboards import back_to_menu
+from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import escape
-from bot.ui import Screen, answer_stale, send, show
 
 SUB_ACTIONS = ("on", "off", "districts", "district")
 

@@ -1,5 +1,4 @@
-"""Telegram infrastructure that is not a feature: the delivery engine's sender
-(:mod:`bot.telegram.sender`, the :class:`~bot.services.delivery.ports.Sender` port over aiogram) and
-the request middleware that makes every message the bot sends wait for the shared send gate
-(:mod:`bot.telegram.gate_middleware`). Same layer as the handlers: services never import it; the
-composition root (:mod:`bot.app`) wires it in."""
+"""Telegram infrastructure that is not a feature, on the handlers' layer: sending and editing
+screens (``ui``), keyboards and callback data, filters, middlewares, the per-chat command menus, and
+the implementations of the delivery engine's ports (``sender``: the broadcast sender;
+``gate_middleware``: every request through the send gate)."""

@@ -12,11 +12,9 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import DeskRateCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.filters import Magic
 from bot.handlers.desk.screens import back_button, back_markup, blocked_screen
 from bot.handlers.desk.states import DeskStates, InOperatorsChat
 from bot.handlers.texts import LANGUAGE_NAMES
@@ -24,6 +22,8 @@ from bot.i18n import I18n, _
 from bot.services.desk import DeskService
 from bot.storage import Storage
 from bot.storage.base_desk import Ticket
+from bot.telegram.callbacks import DeskRateCb
+from bot.telegram.filters import Magic
 from bot.telegram_text import escape
 
 log = logging.getLogger(__name__)

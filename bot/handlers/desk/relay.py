@@ -16,10 +16,10 @@ from bot.content import ContentStore
 from bot.handlers.desk.screens import back_markup, blocked_screen, duty_line, unreachable_screen
 from bot.handlers.desk.states import DeskStates
 from bot.i18n import _
-from bot.keyboards import main_menu
 from bot.services.desk import DeskService, DeskUnavailable, Kind, TicketIntro
 from bot.storage.base_desk import Ticket
-from bot.ui import Screen, send
+from bot.telegram.keyboards import main_menu
+from bot.telegram.ui import Screen, send
 
 log = logging.getLogger(__name__)
 

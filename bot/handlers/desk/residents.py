@@ -9,11 +9,9 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import DeskCb, DeskRateCb
 from bot.clock import Clock
 from bot.config import Lang, Settings
 from bot.content import ContentStore
-from bot.filters import Magic
 from bot.handlers.desk.relay import ack, open_and_relay, refused, relay_to_topic
 from bot.handlers.desk.screens import (
     ask_button,
@@ -30,10 +28,12 @@ from bot.handlers.desk.states import DeskOn, DeskStates
 from bot.handlers.faq import answer_screen
 from bot.handlers.screens import help_screen
 from bot.i18n import I18n, _
-from bot.keyboards import main_menu
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
-from bot.ui import Screen, answer_stale, send, stale
+from bot.telegram.callbacks import DeskCb, DeskRateCb
+from bot.telegram.filters import Magic
+from bot.telegram.keyboards import main_menu
+from bot.telegram.ui import Screen, answer_stale, send, stale
 
 
 def residents_router() -> Router:

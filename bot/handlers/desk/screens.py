@@ -6,14 +6,14 @@ from datetime import datetime
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.callbacks import DeskCb
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.handlers.texts import contact_line, local_time
 from bot.i18n import _, fmt_date, fmt_time
-from bot.keyboards import main_menu
 from bot.services.desk import DeskService
-from bot.ui import Screen
+from bot.telegram.callbacks import DeskCb
+from bot.telegram.keyboards import main_menu
+from bot.telegram.ui import Screen
 
 
 def back_button() -> InlineKeyboardButton:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 
-from bot.filters import IsAdmin, Magic
 from bot.handlers.events_admin.add import (
     TEXT_STEPS,
     on_add,
@@ -26,6 +25,7 @@ from bot.handlers.events_admin.add import (
 from bot.handlers.events_admin.cancel import on_cancel_command, on_cancel_no, on_cancel_pick, on_cancel_yes
 from bot.handlers.events_admin.common import EvAdmCb, EventEdit, EventForm, on_abort, on_stale, on_stop
 from bot.handlers.events_admin.edit import on_edit, on_edit_district, on_edit_field, on_edit_input, on_edit_pick
+from bot.telegram.filters import IsAdmin, Magic
 
 
 def router() -> Router:

@@ -26,7 +26,7 @@ from bot.services.event_form import EventDraft, Step, apply_input, next_step
 from bot.services.event_input import InputError
 from bot.services.event_view import from_record
 from bot.services.events import EventService
-from bot.ui import Screen, answer_stale, send, show, stale
+from bot.telegram.ui import Screen, answer_stale, send, show, stale
 
 TEXT_STEPS = tuple(getattr(EventForm, step.value) for step in Step)  # the states that wait for a text
 

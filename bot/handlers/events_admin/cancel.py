@@ -15,8 +15,8 @@ from bot.handlers.events_admin.common import EvAdmCb, no_event_screen, pick_scre
 from bot.i18n import _
 from bot.services.event_view import EventView
 from bot.services.events import EventService
+from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import truncate_plain
-from bot.ui import Screen, answer_stale, send, show
 
 
 def _confirm_screen(event: EventView, events: EventService, lang: Lang, now: datetime) -> Screen:

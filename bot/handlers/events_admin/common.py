@@ -20,8 +20,8 @@ from bot.i18n import _
 from bot.services.event_input import InputError
 from bot.services.event_view import EventView
 from bot.services.events import EventService
+from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import escape, truncate_plain
-from bot.ui import Screen, answer_stale, send, show
 
 
 class EventForm(StatesGroup):

@@ -27,8 +27,8 @@ from bot.services.event_form import STEPS, EventDraft, Step, apply_input
 from bot.services.event_input import InputError
 from bot.services.event_view import EventView
 from bot.services.events import EventService
+from bot.telegram.ui import Screen, answer_stale, send, stale
 from bot.telegram_text import truncate_plain
-from bot.ui import Screen, answer_stale, send, stale
 
 
 def _field_label(step: Step) -> str:

@@ -10,8 +10,6 @@ from aiogram import F, Router
 from aiogram.enums import ChatType
 from aiogram.filters import Command, CommandStart, StateFilter
 
-from bot.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
-from bot.filters import IsAdmin, Magic
 from bot.handlers.faq.admin import on_reload, on_unanswered
 from bot.handlers.faq.residents import (
     on_categories,
@@ -24,6 +22,8 @@ from bot.handlers.faq.residents import (
     on_vote,
 )
 from bot.handlers.faq.screens import answer_screen, answer_text, no_answer_screen, suggestions_screen
+from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
+from bot.telegram.filters import IsAdmin, Magic
 
 PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/")
 

@@ -20,7 +20,6 @@ from aiogram.types import (
 )
 from aiogram.utils.link import create_telegram_link
 
-from bot.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import FaqEntry
@@ -40,8 +39,9 @@ from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
+from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
+from bot.telegram.ui import answer_stale, send, show
 from bot.telegram_text import split_html, strip_html, truncate_plain
-from bot.ui import answer_stale, send, show
 
 
 def _desk_on(desk: DeskService | None) -> bool:

@@ -9,15 +9,15 @@ from datetime import datetime
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
 from bot.config import LANGUAGES, Lang
 from bot.content import FaqEntry
 from bot.handlers.texts import commission_link, contact_line, sources_block
 from bot.i18n import _, fmt_date
-from bot.keyboards import back_to_menu, page_row
 from bot.services.faq import FaqService
+from bot.telegram.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
+from bot.telegram.keyboards import back_to_menu, page_row
+from bot.telegram.ui import Screen
 from bot.telegram_text import escape, truncate_plain
-from bot.ui import Screen
 
 PAGE_SIZE = 6
 

@@ -8,9 +8,9 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.callbacks import LangCb, MenuCb
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
+from bot.telegram.callbacks import LangCb, MenuCb
 
 
 def main_menu() -> InlineKeyboardMarkup:
