@@ -19,7 +19,7 @@ from aiogram.types import LinkPreviewOptions
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.content import ContentStore, load_content
+from bot.content import Content, ContentStore, load_content
 from bot.handlers.broadcast_progress import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.events import TelegramEventNotifier
@@ -125,13 +125,22 @@ def create_dispatcher(
     return dp, in_flight
 
 
-async def create_app(settings: Settings, *, clock: Clock | None = None, token: str | None = None) -> App:
+async def create_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    token: str | None = None,
+    loaded_content: Content | None = None,
+    storage: Storage | None = None,
+) -> App:
     """Load content, open the database (migrating it) and wire the bot. Raises ContentError,
-    TranslationsError or ConfigError on bad input."""
-    content = ContentStore(load_content(settings.content_dir))
+    TranslationsError or ConfigError on bad input. ``voterbot run`` passes the content and the
+    connected storage it has already opened (before importing aiogram, to fail fast)."""
+    content = ContentStore(loaded_content or load_content(settings.content_dir))
     i18n = create_i18n(settings.default_language)
-    storage = open_storage(settings.database)
-    await storage.connect()
+    if storage is None:
+        storage = open_storage(settings.database)
+        await storage.connect()
     clock = clock or SystemClock()
     bot = create_bot(settings, token or settings.require_token())
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)

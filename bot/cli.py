@@ -234,10 +234,8 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
     except ConfigError as error:
         return _fail(str(error))  # before importing aiogram: a missing setting is told at once
 
-    from bot.app import create_app
     from bot.logs import secrets_of, setup_logging
-    from bot.runners.polling import run_polling
-    from bot.runners.startup import StartupError, wait_for_bot_api
+    from bot.storage import open_storage
     from bot.storage.errors import StorageError
 
     hook_secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
@@ -246,10 +244,28 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
         secrets_of(token, hook_secret, [settings.database.url, settings.redis(), settings.bot_api_base]),
     )
 
-    async def _main() -> None:
-        app = await create_app(settings, token=token)
+    async def _main() -> str | None:
+        """Serves until stopped; returns the one line to print when the Bot API cannot be used."""
+        # content and the database first, before importing aiogram (seconds of CPU): a problem
+        # with either is told at once
+        content = load_content(settings.content_dir)
+        storage = open_storage(settings.database)
+        await storage.connect()
+        try:
+            from bot.app import create_app
+
+            app = await create_app(settings, token=token, loaded_content=content, storage=storage)
+        except BaseException:
+            await storage.close()
+            raise
+
+        from bot.runners.startup import StartupError, wait_for_bot_api
+
         try:
             await wait_for_bot_api(app.bot, settings.bot_api_base, budget=settings.startup_retry_seconds)
+        except StartupError as error:
+            await app.close()
+            return str(error)
         except BaseException:
             await app.close()
             raise
@@ -258,17 +274,23 @@ def run(settings: Settings, *, webhook: bool = False) -> int:
 
             await run_webhook(app)
         else:
+            from bot.runners.polling import run_polling
+
             await run_polling(app)
+        return None
 
     try:
-        asyncio.run(_main())
-    except (ContentError, TranslationsError, ConfigError, StorageError, StartupError) as error:
+        problem = asyncio.run(_main())
+    except (ContentError, TranslationsError, ConfigError, StorageError) as error:
         return _fail(redact(str(error)))
     except KeyboardInterrupt:
         logging.getLogger(__name__).info("interrupted")
+        return 0
     except Exception as error:
         logging.getLogger(__name__).error("stopped by an unexpected error", exc_info=True)  # redacted
         detail = " ".join(str(error).split())[:300]
         print(redact(f"voterbot: stopped by an unexpected error: {type(error).__name__}: {detail}"), file=sys.stderr)
         return EXIT_PROBLEMS
+    if problem is not None:
+        return _fail(redact(problem))
     return 0

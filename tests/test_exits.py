@@ -67,7 +67,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def populated_database(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A real database of the bot (migrated by the bot itself), with enough rows for many pages; made
+    """A real database of the bot (migrated by ``voterbot db upgrade``), with enough rows for many pages; made
     once (one bot process) and copied by each test that damages or reads it (``_copy``)."""
     path = tmp_path_factory.mktemp("populated") / "bot.sqlite3"
     _populated_database(path)
@@ -80,8 +80,15 @@ def _copy(template: Path, path: Path) -> Path:
 
 
 def _populated_database(path: Path) -> None:
-    result = run_bot(DATABASE_URL=f"sqlite:///{path}", STARTUP_RETRY_SECONDS="0.1")
-    assert result.returncode == 2 and "BOT_API_BASE" in result.stderr  # migrated, then no Bot API
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade"],
+        env=_env(DATABASE_URL=f"sqlite:///{path}"),
+        capture_output=True,
+        text=True,
+        timeout=HANG_GUARD,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr  # migrated by the bot's own command
     db = sqlite3.connect(path)
     with db:
         db.executemany(
