@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable
@@ -77,7 +76,7 @@ class WebhookDelivery:
         self.timeout = timeout
         self.repeat = repeat
         self.stats = DeliveryStats()
-        self._turn = itertools.count()
+        self._turns: dict[int | None, int] = {}  # round robin per chat
         self._chats: dict[int | None, deque[JSON]] = defaultdict(deque)
         self._busy: set[int | None] = set()
         self._slots = asyncio.Semaphore(max_connections)
@@ -102,8 +101,12 @@ class WebhookDelivery:
         if self._session is not None:
             await self._session.close()
 
-    def _next_target(self) -> str:
-        return self.targets[next(self._turn) % len(self.targets)]
+    def _next_target(self, key: int | None) -> str:
+        """Round robin per chat, so that each chat's updates alternate between the targets
+        whatever the other chats do (a global turn let one chat land on one replica only)."""
+        turn = self._turns.get(key, abs(key or 0))  # chats start on different targets
+        self._turns[key] = turn + 1
+        return self.targets[turn % len(self.targets)]
 
     async def _run(self) -> None:
         fake = self.fake
@@ -144,9 +147,10 @@ class WebhookDelivery:
         secret = self.fake.webhook.get("secret_token")
         headers = {"X-Telegram-Bot-Api-Secret-Token": str(secret)} if secret else {}
         while True:
-            target = self._next_target()
+            key = chat_key(update)
+            target = self._next_target(key)
             if target == avoid and len(self.targets) > 1:
-                target = self._next_target()
+                target = self._next_target(key)
             avoid = None
             self.stats.requests += 1
             try:
