@@ -36,6 +36,7 @@ from bot.services.pictures import PictureService
 from bot.services.privacy import PrivacyService, retire_removed_admins
 from bot.services.reminders import ReminderService
 from bot.services.scheduler import ReminderScheduler
+from bot.services.subscriptions import SubscriptionService
 from bot.storage import Storage, open_storage
 from bot.telegram.commands import CommandMenus, register_commands
 from bot.telegram.gate_middleware import SendGateMiddleware
@@ -213,6 +214,7 @@ async def create_app(
     app.background.append(scheduler)  # after the engine: due reminders need it running
     dp["reminders"] = reminders
     dp["scheduler"] = scheduler
+    dp["subscriptions"] = SubscriptionService(storage, content, clock, reminders, scheduler)
 
     # Only the replica holding the leader lease runs them (with SQLite: always this process).
     leadership = Leadership(lease_for(settings.database), app.background)

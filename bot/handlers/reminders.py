@@ -25,8 +25,8 @@ from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.services.campaign import status_at
 from bot.services.events import EventService
 from bot.services.pictures import PictureService
-from bot.services.reminders import ReminderPlan, ReminderService, reminder_plan
-from bot.services.scheduler import ReminderScheduler
+from bot.services.reminders import ReminderPlan, reminder_plan
+from bot.services.subscriptions import NO_VOTE_TIME, SubscriptionService, vote_time_token
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
 from bot.telegram.filters import private_command
@@ -184,9 +184,9 @@ def settings_view(campaign: Campaign, now: datetime, prefs: ReminderPrefs, lang:
             mark = "• " if prefs.vote_time == choice else ""
             hours.button(
                 text=mark + _clock_time(campaign, choice, lang),
-                callback_data=ReminderCb(action="time", value=choice.strftime("%H%M")),
+                callback_data=ReminderCb(action="time", value=vote_time_token(choice)),
             )
-        hours.button(text=_("No time"), callback_data=ReminderCb(action="time", value="off"))
+        hours.button(text=_("No time"), callback_data=ReminderCb(action="time", value=NO_VOTE_TIME))
         hours.adjust(5)
         builder.attach(hours)
     builder.row(back_to_menu())
@@ -219,15 +219,19 @@ async def on_show(query: CallbackQuery, db: Storage, content: ContentStore, cloc
 
 
 async def on_mode(
-    query: CallbackQuery, callback_data: ReminderCb, db: Storage, content: ContentStore, clock: Clock, lang: Lang
+    query: CallbackQuery,
+    callback_data: ReminderCb,
+    db: Storage,
+    subscriptions: SubscriptionService,
+    content: ContentStore,
+    clock: Clock,
+    lang: Lang,
 ) -> None:
     campaign, now = content.current.campaign, clock.now()
-    plan = reminder_plan(campaign, now)
-    if not plan.anything or (callback_data.value == "voting_day" and not plan.voting_day):
+    if not await subscriptions.set_reminder_mode(query.from_user.id, callback_data.value):
         await query.answer(_("This choice is no longer available."), show_alert=True)
         await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
         return
-    await db.set_reminder_mode(query.from_user.id, callback_data.value)
     await query.answer(_("Saved"))
     await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
 
@@ -236,26 +240,16 @@ async def on_time(
     query: CallbackQuery,
     callback_data: ReminderCb,
     db: Storage,
+    subscriptions: SubscriptionService,
     content: ContentStore,
     clock: Clock,
     lang: Lang,
-    reminders: ReminderService,
-    scheduler: ReminderScheduler,
 ) -> None:
     campaign, now = content.current.campaign, clock.now()
-    value = callback_data.value
-    offered = {choice.strftime("%H%M"): choice for choice in reminder_plan(campaign, now).vote_times}
-    if value == "off":
-        chosen = None
-    elif value in offered:
-        chosen = offered[value]
-    else:  # polls closed, the time passed, the hours changed, or a forged button
+    if not await subscriptions.set_vote_time(query.from_user.id, callback_data.value):
         await query.answer(_("This choice is no longer available."), show_alert=True)
         await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
         return
-    await db.set_vote_time(query.from_user.id, chosen)
-    if chosen is not None:
-        scheduler.schedule_personal(query.from_user.id, reminders.vote_time_moment(chosen))
     await query.answer(_("Saved"))
     await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
 
@@ -272,18 +266,16 @@ async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, 
 
 async def on_voted(
     query: CallbackQuery,
-    db: Storage,
+    subscriptions: SubscriptionService,
     content: ContentStore,
-    clock: Clock,
     bot: Bot,
     lang: Lang,
     pictures: PictureService,
 ) -> None:
     campaign = content.current.campaign
-    if not campaign.polls_open_at(clock.now()):
+    if not await subscriptions.mark_voted(query.from_user.id):
         await query.answer(_("This button works while the polling stations are open."), show_alert=True)
         return
-    await db.mark_voted(query.from_user.id, campaign.voting_day)
     await query.answer(_("Thank you! No more reminders today."))
     me = await bot.me()
     link = create_telegram_link(me.username or "")

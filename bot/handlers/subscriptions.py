@@ -18,6 +18,7 @@ from bot.handlers.reminders import plan_text
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import _
 from bot.services.reminders import reminder_plan
+from bot.services.subscriptions import NO_DISTRICT, SubscriptionService
 from bot.storage import Storage
 from bot.storage.base import Subscription
 from bot.telegram.filters import private_command
@@ -88,7 +89,8 @@ def district_screen(current: str | None, campaign: Campaign, lang: Lang) -> Scre
         mark = "✅ " if district.id == current else ""
         builder.button(text=mark + district.name.get(lang), callback_data=SubCb(action="district", value=district.id))
     builder.button(
-        text=("✅ " if current is None else "") + _("No district"), callback_data=SubCb(action="district", value="none")
+        text=("✅ " if current is None else "") + _("No district"),
+        callback_data=SubCb(action="district", value=NO_DISTRICT),
     )
     builder.adjust(2)
     return Screen(
@@ -100,35 +102,42 @@ async def reminders_section(db: Storage, campaign: Campaign, now: datetime, user
     return reminders_screen(await db.get_subscription(user_id), campaign, now, lang)
 
 
-async def on_subscribe(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
+async def on_subscribe(
+    message: Message, subscriptions: SubscriptionService, content: ContentStore, clock: Clock, lang: Lang
+) -> None:
     if message.from_user is None:
         return
-    now = clock.now()
-    subscription = await db.subscribe(message.from_user.id, lang, now)
-    await send(message, reminders_screen(subscription, content.current.campaign, now, lang, just_changed=True))
+    subscription = await subscriptions.subscribe(message.from_user.id, lang)
+    await send(message, reminders_screen(subscription, content.current.campaign, clock.now(), lang, just_changed=True))
 
 
-async def on_unsubscribe(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
+async def on_unsubscribe(
+    message: Message, subscriptions: SubscriptionService, content: ContentStore, clock: Clock, lang: Lang
+) -> None:
     if message.from_user is None:
         return
-    await db.unsubscribe(message.from_user.id)
-    await db.drop_reminder_prefs(message.from_user.id)  # they only serve the subscription
+    await subscriptions.unsubscribe(message.from_user.id)
     await send(message, reminders_screen(None, content.current.campaign, clock.now(), lang, just_changed=True))
 
 
 async def on_button(
-    query: CallbackQuery, callback_data: SubCb, db: Storage, content: ContentStore, clock: Clock, lang: Lang
+    query: CallbackQuery,
+    callback_data: SubCb,
+    db: Storage,
+    subscriptions: SubscriptionService,
+    content: ContentStore,
+    clock: Clock,
+    lang: Lang,
 ) -> None:
     user_id = query.from_user.id
     action = callback_data.action
     campaign, now = content.current.campaign, clock.now()
     if action == "on":
         await query.answer(_("Subscribed"))
-        subscribed = await db.subscribe(user_id, lang, now)
+        subscribed = await subscriptions.subscribe(user_id, lang)
         await show(query, reminders_screen(subscribed, campaign, now, lang, just_changed=True))
     elif action == "off":
-        await db.unsubscribe(user_id)
-        await db.drop_reminder_prefs(user_id)
+        await subscriptions.unsubscribe(user_id)
         await query.answer(_("Unsubscribed"))
         await show(query, reminders_screen(None, campaign, now, lang, just_changed=True))
     else:
@@ -141,10 +150,8 @@ async def on_button(
             await query.answer()
             await show(query, district_screen(subscription.district, campaign, lang))
             return
-        value = callback_data.value
-        if value != "none" and not campaign.is_district(value):
+        if not await subscriptions.set_district(user_id, callback_data.value):
             await answer_stale(query)
             return
-        await db.set_district(user_id, None if value == "none" else value)
         await query.answer(_("Saved"))
         await show(query, reminders_screen(await db.get_subscription(user_id), campaign, now, lang))
