@@ -227,13 +227,8 @@ async def on_mode(
     clock: Clock,
     lang: Lang,
 ) -> None:
-    campaign, now = content.current.campaign, clock.now()
-    if not await subscriptions.set_reminder_mode(query.from_user.id, callback_data.value):
-        await query.answer(_("This choice is no longer available."), show_alert=True)
-        await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
-        return
-    await query.answer(_("Saved"))
-    await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
+    saved = await subscriptions.set_reminder_mode(query.from_user.id, callback_data.value)
+    await _saved_or_refused(query, saved, db, content.current.campaign, clock.now(), lang)
 
 
 async def on_time(
@@ -245,12 +240,18 @@ async def on_time(
     clock: Clock,
     lang: Lang,
 ) -> None:
-    campaign, now = content.current.campaign, clock.now()
-    if not await subscriptions.set_vote_time(query.from_user.id, callback_data.value):
+    saved = await subscriptions.set_vote_time(query.from_user.id, callback_data.value)
+    await _saved_or_refused(query, saved, db, content.current.campaign, clock.now(), lang)
+
+
+async def _saved_or_refused(
+    query: CallbackQuery, saved: bool, db: Storage, campaign: Campaign, now: datetime, lang: Lang
+) -> None:
+    """Answers "Saved", or why not (the choice is no longer on offer); then the settings as they are."""
+    if saved:
+        await query.answer(_("Saved"))
+    else:
         await query.answer(_("This choice is no longer available."), show_alert=True)
-        await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
-        return
-    await query.answer(_("Saved"))
     await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
 
 
