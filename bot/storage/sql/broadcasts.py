@@ -81,6 +81,17 @@ def _audience(audience: Audience) -> ColumnElement[bool]:
             raise ValueError("a notice's recipients are fixed when it is created (create_notice_broadcast)")
 
 
+def _message_columns(message: BroadcastMessage) -> dict[str, Any]:
+    """The columns of a broadcast row that hold its message (a broadcast's or a notice's)."""
+    return {
+        "kind": str(message.kind),
+        "text": message.text,
+        "from_chat_id": message.from_chat_id,
+        "message_id": message.message_id,
+        "reply_markup": message.reply_markup,
+    }
+
+
 def _broadcast(row: Row[Any]) -> BroadcastRecord:
     return BroadcastRecord(
         id=int(row.id),
@@ -168,10 +179,7 @@ class BroadcastQueries(SqlCore):
             .values(
                 idempotency_key=key,
                 status=str(BroadcastStatus.SCHEDULED),
-                kind=str(message.kind),
-                text=message.text,
-                from_chat_id=message.from_chat_id,
-                message_id=message.message_id,
+                **_message_columns(message),
                 audience_kind=audience_kind,
                 audience_value=audience_value,
                 created_by=created_by,
@@ -179,7 +187,6 @@ class BroadcastQueries(SqlCore):
                 start_at=_ts(start_at),
                 progress_chat_id=progress[0] if progress else None,
                 progress_message_id=progress[1] if progress else None,
-                reply_markup=message.reply_markup,
             )
             .on_conflict_do_nothing(index_elements=[broadcasts.c.idempotency_key])
             .returning(*_BROADCAST_COLUMNS)

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select, update
 from bot.storage.base import BroadcastMessage, BroadcastRecord
 from bot.storage.broadcasts import BroadcastStatus
 from bot.storage.schema import broadcasts, deliveries
-from bot.storage.sql.broadcasts import _BROADCAST_COLUMNS, NOTICE_AUDIENCE, _broadcast
+from bot.storage.sql.broadcasts import _BROADCAST_COLUMNS, NOTICE_AUDIENCE, _broadcast, _message_columns
 from bot.storage.sql.core import SqlCore
 from bot.storage.timestamps import to_ts as _ts
 
@@ -50,16 +50,12 @@ class NoticeQueries(SqlCore):
                 .values(
                     idempotency_key=key,
                     status=str(BroadcastStatus.PREPARING),
-                    kind=str(message.kind),
-                    text=message.text,
-                    from_chat_id=message.from_chat_id,
-                    message_id=message.message_id,
+                    **_message_columns(message),
                     audience_kind=NOTICE_AUDIENCE,
                     audience_value=label,
                     created_by=created_by,
                     created_at=_ts(now),
                     start_at=_ts(now),
-                    reply_markup=message.reply_markup,
                 )
                 .on_conflict_do_nothing(index_elements=[broadcasts.c.idempotency_key])
                 .returning(broadcasts.c.id)
