@@ -77,15 +77,20 @@ def _latency(index: FaqIndex, queries: list[str], rounds: int) -> tuple[float, f
     return statistics.median(timings), _percentile(timings, 0.99)
 
 
-def synthetic_index(size: int, seed: int = 7) -> FaqIndex:
-    """2,000 entries made of the shipped FAQ's own words, so word frequencies stay realistic."""
-    content = load_content(ROOT / "data")
-    rng = random.Random(seed)
-    pool: list[str] = []
-    for entry in content.faq.entries:
+def _faq_words(*, keywords: bool) -> list[str]:
+    """The shipped FAQ's words in every language (questions, alternatives, and keywords if asked)."""
+    words: list[str] = []
+    for entry in load_content(ROOT / "data").faq.entries:
         for lang in ("kk", "ru", "en"):
             text = entry.text(lang)
-            pool.extend(" ".join([text.q, *text.alt, *text.keywords]).split())
+            words.extend(" ".join([text.q, *text.alt, *(text.keywords if keywords else [])]).split())
+    return words
+
+
+def synthetic_index(size: int, seed: int = 7) -> FaqIndex:
+    """2,000 entries made of the shipped FAQ's own words, so word frequencies stay realistic."""
+    rng = random.Random(seed)
+    pool = _faq_words(keywords=True)
     documents = []
     for number in range(size):
         phrasings = [" ".join(rng.choices(pool, k=rng.randint(3, 8))) for _ in range(3 * 6)]
@@ -251,13 +256,8 @@ def long_messages(count: int, length: int = 4000, seed: int = 11) -> Iterator[st
     """``count`` distinct messages of about ``length`` characters, made of the FAQ's own words with
     typos, each different from the others from its first words on (no two share a cache key).
     Made one at a time, so that they do not sit in memory themselves."""
-    content = load_content(ROOT / "data")
     rng = random.Random(seed)
-    pool: list[str] = []
-    for entry in content.faq.entries:
-        for lang in ("kk", "ru", "en"):
-            text = entry.text(lang)
-            pool.extend(" ".join([text.q, *text.alt]).split())
+    pool = _faq_words(keywords=False)
     letters = "абвгдеёжзийклмнопрстуфхцчшщъыьэюяәғқңөұүһі"
     for number in range(count):
         parts = [f"{number} {''.join(rng.choices(letters, k=8))}"]
