@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -206,9 +206,11 @@ class DeskService:
         except DeskUnavailable:
             await self.storage.close_ticket(ticket.id, None, self.clock.now())
             raise
+        # the intro first, then the topic made known: a replica handling the same update relays the
+        # resident's message only once it sees the topic, so the intro always comes before it
+        await self.port.post_intro(replace(ticket, thread_id=thread_id), intro)
         await self.storage.set_ticket_thread(ticket.id, thread_id)
         ticket = await self.storage.ticket(ticket.id) or ticket
-        await self.port.post_intro(ticket, intro)
         log.info("ticket #%s opened (%s, %s)", ticket.id, kind, language)
         return ticket, True
 
