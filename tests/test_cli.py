@@ -15,12 +15,17 @@ import pytest
 from bot.content import load_content
 from bot.devtools.fake_api import FakeTelegram
 from tests.conftest import DATA, ROOT
+from tests.support.bot_process import run_bot
 
 
 def voterbot(
-    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path = ROOT
+    *args: str, env: dict[str, str] | None = None, stdin: str | None = None, cwd: Path = ROOT, forked: bool = False
 ) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` in a new interpreter, or `forked` from the preloaded fork server
+    (tests/support/bot_process.py: the same `main()` without 4-5 s of importing aiogram)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}
+    if forked:
+        return run_bot(*args, env={**base, **(env or {})}, input=stdin, cwd=cwd)
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         env={**base, **(env or {})},
@@ -112,7 +117,7 @@ def test_bad_configuration_is_one_line_and_exit_code_2() -> None:
 
 @pytest.mark.slow
 def test_chat_is_an_offline_conversation() -> None:
-    result = voterbot("chat", "--lang", "en", stdin="/help\n1\n:sticker\n9\n:quit\n")
+    result = voterbot("chat", "--lang", "en", stdin="/help\n1\n:sticker\n9\n:quit\n", forked=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Hello, Resident!" in out  # /start is sent for you
@@ -124,7 +129,7 @@ def test_chat_is_an_offline_conversation() -> None:
 
 @pytest.mark.slow
 def test_chat_at_a_moment_in_kazakh() -> None:
-    result = voterbot("chat", "--lang", "kk", "--at", "2026-03-15T10:00", stdin="")
+    result = voterbot("chat", "--lang", "kk", "--at", "2026-03-15T10:00", stdin="", forked=True)
     assert result.returncode == 0, result.stderr
     assert "Бүгін — дауыс беру күні" in result.stdout
     bad = voterbot("chat", "--at", "tomorrow", stdin="")
@@ -199,7 +204,7 @@ def test_ask_prints_ranked_matches_and_json() -> None:
 
 @pytest.mark.slow
 def test_preview_shows_the_bot_at_every_milestone() -> None:
-    result = voterbot("preview", "--lang", "en")
+    result = voterbot("preview", "--lang", "en", forked=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for milestone in load_content(DATA).campaign.milestones:

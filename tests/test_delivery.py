@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
@@ -46,7 +45,8 @@ from bot.storage.base import BroadcastMessage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, DistrictAudience, LanguageAudience, MessageKind
 from bot.storage.sql import SqlStorage
 from bot.telegram.sender import BroadcastSender, TelegramSender, broadcast_method, outcome_of
-from tests.conftest import ADMIN_ID, BEFORE, ROOT, RunningBot, no_errors, sqlite_database
+from tests.conftest import ADMIN_ID, BEFORE, RunningBot, no_errors, sqlite_database
+from tests.support.bot_process import BotProcess, start_bot
 
 TEXT = BroadcastMessage(kind=MessageKind.TEXT, text="📣 <b>Polling stations</b> open at 07:00.")
 
@@ -485,11 +485,8 @@ def _env(fake: FakeTelegram, database: Path, rate: float) -> dict[str, str]:
     return env
 
 
-async def _spawn(env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+async def _spawn(env: dict[str, str]) -> BotProcess:
+    return await start_bot("run", env=env)
 
 
 @pytest.mark.slow
@@ -498,7 +495,7 @@ async def test_kill_9_mid_broadcast_skips_nobody_and_counts_duplicates_exactly(t
     database = tmp_path / "crash.sqlite3"
     fake = FakeTelegram()
     await fake.start()
-    process: asyncio.subprocess.Process | None = None
+    process: BotProcess | None = None
     try:
         storage = SqlStorage(sqlite_database(database))  # subscribers seeded before the bot starts
         await storage.connect()

@@ -17,7 +17,7 @@ from tests.test_cli import voterbot
 @pytest.mark.slow
 def test_chat_simulates_both_sides_of_the_desk() -> None:
     script = "/operator\nWhere do I vote?\n:op Your polling station is on eGov.\n:op /close\n:quit\n"
-    result = voterbot("chat", "--lang", "en", "--at", "2026-03-12T12:00", stdin=script)
+    result = voterbot("chat", "--lang", "en", "--at", "2026-03-12T12:00", stdin=script, forked=True)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[operators · #1 · EN · Where do I vote?]" in out  # the topic, its first post and the question

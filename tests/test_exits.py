@@ -1,4 +1,5 @@
-"""How `voterbot run` stops when it cannot work: real processes, real exit codes.
+"""How `voterbot run` stops when it cannot work: real processes, real exit codes (the exits after
+aiogram is imported start the bot from the preloaded fork server, tests/support/bot_process.py).
 
 A database it cannot use, a Bot API it cannot reach or that answers nonsense: one line on stderr
 naming the problem, exit code 2, no traceback, no secret, and the process really ends (the
@@ -22,6 +23,8 @@ from aiohttp import web
 
 from bot.devtools.fake_api import FakeTelegram
 from tests.conftest import ROOT
+from tests.support.bot_process import run_bot as forked_run
+from tests.support.bot_process import start_bot
 
 TOKEN = "123456:SECRET-part_of-the-token0123456789"
 HANG_GUARD = 90  # seconds: a process that never exits fails the test instead of hanging the suite
@@ -37,8 +40,12 @@ def _env(**values: str) -> dict[str, str]:
     return env
 
 
-def run_bot(*, prefix: tuple[str, ...] = (), **values: str) -> subprocess.CompletedProcess[str]:
+def run_bot(*, prefix: tuple[str, ...] = (), forked: bool = False, **values: str) -> subprocess.CompletedProcess[str]:
+    """`python -m bot run` in a new interpreter (the exits before aiogram is imported are timed by
+    that), or `forked` from the preloaded fork server (tests/support/bot_process.py)."""
     env = _env(**{"BOT_TOKEN": TOKEN, "BOT_API_BASE": "http://127.0.0.1:9", **values})
+    if forked:
+        return forked_run("run", env=env, timeout=HANG_GUARD)
     return subprocess.run(
         [*prefix, sys.executable, "-m", "bot", "run"],
         env=env,
@@ -162,10 +169,7 @@ async def test_unreachable_bot_api_is_retried_until_it_comes_up(tmp_path: Path) 
         BOT_API_BASE=f"http://127.0.0.1:{port}",
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_bot("run", env=env)
     fake = FakeTelegram()
     lines: list[str] = []
     try:
@@ -198,6 +202,7 @@ def test_bot_api_that_stays_down_is_a_clear_exit(tmp_path: Path) -> None:
         BOT_API_BASE=f"http://127.0.0.1:{free_port()}",
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
         STARTUP_RETRY_SECONDS="2",
+        forked=True,
     )
     assert result.returncode == 2, result.stderr
     *retries, last = result.stderr.splitlines()
@@ -250,10 +255,7 @@ async def test_a_bot_api_echoing_the_token_never_prints_it(echo_api: str, mode: 
         DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}",
         STARTUP_RETRY_SECONDS="1",
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", env=env, cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    process = await start_bot("run", env=env, stdout=True)
     stdout, stderr = await asyncio.wait_for(process.communicate(), HANG_GUARD)
     output = stdout.decode() + stderr.decode()
     secret_part = TOKEN.partition(":")[2]
@@ -348,10 +350,7 @@ async def test_webhook_port_in_use_is_a_clear_exit(tmp_path: Path) -> None:
             WEBHOOK_SECRET="s3cret-Webhook_token-0123456789",
             WEBHOOK_LISTEN=f"127.0.0.1:{taken.getsockname()[1]}",
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--webhook", env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        process = await start_bot("run", "--webhook", env=env)
         _, stderr = await asyncio.wait_for(process.communicate(), HANG_GUARD)
     finally:
         taken.close()

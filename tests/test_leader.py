@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import shutil
 import signal
-import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -25,7 +24,8 @@ from bot.devtools.fake_webhook import WebhookDelivery
 from bot.services.delivery import in_flight_window
 from bot.services.leader import Leadership, LocalLease, PgAdvisoryLease
 from bot.storage.sql import SqlStorage
-from tests.conftest import ADMIN_ID, ALMATY, BEFORE, DATA, ROOT
+from tests.conftest import ADMIN_ID, ALMATY, BEFORE, DATA
+from tests.support.bot_process import BotProcess, start_bot
 from tests.test_webhook import SECRET, URL, _env, _free_port, message_update
 
 
@@ -107,12 +107,12 @@ async def test_closing_the_leaders_connection_hands_over_within_10_s(postgres_ur
 
 
 # --- two replicas in webhook mode on one PostgreSQL: kill -9 of the leader mid-broadcast -----------------
-RATE = 10  # BROADCAST_RATE: slow enough to kill the leader mid-broadcast
+RATE = 20  # BROADCAST_RATE: slow enough to kill the leader mid-broadcast
 SUBSCRIBERS = range(7000, 7100)
 
 
 class Replica:
-    def __init__(self, name: str, port: int, process: asyncio.subprocess.Process) -> None:
+    def __init__(self, name: str, port: int, process: BotProcess) -> None:
         self.name = name
         self.port = port
         self.process = process
@@ -146,15 +146,14 @@ class Replica:
 
 async def start_replica(name: str, fake: FakeTelegram, database_url: str, *, rate: int = RATE, **env: str) -> Replica:
     port = _free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--webhook", cwd=ROOT,
+    process = await start_bot(
+        "run", "--webhook",
         env=_env(
             BOT_TOKEN=fake.token, BOT_API_BASE=fake.base_url, DATABASE_URL=database_url,
             ADMIN_IDS=str(ADMIN_ID), BROADCAST_RATE=str(rate), LOG_LEVEL="INFO",
             WEBHOOK_URL=URL, WEBHOOK_SECRET=SECRET, WEBHOOK_LISTEN=f"127.0.0.1:{port}",
             CHAT_PACING="false", **env,  # residents write eight messages in a burst, each to be answered
         ),
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     replica = Replica(name, port, process)
     await until(lambda: replica.logged("webhook ready") or process.returncode is not None, timeout=60)
