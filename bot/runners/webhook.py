@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 HEADER_TIMEOUT = 10.0  # seconds for a request's headers (then the connection is closed)
 BODY_TIMEOUT = 10.0  # seconds for its body (then 408)
 MAX_BODY = 1024 * 1024  # bytes; Telegram's updates are a few kilobytes (then 413)
+# After a 408 or 413 the connection is closed once the client has had this long to take the answer
+# (aiohttp's default lingers 10 s reading the unread body: a stalled body would hold its slot twice as long)
+LINGER_SECONDS = 1.0
 MAX_CONNECTIONS = 256  # open at once; Telegram uses at most 100 (setWebhook max_connections)
 BACKLOG = 128
 REFUSAL_LOG_SECONDS = 60.0  # refused requests are logged at most this often (always counted)
@@ -169,7 +172,11 @@ class WebhookServer:
         bot, dp = self.app.bot, self.app.dispatcher
         # keepalive_timeout also bounds the headers of a kept-alive connection's next request
         self._runner = web.AppRunner(
-            self.web, handle_signals=False, access_log=None, keepalive_timeout=self.header_timeout
+            self.web,
+            handle_signals=False,
+            access_log=None,
+            keepalive_timeout=self.header_timeout,
+            lingering_time=LINGER_SECONDS,
         )
         await self._runner.setup()
         assert self._runner.server is not None
