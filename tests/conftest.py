@@ -16,19 +16,20 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from redis.asyncio import Redis
 
-from bot.app import App, create_app
 from bot.clock import ManualClock
 from bot.config import DatabaseConfig, Settings, parse_database_url
 from bot.devtools.fake_api import FakeTelegram
-from bot.runners.polling import run_polling
-from bot.storage import Storage, open_storage
 from tests.support.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
+
+if TYPE_CHECKING:  # imported where used: with xdist the controller process loads this file too,
+    # and would otherwise spend 5 s of CPU importing aiogram before it starts the workers
+    from bot.app import App
+    from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
@@ -69,6 +70,9 @@ class RunningBot:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> App:
+        from bot.app import create_app
+        from bot.runners.polling import run_polling
+
         polls_before = self.fake.get_updates_requests
         self.app = await create_app(self.settings, clock=self.clock, token=self.fake.token)
         self._task = asyncio.create_task(
@@ -151,6 +155,8 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 async def storage(database_url: str) -> AsyncIterator[Storage]:
+    from bot.storage import open_storage
+
     store = open_storage(parse_database_url(database_url))
     await store.connect()
     try:
@@ -176,6 +182,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 def _migrate(url: str) -> None:
     """Alembic's upgrade to head, as at the bot's start (in a thread of its own: a test's event loop
     may be set up already in this one)."""
+
+    from bot.storage import open_storage
 
     async def migrate() -> None:
         store = open_storage(parse_database_url(url))
@@ -285,6 +293,8 @@ def redis_server() -> Iterator[str]:
 
 @pytest.fixture
 async def redis_url(redis_server: str) -> AsyncIterator[str]:
+    from redis.asyncio import Redis
+
     yield redis_server
     client = Redis.from_url(redis_server)
     await client.flushdb()
