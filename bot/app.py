@@ -27,6 +27,7 @@ from bot.handlers.reminders import ReminderRenderer
 from bot.handlers.routers import build_routers
 from bot.i18n import I18n, create_i18n
 from bot.services.announcements import AnnouncementService
+from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.events import EventService
@@ -34,7 +35,9 @@ from bot.services.faq import FaqService
 from bot.services.leader import Leadership, lease_for
 from bot.services.pictures import PictureService
 from bot.services.privacy import PrivacyService, retire_removed_admins
+from bot.services.questions import QuestionLog
 from bot.services.reminders import ReminderService
+from bot.services.residents import ResidentService
 from bot.services.scheduler import ReminderScheduler
 from bot.services.subscriptions import SubscriptionService
 from bot.storage import Storage, open_storage
@@ -106,7 +109,11 @@ def create_dispatcher(
     dp = Dispatcher(settings=settings, content=content, db=storage, clock=clock, **fsm_options(settings))
     in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
-    dp.update.outer_middleware(UserMiddleware(storage, clock))
+    residents = ResidentService(storage, clock)
+    dp["residents"] = residents
+    dp["questions"] = QuestionLog(storage, clock)
+    dp["audit"] = AuditLog(storage, clock)
+    dp.update.outer_middleware(UserMiddleware(residents))
     UserLanguageMiddleware(i18n, settings.default_language).setup(dp)
     if settings.chat_pacing:
         flood_guard = FloodGuardMiddleware()  # after the language: its notice is in the user's language

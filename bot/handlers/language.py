@@ -15,7 +15,7 @@ from bot.handlers.screens import home_screen, language_screen
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import I18n, _
 from bot.services.desk import DeskService
-from bot.storage import Storage
+from bot.services.residents import ResidentService
 from bot.telegram.callbacks import LangCb
 from bot.telegram.commands import set_chat_commands
 from bot.telegram.filters import private_command
@@ -37,7 +37,7 @@ async def on_language(message: Message, lang: Lang) -> None:
 async def on_choose(
     query: CallbackQuery,
     callback_data: LangCb,
-    db: Storage,
+    residents: ResidentService,
     i18n: I18n,
     content: ContentStore,
     clock: Clock,
@@ -46,7 +46,7 @@ async def on_choose(
     desk: DeskService | None = None,
 ) -> None:
     code = cast(Lang, callback_data.code)
-    await db.set_language(query.from_user.id, code)
+    await residents.choose_language(query.from_user.id, code)
     with i18n.use_locale(code):
         await query.answer(_("Language: {name}").format(name=LANGUAGE_NAMES[code]))
         await show(query, home_screen(content.current, clock.now(), code, name=query.from_user.first_name))

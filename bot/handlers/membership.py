@@ -7,8 +7,7 @@ from aiogram.enums import ChatType
 from aiogram.filters import KICKED, MEMBER, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
-from bot.clock import Clock
-from bot.storage import Storage
+from bot.services.residents import ResidentService
 from bot.telegram.filters import Magic
 
 
@@ -20,9 +19,9 @@ def router() -> Router:
     return r
 
 
-async def on_blocked(event: ChatMemberUpdated, db: Storage, clock: Clock) -> None:
-    await db.set_blocked(event.from_user.id, True, clock.now())
+async def on_blocked(event: ChatMemberUpdated, residents: ResidentService) -> None:
+    await residents.set_reachable(event.from_user.id, False)
 
 
-async def on_unblocked(event: ChatMemberUpdated, db: Storage, clock: Clock) -> None:
-    await db.set_blocked(event.from_user.id, False, clock.now())
+async def on_unblocked(event: ChatMemberUpdated, residents: ResidentService) -> None:
+    await residents.set_reachable(event.from_user.id, True)

@@ -17,7 +17,6 @@ from bot.config import Settings
 from bot.i18n import _
 from bot.services.desk import DeskService
 from bot.services.privacy import PrivacyService
-from bot.storage import Storage
 from bot.storage.sql import UNANSWERED_DAILY_CAP
 from bot.telegram.filters import private_command
 from bot.telegram.ui import Screen, send, show
@@ -148,10 +147,10 @@ async def on_forget_no(query: CallbackQuery) -> None:
     await show(query, Screen("↩️ " + _("Nothing was erased.")))
 
 
-async def on_stop(message: Message, db: Storage) -> None:
+async def on_stop(message: Message, privacy: PrivacyService) -> None:
     if message.from_user is None:
         return
-    await db.stop_everything(message.from_user.id)
+    await privacy.stop(message.from_user.id)
     text = "\n\n".join(
         [
             "🔕 "

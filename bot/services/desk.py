@@ -251,6 +251,10 @@ class DeskService:
                 log.warning("ticket #%s closed, but its topic was not: %s", ticket.id, error)
         return True
 
+    async def tell_block_once(self, user_id: int) -> bool:
+        """True the first time only: a blocked resident is told once, politely, then ignored."""
+        return await self.storage.mark_block_told(user_id)
+
     async def block(self, ticket: Ticket, operator_id: int) -> None:
         await self.storage.block_resident(ticket.user_id, operator_id, self.clock.now())
         await self.storage.audit(operator_id, "desk.block", f"#{ticket.id}", self.clock.now())

@@ -76,6 +76,11 @@ class PrivacyService:
             )  # fmt: skip
         return done
 
+    async def stop(self, user_id: int) -> int:
+        """``/stop``: the subscription, the reminder preferences and pending event reminders go, so
+        nothing more is sent; the user row stays (a later message starts afresh). Rows deleted."""
+        return await self.storage.stop_everything(user_id)
+
     async def forget(self, user_id: int) -> Erased:
         erased = await self.storage.forget_user(user_id)
         log.info("a user's data was erased on request: %d row(s)", erased.total)  # no id in the log

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
+
+
+class TicketStatus(StrEnum):
+    OPEN = "open"  # at most one per resident
+    CLOSED = "closed"  # by an operator (/close, /block) or by the resident; can be rated
 
 
 @dataclass(frozen=True)
@@ -15,7 +21,7 @@ class Ticket:
     id: int  # the short ticket number shown to both sides
     user_id: int
     kind: str  # question or rumour
-    status: str  # open or closed
+    status: TicketStatus
     language: str
     question: str  # the first words of the resident's question (for the topic and FAQ drafts)
     thread_id: int | None  # the topic, once created

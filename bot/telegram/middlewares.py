@@ -12,11 +12,10 @@ from aiogram import BaseMiddleware, Bot, Dispatcher, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.types import CallbackQuery, Chat, InlineQuery, Message, TelegramObject, Update, User
 
-from bot.clock import Clock
 from bot.config import Lang
 from bot.i18n import I18n, _, normalize_language, resolve_language
 from bot.services.pacing import FloodBudget
-from bot.storage import Storage
+from bot.services.residents import ResidentService
 
 log = logging.getLogger(__name__)
 
@@ -53,9 +52,8 @@ class UserLanguageMiddleware(BaseMiddleware):
 class UserMiddleware(BaseMiddleware):
     """Upserts the user on every update (first/last seen, Telegram language, reactivation)."""
 
-    def __init__(self, storage: Storage, clock: Clock) -> None:
-        self.storage = storage
-        self.clock = clock
+    def __init__(self, residents: ResidentService) -> None:
+        self.residents = residents
 
     async def __call__(
         self,
@@ -67,9 +65,7 @@ class UserMiddleware(BaseMiddleware):
         chat: Chat | None = data.get("event_chat")
         private = chat is None or chat.type == "private"  # group members are not our users
         if user is not None and not user.is_bot and private:
-            data["user_record"] = await self.storage.touch_user(
-                user.id, normalize_language(user.language_code), self.clock.now()
-            )
+            data["user_record"] = await self.residents.seen(user.id, normalize_language(user.language_code))
         return await handler(event, data)
 
 

@@ -12,7 +12,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.handlers.desk.screens import back_button, back_markup, blocked_screen
@@ -20,8 +19,8 @@ from bot.handlers.desk.states import DeskStates, InOperatorsChat
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import I18n, _
 from bot.services.desk import DeskService
-from bot.storage import Storage
-from bot.storage.base_desk import Ticket
+from bot.services.residents import ResidentService
+from bot.storage.base_desk import Ticket, TicketStatus
 from bot.telegram.callbacks import DeskRateCb
 from bot.telegram.filters import Magic
 from bot.telegram_text import escape
@@ -82,7 +81,7 @@ async def _ticket_here(message: Message, desk: DeskService, *, command: bool = T
         if command:
             await message.reply("ℹ️ " + _("This topic is not a ticket: messages here reach no resident."))
         return None
-    if ticket.status != "open":
+    if ticket.status is not TicketStatus.OPEN:
         await message.reply(
             "ℹ️ "
             + _(
@@ -94,7 +93,12 @@ async def _ticket_here(message: Message, desk: DeskService, *, command: bool = T
 
 
 async def on_operator_message(
-    message: Message, desk: DeskService, bot: Bot, i18n: I18n, db: Storage, clock: Clock, fsm_storage: BaseStorage
+    message: Message,
+    desk: DeskService,
+    bot: Bot,
+    i18n: I18n,
+    residents: ResidentService,
+    fsm_storage: BaseStorage,
 ) -> None:
     ticket = await _ticket_here(message, desk, command=False)
     if ticket is None or message.from_user is None:
@@ -110,7 +114,7 @@ async def on_operator_message(
             markup = back_markup()
         await bot.copy_message(ticket.user_id, message.chat.id, message.message_id, reply_markup=markup)
     except TelegramForbiddenError:
-        await db.set_blocked(ticket.user_id, True, clock.now())
+        await residents.set_reachable(ticket.user_id, False)
         await message.reply("⚠️ " + _("Not delivered: the resident has blocked the bot."))
         return
     except TelegramBadRequest as error:
@@ -162,7 +166,7 @@ async def on_close(message: Message, desk: DeskService, bot: Bot, i18n: I18n, fs
 async def on_topic_closed(message: Message, desk: DeskService, bot: Bot, i18n: I18n) -> None:
     """An operator closed the topic in Telegram itself: the same as /close."""
     ticket = await desk.ticket_of_thread(message.message_thread_id or 0)
-    if ticket is None or ticket.status != "open" or message.from_user is None:
+    if ticket is None or ticket.status is not TicketStatus.OPEN or message.from_user is None:
         return
     if await desk.close(ticket, message.from_user.id, action="desk.close_topic", close_topic=False):
         await _tell_resident_closed(ticket, bot, i18n)
@@ -177,7 +181,7 @@ async def on_block(
     await message.answer("⛔️ " + _("The resident is blocked and ticket #{n} is closed.").format(n=ticket.id))
     await desk.block(ticket, message.from_user.id)
     await _resident_state(fsm_storage, bot, ticket.user_id).clear()
-    if await desk.storage.mark_block_told(ticket.user_id):  # told once, politely
+    if await desk.tell_block_once(ticket.user_id):  # told once, politely
         lang: Lang = ticket.language if ticket.language in LANGUAGE_NAMES else "ru"  # type: ignore[assignment]
         with i18n.use_locale(lang):
             screen = blocked_screen(content, lang, desk.clock.now())

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
 from aiogram.types import Message
 
-from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentError, ContentStore
 from bot.i18n import _
+from bot.services.audit import AuditLog
 from bot.services.faq import FaqService
-from bot.storage import Storage
+from bot.services.questions import QuestionLog
 from bot.storage.base_desk import FaqDraft
 from bot.telegram_text import escape, split_html, truncate_plain
 
@@ -38,13 +37,11 @@ def draft_lines(drafts: list[FaqDraft]) -> list[str]:
     return lines
 
 
-async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang) -> None:
-    now = clock.now()
+async def on_unanswered(message: Message, questions: QuestionLog, audit: AuditLog, lang: Lang) -> None:
     if message.from_user is not None:
-        await db.audit(message.from_user.id, "unanswered.view", "", now)
-    since = now - timedelta(days=UNANSWERED_DAYS)
-    rows = await db.top_unanswered(since, limit=30)
-    drafts = draft_lines(await db.faq_drafts(DRAFTS_SHOWN))
+        await audit.record(message.from_user.id, "unanswered.view")
+    rows = await questions.top_unanswered(UNANSWERED_DAYS, limit=30)
+    drafts = draft_lines(await questions.drafts(DRAFTS_SHOWN))
     if not rows and not drafts:
         await message.answer(_("No unanswered questions in the last {days} days.").format(days=UNANSWERED_DAYS))
         return
@@ -59,12 +56,12 @@ async def on_unanswered(message: Message, db: Storage, clock: Clock, lang: Lang)
         await message.answer(chunk)
 
 
-async def on_reload(message: Message, content: ContentStore, faq: FaqService, db: Storage, clock: Clock) -> None:
+async def on_reload(message: Message, content: ContentStore, faq: FaqService, audit: AuditLog) -> None:
     admin = message.from_user.id if message.from_user else 0
     try:
         fresh = await content.reload_in_thread()  # parsing off the event loop
     except ContentError as error:
-        await db.audit(admin, "faq_reload", f"refused: {len(error.problems)} problem(s)", clock.now())
+        await audit.record(admin, "faq_reload", f"refused: {len(error.problems)} problem(s)")
         problems = "\n".join(f"• {escape(p)}" for p in error.problems[:10])
         more = len(error.problems) - 10
         text = "⛔️ " + _("The content was not reloaded; the previous version stays live.") + f"\n\n{problems}"
@@ -74,7 +71,7 @@ async def on_reload(message: Message, content: ContentStore, faq: FaqService, db
             await message.answer(chunk)
         return
     log.info("content reloaded by %s", admin)
-    await db.audit(admin, "faq_reload", f"ok: {len(fresh.faq.entries)} questions", clock.now())
+    await audit.record(admin, "faq_reload", f"ok: {len(fresh.faq.entries)} questions")
     await message.answer(
         "✅ "
         + _("Content reloaded: {n} questions in {c} topics.").format(n=len(fresh.faq.entries), c=len(faq.categories()))

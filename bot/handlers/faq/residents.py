@@ -38,7 +38,7 @@ from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
-from bot.storage import Storage
+from bot.services.questions import QuestionLog
 from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
 from bot.telegram.ui import answer_stale, send, show
 from bot.telegram_text import split_html, strip_html, truncate_plain
@@ -102,7 +102,7 @@ async def on_vote(
     query: CallbackQuery,
     callback_data: FaqVoteCb,
     faq: FaqService,
-    db: Storage,
+    questions: QuestionLog,
     clock: Clock,
     lang: Lang,
     desk: DeskService | None = None,
@@ -110,7 +110,7 @@ async def on_vote(
     if faq.entry(callback_data.entry) is None:
         await answer_stale(query)
         return
-    await db.record_feedback(query.from_user.id, callback_data.entry, callback_data.helpful, clock.now())
+    await questions.feedback(query.from_user.id, callback_data.entry, callback_data.helpful)
     await query.answer(_("Thank you! Your feedback helps us improve the answers."))
     entry = faq.entry(callback_data.entry)
     if not callback_data.helpful and entry is not None and isinstance(query.message, Message):
@@ -140,7 +140,7 @@ async def on_free_text(
     faq: FaqService,
     lang: Lang,
     clock: Clock,
-    db: Storage,
+    questions: QuestionLog,
     pictures: PictureService,
     desk: DeskService | None = None,
 ) -> None:
@@ -156,7 +156,7 @@ async def on_free_text(
         await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang, _desk_on(desk)))
         return
     if message.from_user is not None:
-        await db.record_unanswered(message.from_user.id, lang, text, clock.now())
+        await questions.unanswered(message.from_user.id, lang, text)
     await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
 
 

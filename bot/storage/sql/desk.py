@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Row, case, delete, func, or_, select, update
 
-from bot.storage.base_desk import DeskCounts, FaqDraft, Ticket
+from bot.storage.base_desk import DeskCounts, FaqDraft, Ticket, TicketStatus
 from bot.storage.schema import desk_blocks, desk_messages, faq_drafts, tickets
 from bot.storage.sql.core import SqlCore
 from bot.storage.timestamps import from_opt_ts as _opt_dt
@@ -30,7 +30,7 @@ class DeskQueries(SqlCore):
             id=int(row.id),
             user_id=int(row.user_id),
             kind=str(row.kind),
-            status=str(row.status),
+            status=TicketStatus(row.status),
             language=str(row.language),
             question=str(row.question),
             thread_id=None if row.thread_id is None else int(row.thread_id),
@@ -55,12 +55,14 @@ class DeskQueries(SqlCore):
             .values(
                 user_id=user_id,
                 kind=kind,
-                status="open",
+                status=TicketStatus.OPEN,
                 language=language,
                 question=question[:QUESTION_LIMIT],
                 opened_at=_ts(now),
             )
-            .on_conflict_do_nothing(index_elements=[tickets.c.user_id], index_where=tickets.c.status == "open")
+            .on_conflict_do_nothing(
+                index_elements=[tickets.c.user_id], index_where=tickets.c.status == TicketStatus.OPEN
+            )
             .returning(*tickets.c)
         )
         row = await self._one(statement)
@@ -72,7 +74,7 @@ class DeskQueries(SqlCore):
         return existing, False
 
     async def open_ticket_of(self, user_id: int) -> Ticket | None:
-        return await self._one_ticket(tickets.c.user_id == user_id, tickets.c.status == "open")
+        return await self._one_ticket(tickets.c.user_id == user_id, tickets.c.status == TicketStatus.OPEN)
 
     async def ticket(self, ticket_id: int) -> Ticket | None:
         return await self._one_ticket(tickets.c.id == ticket_id)
@@ -90,15 +92,15 @@ class DeskQueries(SqlCore):
     async def close_ticket(self, ticket_id: int, closed_by: int | None, now: datetime) -> bool:
         statement = (
             update(tickets)
-            .where(tickets.c.id == ticket_id, tickets.c.status == "open")
-            .values(status="closed", closed_at=_ts(now), closed_by=closed_by)
+            .where(tickets.c.id == ticket_id, tickets.c.status == TicketStatus.OPEN)
+            .values(status=TicketStatus.CLOSED, closed_at=_ts(now), closed_by=closed_by)
         )
         return await self._count(statement) == 1
 
     async def rate_ticket(self, ticket_id: int, user_id: int, helpful: bool) -> bool:
         statement = (
             update(tickets)
-            .where(tickets.c.id == ticket_id, tickets.c.user_id == user_id, tickets.c.status == "closed")
+            .where(tickets.c.id == ticket_id, tickets.c.user_id == user_id, tickets.c.status == TicketStatus.CLOSED)
             .values(rating=int(helpful))
         )
         return await self._count(statement) == 1
@@ -189,8 +191,8 @@ class DeskQueries(SqlCore):
             status = tickets.c.status
             row = connection.execute(
                 select(
-                    func.coalesce(func.sum(case((status == "open", 1), else_=0)), 0),
-                    func.coalesce(func.sum(case((status == "closed", 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((status == TicketStatus.OPEN, 1), else_=0)), 0),
+                    func.coalesce(func.sum(case((status == TicketStatus.CLOSED, 1), else_=0)), 0),
                 )
             ).first()
             wait = tickets.c.first_reply_at - tickets.c.opened_at
@@ -212,7 +214,7 @@ class DeskQueries(SqlCore):
             blanked = connection.execute(
                 update(tickets)
                 .where(
-                    tickets.c.status == "closed",
+                    tickets.c.status == TicketStatus.CLOSED,
                     tickets.c.closed_at < _ts(before),
                     or_(tickets.c.question != "", tickets.c.last_reply.is_not(None)),
                 )
