@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import multiprocessing
 import os
 import signal
@@ -58,16 +59,13 @@ PRELOAD = (
     "PIL.Image",
 )
 
-_context: ForkServerContext | None = None
 
-
+@functools.cache
 def _forkserver() -> ForkServerContext:
-    global _context
-    if _context is None:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(list(PRELOAD))
-        _context = context
-    return _context
+    """This worker's fork server; it starts (and imports ``PRELOAD``) with the first bot."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(list(PRELOAD))
+    return context
 
 
 def _bot_main(
@@ -123,16 +121,18 @@ class BotProcess:
         self.stdin = stdin
         self.stdout = stdout
         self.stderr = stderr
-        self._ended = asyncio.get_running_loop().create_future()
         loop = asyncio.get_running_loop()
-        loop.add_reader(process.sentinel, self._on_sentinel)
+        self._ended: asyncio.Future[int] = loop.create_future()
+        loop.add_reader(process.sentinel, self._on_sentinel)  # readable once the process has ended
 
     def _on_sentinel(self) -> None:
         loop = asyncio.get_running_loop()
         loop.remove_reader(self._process.sentinel)
         self._process.join()
+        code = self._process.exitcode
+        assert code is not None
         if not self._ended.done():
-            self._ended.set_result(self._process.exitcode)
+            self._ended.set_result(code)  # negative: ended by that signal, as asyncio's returncode
 
     @property
     def pid(self) -> int:
@@ -155,7 +155,7 @@ class BotProcess:
         self.send_signal(signal.SIGKILL)
 
     async def wait(self) -> int:
-        code: int = await asyncio.shield(self._ended)
+        code = await asyncio.shield(self._ended)
         if all(stream.at_eof() for stream in (self.stdout, self.stderr) if stream is not None):
             self._close_ends()
         return code
