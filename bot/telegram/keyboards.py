@@ -31,6 +31,14 @@ def language_menu(current: str | None = None) -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
+def rating_row(helpful: CallbackData, not_helpful: CallbackData) -> list[InlineKeyboardButton]:
+    """👍 Helpful / 👎 Not helpful: the rating of an FAQ answer and of an operators' answer."""
+    return [
+        InlineKeyboardButton(text="👍 " + _("Helpful"), callback_data=helpful.pack()),
+        InlineKeyboardButton(text="👎 " + _("Not helpful"), callback_data=not_helpful.pack()),
+    ]
+
+
 def back_to_menu() -> InlineKeyboardButton:
     return InlineKeyboardButton(text="⬅️ " + _("Menu"), callback_data=MenuCb(section="home").pack())
 

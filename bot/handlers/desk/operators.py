@@ -10,7 +10,7 @@ from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramFor
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import InlineKeyboardMarkup, Message
 
 from bot.config import Lang
 from bot.content import ContentStore
@@ -23,6 +23,7 @@ from bot.services.residents import ResidentService
 from bot.storage.base_desk import Ticket, TicketStatus
 from bot.telegram.callbacks import DeskRateCb
 from bot.telegram.filters import Magic
+from bot.telegram.keyboards import rating_row
 from bot.telegram_text import escape
 
 log = logging.getLogger(__name__)
@@ -137,14 +138,7 @@ async def _tell_resident_closed(ticket: Ticket, bot: Bot, i18n: I18n) -> None:
         ).format(n=ticket.id)
         markup = InlineKeyboardMarkup(
             inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text="👍 " + _("Helpful"), callback_data=DeskRateCb(ticket=ticket.id, good=True).pack()
-                    ),
-                    InlineKeyboardButton(
-                        text="👎 " + _("Not helpful"), callback_data=DeskRateCb(ticket=ticket.id, good=False).pack()
-                    ),
-                ],
+                rating_row(DeskRateCb(ticket=ticket.id, good=True), DeskRateCb(ticket=ticket.id, good=False)),
                 [back_button()],
             ]
         )

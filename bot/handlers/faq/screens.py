@@ -15,7 +15,7 @@ from bot.handlers.texts import commission_link, contact_line, sources_block
 from bot.i18n import _, fmt_date
 from bot.services.faq import FaqService
 from bot.telegram.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
-from bot.telegram.keyboards import back_to_menu, page_row
+from bot.telegram.keyboards import back_to_menu, page_row, rating_row
 from bot.telegram.ui import Screen
 from bot.telegram_text import escape, truncate_plain
 
@@ -96,14 +96,7 @@ def _answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, 
     back_data = FaqCategoryCb(category=back) if back else MenuCb(section="faq")
     markup = InlineKeyboardMarkup(
         inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text="👍 " + _("Helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=True).pack()
-                ),
-                InlineKeyboardButton(
-                    text="👎 " + _("Not helpful"), callback_data=FaqVoteCb(entry=entry.id, helpful=False).pack()
-                ),
-            ],
+            rating_row(FaqVoteCb(entry=entry.id, helpful=True), FaqVoteCb(entry=entry.id, helpful=False)),
             [InlineKeyboardButton(text="⬅️ " + _("Back"), callback_data=back_data.pack()), back_to_menu()],
         ]
     )
