@@ -318,18 +318,13 @@ class FakeState:
                 if named.title == chat_id_value[1:]:
                     return named.to_chat()
             raise bad_request("chat not found")
-        chat_id = as_int(chat_id_value, "chat_id")
-        grp = self._groups.get(chat_id)
-        if grp is not None:
-            return grp.to_chat()
-        state = self._users.get(chat_id)
-        if state is None or not state.has_chat:
-            raise bad_request("chat not found")
-        if state.deactivated:
+        chat = self._known_chat(chat_id_value)
+        state = self._users.get(chat["id"]) if chat["type"] == "private" else None
+        if state is not None and state.deactivated:
             raise ApiError(403, "Forbidden: user is deactivated")
-        if state.blocked:
+        if state is not None and state.blocked:
             raise ApiError(403, "Forbidden: bot was blocked by the user")
-        return state.to_chat()
+        return chat
 
     def _known_chat(self, value: Any) -> JSON:
         chat_id = as_int(value, "chat_id")
