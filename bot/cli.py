@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--lang", choices=LANGUAGES, help="the language to show the questions in")
     ask.add_argument("--json", action="store_true", help='print {"decision": ..., "matches": [...]}')
+    evaluation = sub.add_parser("eval", help="measure how well the bot understands the evaluation set (tests/eval)")
+    evaluation.add_argument("--set", default="tests/eval", metavar="DIR", help="the set's folder (dev/, heldout/)")
+    evaluation.add_argument("--split", metavar="PART", help="one part only: dev, heldout, heldout2 (default: all)")
+    evaluation.add_argument("--no-misses", action="store_true", help="figures only, not the questions it got wrong")
     drafts = sub.add_parser("drafts", help="print the operators' FAQ drafts (/faq in a ticket) for the editors")
     drafts.add_argument("--limit", type=int, default=100, help="how many, newest first (default 100)")
     return parser
@@ -68,6 +72,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return ask(settings, args.question, lang=args.lang or settings.default_language, as_json=args.json)
     if args.command == "preview":
         return preview(settings, lang=args.lang)
+    if args.command == "eval":
+        return run_eval(settings, args.set, args.split, misses=not args.no_misses)
     if args.command == "drafts":
         return print_drafts(settings, args.limit)
     if args.command == "chat":
@@ -121,6 +127,10 @@ def check(settings: Settings) -> int:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return EXIT_PROBLEMS
     assert content is not None
+    from bot.content.warnings import shared_phrasings
+
+    for warning in shared_phrasings(content):
+        print(warning)
     print(f"ok: campaign {content.campaign.id}, {len(content.faq.entries)} questions, translations kk ru en")
     return 0
 
@@ -161,15 +171,38 @@ def ask(settings: Settings, question: str, *, lang: Lang, as_json: bool) -> int:
         faq = FaqService(ContentStore(load_content(settings.content_dir)))
     except ContentError as error:
         return _fail(str(error))
-    result = faq.search(question)
+    understood = faq.understand(question)
+    result = understood.result
     if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
+        print(json.dumps({**result.to_json(), "decision": understood.decision}, ensure_ascii=False))
         return 0
-    print(f"decision: {result.decision}")
+    print(f"decision: {understood.decision}")
+    if understood.smalltalk is not None:
+        print(f"  small talk: {understood.smalltalk}")
+    if understood.rumour is not None:
+        print(f"  checked rumour: {understood.rumour.id} ({understood.rumour.verdict})")
     for match in result.matches:
         entry = faq.entry(match.id)
         title = entry.text(lang).q if entry else ""
         print(f"  {match.score:.3f}  {match.id:<28} {title}")
+    return 0
+
+
+def run_eval(settings: Settings, folder: str, split: str | None, *, misses: bool) -> int:
+    from pathlib import Path
+
+    from bot.content import ContentStore
+    from bot.devtools.evaluate import EvalSetError, evaluate, load_items, report
+    from bot.services.faq import FaqService
+
+    try:
+        faq = FaqService(ContentStore(load_content(settings.content_dir)))
+        items = [item for item in load_items(Path(folder)) if split in (None, item.split)]
+        if not items:
+            return _fail(f"no evaluation questions under {folder}/{split or '*'}")
+        print(report(evaluate(faq, items), misses=misses))
+    except (ContentError, EvalSetError, OSError) as error:
+        return _fail(str(error))
     return 0
 
 
