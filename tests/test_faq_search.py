@@ -6,17 +6,20 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-import yaml
 
 from bot.content import ContentStore, load_content
+from bot.devtools.evaluate import Item, by, evaluate, figures, load_items, report
 from bot.services.faq import FaqService
 from bot.services.faq_search import fold, readings, transliterate
 from tests.conftest import DATA
 
-EVAL = Path(__file__).parent / "eval" / "questions.yaml"
-# The issue's targets, measured on the shipped FAQ (figures in bench/RESULTS.md).
-TOP1_TARGET = 0.90
-OFF_TOPIC_TARGET = 0.90
+EVAL = Path(__file__).parent / "eval"
+# The held-out part is only measured, never tuned on: these floors hold what was measured when the
+# thresholds were fitted on the development part (bench/RESULTS.md, "Understanding residents").
+# Measured on 8 December 2026 (heldout + heldout2): kk 96.4 %, ru 95.0 %, en 94.5 %, confident wrong
+# 1.5 %. The issue's goal (95 % each, at most 1 % confident wrong) is not met for en and the wrong rate.
+HELDOUT_RIGHT = {"kk": 0.95, "ru": 0.94, "en": 0.93}
+HELDOUT_CONFIDENT_WRONG = 0.02  # share of all held-out questions
 
 
 @pytest.fixture(scope="module")
@@ -25,41 +28,39 @@ def faq() -> FaqService:
 
 
 @pytest.fixture(scope="module")
-def evaluation(faq: FaqService) -> dict[str, float]:
-    items = yaml.safe_load(EVAL.read_text(encoding="utf-8"))
-    on = Counter[str]()
-    hits = Counter[str]()
-    off = off_fallback = 0
-    for item in items:
-        result = faq.search(item["q"])
-        if item["expect"] == "off-topic":
-            off += 1
-            off_fallback += result.decision == "fallback"
-        else:
-            on[item["lang"]] += 1
-            hits[item["lang"]] += bool(result.matches) and result.matches[0].id == item["expect"]
-    scores = {lang: hits[lang] / on[lang] for lang in on}
-    scores["all"] = sum(hits.values()) / sum(on.values())
-    scores["off_topic_fallback"] = off_fallback / off
-    return scores
+def items() -> list[Item]:
+    return load_items(EVAL)
 
 
-def test_evaluation_set_is_what_it_claims(faq: FaqService) -> None:
-    items = yaml.safe_load(EVAL.read_text(encoding="utf-8"))
-    assert len(items) >= 150
-    languages = Counter(item["lang"] for item in items)
-    assert languages["kk"] >= len(items) / 4 and languages["ru"] >= len(items) / 4 and languages["en"] >= 20
-    ids = {item["expect"] for item in items} - {"off-topic"}
-    assert ids <= set(faq.content.faq_by_id), ids - set(faq.content.faq_by_id)
-    assert sum(item["expect"] == "off-topic" for item in items) >= 20
+def test_evaluation_set_is_what_it_claims(items: list[Item], faq: FaqService) -> None:
+    assert len(items) >= 450
+    languages = Counter(item.lang for item in items)
+    assert all(languages[lang] >= 150 for lang in ("kk", "ru", "en")), languages
+    heldout = [item for item in items if item.split != "dev"]
+    assert Counter(item.lang for item in heldout).keys() == {"kk", "ru", "en"}
+    assert len(heldout) >= 450
+    for label in ("smalltalk", "off-topic", "none"):
+        assert sum(item.expect == label for item in heldout) >= 30, label
+    evaluate(faq, items[:1])  # every expected entry exists (raises otherwise)
 
 
-def test_top1_accuracy(evaluation: dict[str, float]) -> None:
-    assert evaluation["all"] >= TOP1_TARGET, evaluation
+def test_heldout_floors(items: list[Item], faq: FaqService) -> None:
+    outcomes = evaluate(faq, [item for item in items if item.split != "dev"])
+    per_language = by(outcomes, "lang")
+    for lang, floor in HELDOUT_RIGHT.items():
+        assert per_language[lang].right_share >= floor, report(outcomes)
+    assert figures(outcomes).wrong_share <= HELDOUT_CONFIDENT_WRONG, report(outcomes)
+    smalltalk = [o for o in outcomes if o.item.expect == "smalltalk"]
+    assert smalltalk and all(o.decision == "smalltalk" for o in smalltalk), report(smalltalk)
+    assert not any(o.decision == "smalltalk" for o in outcomes if o.item.expect != "smalltalk"), report(outcomes)
 
 
-def test_off_topic_questions_fall_back(evaluation: dict[str, float]) -> None:
-    assert evaluation["off_topic_fallback"] >= OFF_TOPIC_TARGET, evaluation
+def test_development_part_reads_the_same_way(items: list[Item], faq: FaqService) -> None:
+    """The figures the thresholds were fitted on: small talk always recognised, and no entry
+    answered for small talk."""
+    outcomes = evaluate(faq, [item for item in items if item.split == "dev"])
+    assert all(o.decision == "smalltalk" for o in outcomes if o.item.expect == "smalltalk"), report(outcomes)
+    assert figures(outcomes).right_share >= 0.9, report(outcomes)
 
 
 @pytest.mark.parametrize(

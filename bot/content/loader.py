@@ -15,11 +15,13 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.config import LANGUAGES
 from bot.content.events import EventEntry, EventsFile
-from bot.content.models import Campaign, FaqEntry, FaqFile
+from bot.content.models import Campaign, FaqEntry, FaqFile, Rumour, RumoursFile
 
 M = TypeVar("M", bound=BaseModel)
 CONTENT_FILES = ("campaign.yaml", "faq.yaml", "events.yaml")
+OPTIONAL_FILES = ("rumours.yaml",)  # read when present
 # libyaml's safe loader when PyYAML has it (about 9x faster on faq.yaml); the pure-Python one otherwise
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # A folder's content, kept while its files are unchanged (size and modification time): loading is
@@ -42,11 +44,24 @@ class Content:
     directory: Path
     faq_by_id: dict[str, FaqEntry] = field(default_factory=dict)
     events: list[EventEntry] = field(default_factory=list)  # data/events.yaml, as in the file
+    rumours: list[Rumour] = field(default_factory=list)  # data/rumours.yaml, when there is one
 
     @classmethod
-    def build(cls, campaign: Campaign, faq: FaqFile, directory: Path, events: EventsFile | None = None) -> Content:
+    def build(
+        cls,
+        campaign: Campaign,
+        faq: FaqFile,
+        directory: Path,
+        events: EventsFile | None = None,
+        rumours: RumoursFile | None = None,
+    ) -> Content:
         return cls(
-            campaign, faq, directory, {entry.id: entry for entry in faq.entries}, list(events.events if events else [])
+            campaign,
+            faq,
+            directory,
+            {entry.id: entry for entry in faq.entries},
+            list(events.events if events else []),
+            list(rumours.rumours if rumours else []),
         )
 
 
@@ -130,6 +145,12 @@ def _fingerprint(directory: Path) -> tuple[tuple[str, int, int], ...]:
         except OSError:
             return ()
         stats.append((name, stat.st_mtime_ns, stat.st_size))
+    for name in OPTIONAL_FILES:
+        try:
+            stat = (directory / name).stat()
+        except OSError:
+            continue
+        stats.append((name, stat.st_mtime_ns, stat.st_size))
     return tuple(stats)
 
 
@@ -156,15 +177,20 @@ def _load(directory: Path) -> Content:
     campaign = _validate(directory / "campaign.yaml", Campaign, problems)
     faq = _validate(directory / "faq.yaml", FaqFile, problems)
     events = _validate(directory / "events.yaml", EventsFile, problems)
+    rumours = (
+        _validate(directory / "rumours.yaml", RumoursFile, problems) if (directory / "rumours.yaml").exists() else None
+    )
     if problems or campaign is None or faq is None or events is None:
         raise ContentError(problems or [f"{directory}: content could not be loaded"])
-    problems = cross_check(directory, campaign, faq, events)
+    problems = cross_check(directory, campaign, faq, events, rumours)
     if problems:
         raise ContentError(problems)
-    return Content.build(campaign, faq, directory, events)
+    return Content.build(campaign, faq, directory, events, rumours)
 
 
-def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile) -> list[str]:
+def cross_check(
+    directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile, rumours: RumoursFile | None = None
+) -> list[str]:
     """What one file says of another: FAQ variants and events name milestones of campaign.yaml (in
     its order), events name its districts."""
     order = {milestone.id: index for index, milestone in enumerate(campaign.milestones)}
@@ -190,6 +216,15 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
                 if order[variant.from_] <= last:
                     problems.append(f"{where}: {variant.from_!r} is out of order (list variants in milestone order)")
                 last = order[variant.from_]
+    for rumour in rumours.rumours if rumours else []:
+        where = f"{directory / 'rumours.yaml'}: rumour {rumour.id!r}"
+        for index, source in enumerate(rumour.sources):
+            if source.from_ is not None and source.from_ not in order:
+                problems.append(f"{where}: field sources.{index}.from: unknown milestone {source.from_!r}")
+        for lang in LANGUAGES:
+            for variant in rumour.text(lang).variants:
+                if variant.from_ not in order:
+                    problems.append(f"{where}: field {lang}.variants: unknown milestone {variant.from_!r}")
     entry_ids = {entry.id for entry in faq.entries}
     for entry_id in campaign.results.faq if campaign.results else []:
         if entry_id not in entry_ids:

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, FaqCategory, FaqEntry
+from bot.content.models import Rumour
 from bot.services.faq_search import Document, FaqIndex, SearchResult, searched_text
+from bot.services.smalltalk import SmallTalk, read
 
+RUMOUR = "rumour:"  # the search's id of a checked rumour (rumours.yaml)
 CACHE_SIZE = 10_000  # search results kept (least recently used dropped first)
 CACHE_CHARACTERS = 1_000_000  # and at most this many characters of keys (a few MiB)
 
@@ -42,8 +46,33 @@ def build_index(content: Content) -> FaqIndex:
             keywords.extend(text.keywords)
             answers.extend(text.answers())
         documents.append(Document(entry.id, phrasings, keywords, answers))
+    for rumour in content.rumours:  # checked rumours are found by the same search, as "rumour:<id>"
+        claims: list[str] = []
+        for lang in LANGUAGES:
+            claims.append(rumour.text(lang).claim)
+            claims.extend(rumour.text(lang).alt)
+        documents.append(Document(RUMOUR + rumour.id, claims))
     off_topic = content.faq.off_topic
     return FaqIndex(documents, negatives=[*off_topic.kk, *off_topic.ru, *off_topic.en])
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the bot makes of a resident's message: small talk of a kind, or a question with what the
+    FAQ search found for it (the question read without its greetings and fillers)."""
+
+    smalltalk: SmallTalk | None
+    result: SearchResult  # FAQ entries only
+    rumour: Rumour | None = None  # a checked rumour the message repeats
+
+    @property
+    def decision(self) -> str:
+        if self.smalltalk is not None:
+            return "smalltalk"
+        return "rumour" if self.rumour is not None else self.result.decision
+
+
+_NOTHING = SearchResult("fallback", [])
 
 
 class FaqService:
@@ -58,10 +87,12 @@ class FaqService:
         self._results: OrderedDict[tuple[str, int], SearchResult] = OrderedDict()
         self._cached_characters = 0
         self.rendered: dict[tuple[object, ...], object] = {}
+        self._rumours = {rumour.id: rumour for rumour in store.current.rumours}
         store.subscribe(self._rebuild)
 
     def _rebuild(self, content: Content) -> None:
         self._index = index_for(content)
+        self._rumours = {rumour.id: rumour for rumour in content.rumours}
         self._results.clear()
         self._cached_characters = 0
         self.rendered.clear()
@@ -84,6 +115,24 @@ class FaqService:
             (old, _), _ = self._results.popitem(last=False)
             self._cached_characters -= len(old)
         return result
+
+    def understand(self, text: str) -> Understanding:
+        """Small talk, or the search of the question (the one place the bot reads a resident's words:
+        free text, /rumour, 👎, the evaluation)."""
+        reading = read(text)
+        if reading.kind is not None:
+            return Understanding(reading.kind, _NOTHING)
+        result = self.search(reading.question)
+        best = result.best
+        if best is not None and best.id.startswith(RUMOUR):
+            rumour = self._rumours.get(best.id.removeprefix(RUMOUR))
+            if result.decision == "answer" and rumour is not None:
+                return Understanding(None, _NOTHING, rumour)
+        if any(match.id.startswith(RUMOUR) for match in result.matches):
+            entries = [match for match in result.matches if not match.id.startswith(RUMOUR)]
+            decision = result.decision if entries else "fallback"
+            result = SearchResult(decision, entries, result.off_topic)
+        return Understanding(None, result)
 
     def entry(self, entry_id: str) -> FaqEntry | None:
         return self.content.faq_by_id.get(entry_id)

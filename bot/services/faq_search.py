@@ -43,6 +43,7 @@ _EN_TO_RU = str.maketrans(_EN, _RU)
 _TRANSLIT = [
     ("shch", "щ"), ("sch", "щ"), ("sh", "ш"), ("ch", "ч"), ("zh", "ж"), ("kh", "х"), ("ts", "ц"), ("ya", "я"),
     ("yu", "ю"), ("yo", "е"), ("ye", "е"), ("ia", "я"), ("iu", "ю"), ("gh", "г"),
+    ("ay", "ай"), ("oy", "ой"), ("ey", "ей"), ("iy", "ий"), ("uy", "уй"), ("yy", "ый"),
     ("a", "а"), ("b", "б"), ("c", "к"), ("d", "д"), ("e", "е"), ("f", "ф"), ("g", "г"), ("h", "х"), ("i", "и"),
     ("j", "ж"), ("k", "к"), ("l", "л"), ("m", "м"), ("n", "н"), ("o", "о"), ("p", "п"), ("q", "к"), ("r", "р"),
     ("s", "с"), ("t", "т"), ("u", "у"), ("v", "в"), ("w", "у"), ("x", "кс"), ("y", "ы"), ("z", "з"),
@@ -50,105 +51,35 @@ _TRANSLIT = [
 _TRANSLIT_RE = re.compile("|".join(re.escape(latin) for latin, _ in _TRANSLIT))
 _TRANSLIT_MAP = dict(_TRANSLIT)
 
-STOP_WORDS = frozenset(
-    [
-        "и",
-        "в",
-        "во",
-        "на",
-        "с",
-        "со",
-        "к",
-        "ко",
-        "по",
-        "из",
-        "у",
-        "о",
-        "об",
-        "от",
-        "а",
-        "но",
-        "ли",
-        "же",
-        "бы",
-        "то",
-        "это",
-        "я",
-        "мы",
-        "вы",
-        "ты",
-        "он",
-        "она",
-        "они",
-        "мне",
-        "меня",
-        "мой",
-        "моя",
-        "мои",
-        "вас",
-        "нам",
-        "нас",
-        "ну",
-        "вот",
-        "там",
-        "тут",
-        "ещё",
-        "еще",
-        "уже",
-        "или",
-        "да",
-        "нет",
-        "бол",
-        "мен",
-        "сен",
-        "ол",
-        "біз",
-        "сіз",
-        "олар",
-        "және",
-        "бен",
-        "пен",
-        "ма",
-        "ме",
-        "ба",
-        "бе",
-        "па",
-        "пе",
-        "ше",
-        "ғой",
-        "ғана",
-        "де",
-        "та",
-        "the",
-        "a",
-        "an",
-        "is",
-        "are",
-        "am",
-        "be",
-        "to",
-        "of",
-        "in",
-        "on",
-        "at",
-        "for",
-        "and",
-        "or",
-        "i",
-        "me",
-        "my",
-        "we",
-        "you",
-        "it",
-        "this",
-        "that",
-        "do",
-        "does",
-        "did",
-        "was",
-        "were",
-    ]
-)
+_STOP_TEXT = """
+и в во на с со к ко по из у о об от а но ли же бы то это я мы вы ты он она они мне меня мой моя мои вас нам
+нас ну вот там тут или да нет бол мен сен ол біз сіз олар және бен пен ма ме ба бе па пе ше ғой
+ғана де та the a an is are am be to of in on at for and or i me my we you it this that do does did was were
+"""
+# Conversation around a question: asides, hedges, fillers and interjections in the three languages.
+# They carry nothing the FAQ could match, and as unknown words they would dilute the question.
+_CHATTER_TEXT = """
+ок окей ok okay okey lol lmm hmm hm um uh oh ah hey hi hello yo pls plz please so just like really actually
+basically honestly literally kinda sorta also too very much well anyway btw bro sis guys thx thanks ty idk
+tbh imo ya yeah yep nope sure k its im ive id would could shall might let lets got gonna wanna gotta очень
+прям прямо просто вообще ваще короче блин типа кстати вроде вдруг ладно хорошо ой ах эх слушай слушайте
+честно правда реально конечно пожалуйста подскажите подскажи скажите скажи здравствуйте привет спасибо
+извините простите надо нужно хочу хотел хотела знаю знать понять понимаю понял поняла пж пжл плиз чтобы чтоб
+если тоже также ребят ребята бро енді ау әй рахмет сәлем өтінемін айтыңызшы айтшы білмеймін білгім келеді
+"""
+
+# Chat shorthand, read as the words it stands for before anything else.
+SHORTHAND = {
+    "u": "you", "ur": "your", "r": "are", "ppl": "people", "abt": "about", "whn": "when", "wen": "when",
+    "wat": "what", "wut": "what", "wht": "what", "rn": "now", "tmrw": "tomorrow", "tmr": "tomorrow",
+    "b4": "before", "cuz": "because", "coz": "because", "bc": "because", "pls": "please", "w": "with",
+    "govt": "government", "gov": "government", "info": "information", "yrs": "years",
+    "щас": "сейчас", "щаз": "сейчас", "ща": "сейчас", "скока": "сколько", "скоко": "сколько",
+    "сколко": "сколько", "чё": "что", "че": "что", "шо": "что", "чо": "что", "ниче": "ничего",
+    "инфа": "информация", "инфу": "информацию", "тыщ": "тысяч", "прописка": "регистрация",
+    "прописке": "регистрации", "прописки": "регистрации", "прописан": "зарегистрирован",
+    "прописана": "зарегистрирована", "propiska": "registration", "комп": "компьютер",
+}  # fmt: skip
 
 _ru_stemmer = snowballstemmer.stemmer("russian")
 _en_stemmer = snowballstemmer.stemmer("english")
@@ -166,16 +97,14 @@ MAX_QUERY = 500  # characters of a message that are searched
 MAX_WORD = 64  # longer "words" are cut: no vocabulary word is that long, and caches stay small
 COVERAGE_CANDIDATES = 40
 MAX_POSTINGS = 3000
-ANSWER_SCORE = 0.5
-ANSWER_MARGIN = 0.08
-CONFIDENT_SCORE = 0.75
-SUGGEST_SCORE = 0.3
 READING_DISCOUNT = 0.9
-OFF_TOPIC_MARGIN = -0.05  # fall back when the out-of-scope examples match at least this close to the best
 
 
 def fold(text: str) -> str:
     return text.casefold().translate(_KK_FOLD)
+
+
+STOP_WORDS = frozenset(fold(word) for word in (_STOP_TEXT + _CHATTER_TEXT).split())
 
 
 def searched_text(query: str) -> str:
@@ -187,6 +116,12 @@ def searched_text(query: str) -> str:
 
 def words(text: str) -> list[str]:
     return _WORD_RE.findall(fold(text))
+
+
+def phrasing_key(text: str) -> frozenset[str]:
+    """A phrasing's words as the exact-match rule compares them: folded, shorthand read, stop words
+    left out, in any order."""
+    return frozenset(SHORTHAND.get(word, word) for word in words(text) if word not in STOP_WORDS) - STOP_WORDS
 
 
 @lru_cache(maxsize=65536)
@@ -236,6 +171,7 @@ class Match:
 class SearchResult:
     decision: Decision
     matches: list[Match]
+    off_topic: float = 0.0  # how close the out-of-scope examples came
 
     @property
     def best(self) -> Match | None:
@@ -309,6 +245,17 @@ class FaqIndex:
         for word in self.vocabulary:
             self._buckets[word[0]].append(word)
         self._corrections: dict[str, str] = {}
+        # A question typed as one of an entry's phrasings (its words, in any order, stop words aside)
+        # is that entry's: `voterbot check` warns when two entries share a phrasing, and a phrasing
+        # two entries share decides nothing.
+        owners: dict[frozenset[str], set[int]] = defaultdict(set)
+        for entry, document in enumerate(documents):
+            if document.id != OFF_TOPIC:
+                for text in document.phrasings:
+                    phrasing = phrasing_key(text)
+                    if phrasing:
+                        owners[phrasing].add(entry)
+        self._exact = {phrasing: next(iter(entries)) for phrasing, entries in owners.items() if len(entries) == 1}
 
     def idf(self, key: str) -> float:
         return self._idf.get(key, self.unknown_idf)
@@ -332,7 +279,8 @@ class FaqIndex:
         return corrected
 
     def _score_reading(self, text: str) -> dict[int, float]:
-        corrected = [self._correct(w[:MAX_WORD]) for w in words(text) if w not in STOP_WORDS][:40]
+        read = (SHORTHAND.get(w, w) for w in words(text))
+        corrected = [self._correct(w[:MAX_WORD]) for w in read if w not in STOP_WORDS][:40]
         query = features(" ".join(corrected))
         if not query:
             return {}
@@ -360,7 +308,7 @@ class FaqIndex:
     def search(self, query: str, limit: int = 5) -> SearchResult:
         best: dict[int, float] = {}
         for number, reading in enumerate(readings(query[:MAX_QUERY])):
-            if number and best and max(best.values()) >= CONFIDENT_SCORE:
+            if number and best and max(best.values()) >= THRESHOLDS.confident:
                 break  # the text as typed is understood; no need to re-read it as another layout
             discount = 1.0 if number == 0 else READING_DISCOUNT  # as typed beats a re-reading
             for index, score in self._score_reading(reading).items():
@@ -370,20 +318,39 @@ class FaqIndex:
         ranked = sorted(best.items(), key=lambda item: (-item[1], item[0]))
         off_topic = next((score for index, score in ranked if self.ids[index] == OFF_TOPIC), 0.0)
         matches = [Match(self.ids[i], min(1.0, score)) for i, score in ranked if self.ids[i] != OFF_TOPIC][:limit]
-        decision = decide(matches)
-        if matches and off_topic >= matches[0].score - OFF_TOPIC_MARGIN:
-            decision = "fallback"
-        return SearchResult(decision, matches)
+        exact = next((self._exact[key] for key in map(phrasing_key, readings(query)) if key in self._exact), None)
+        if exact is not None:  # typed as one of the entry's phrasings: that entry, first and certain
+            others = [match for match in matches if match.id != self.ids[exact]]
+            return SearchResult("answer", [Match(self.ids[exact], 1.0), *others][:limit], off_topic)
+        return SearchResult(decide(matches, off_topic), matches, off_topic)
 
 
-def decide(matches: list[Match]) -> Decision:
+@dataclass(frozen=True)
+class Thresholds:
+    """When the bot answers, suggests or says it has no answer. Fitted on the development part of the
+    evaluation set (``voterbot eval``; bench/RESULTS.md): a confident wrong answer is the worst outcome,
+    so the top entry must be clearly ahead of the next one to be answered."""
+
+    confident: float = 0.95  # answered whatever the others score
+    answer: float = 0.5  # answered when also ``margin`` ahead of the second
+    margin: float = 0.2
+    suggest: float = 0.2  # below this: no answer
+    off_topic_margin: float = 0.05  # no answer when the out-of-scope examples come this close to the best
+
+
+THRESHOLDS = Thresholds()
+
+
+def decide(matches: list[Match], off_topic: float = 0.0, t: Thresholds = THRESHOLDS) -> Decision:
     if not matches:
         return "fallback"
     top = matches[0].score
+    if off_topic >= top - t.off_topic_margin:
+        return "fallback"
     second = matches[1].score if len(matches) > 1 else 0.0
-    if top >= CONFIDENT_SCORE or (top >= ANSWER_SCORE and top - second >= ANSWER_MARGIN):
+    if top >= t.confident or (top >= t.answer and top - second >= t.margin):
         return "answer"
-    if top >= SUGGEST_SCORE:
+    if top >= t.suggest:
         return "suggest"
     return "fallback"
 

@@ -28,6 +28,10 @@ class FaqVoteCb(CallbackData, prefix="fv"):
     helpful: bool
 
 
+class FaqNoneCb(CallbackData, prefix="fn"):
+    """ "None of these" under the suggestions for a question."""
+
+
 class DeskCb(CallbackData, prefix="dk"):
     """The operators' desk, resident side (bot.handlers.desk)."""
 

@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 
 from aiogram.exceptions import TelegramBadRequest
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
 
 from bot.i18n import _
 from bot.telegram_text import split_html, strip_html
@@ -34,14 +34,26 @@ async def answer_stale(query: CallbackQuery) -> None:
     await query.answer(stale(), show_alert=True)
 
 
-async def send(message: Message, screen: Screen) -> Message:
-    """Send ``screen`` as new message(s); buttons go on the last chunk."""
+async def send(message: Message, screen: Screen, *, reply: bool = False) -> Message:
+    """Send ``screen`` as new message(s); buttons go on the last chunk. ``reply``: the last chunk
+    quotes ``message`` (an answer to a resident's question: its buttons can then read the question
+    back from the chat, and the bot keeps no copy of it)."""
     chunks = split_html(screen.text)
     sent = message
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
-        sent = await message.answer(chunk, reply_markup=screen.markup if last else None)
+        quote = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+        sent = await message.answer(
+            chunk, reply_markup=screen.markup if last else None, reply_parameters=quote if last and reply else None
+        )
     return sent
+
+
+def replied_text(message: object) -> str:
+    """The text of the message a bot message quotes (see ``send(..., reply=True)``), or ""."""
+    if not isinstance(message, Message) or message.reply_to_message is None:
+        return ""
+    return message.reply_to_message.text or message.reply_to_message.caption or ""
 
 
 def _same(message: Message, screen: Screen) -> bool:

@@ -19,6 +19,7 @@ from bot.content.models.campaign import (
 )
 from bot.content.models.faq import ANSWER_LIMIT, FaqCategory, FaqEntry, FaqFile, FaqText, OffTopic, Variant
 from bot.content.models.operators import WEEKDAYS, Operators, OperatorShift, Weekday
+from bot.content.models.rumours import Rumour, RumoursFile, RumourText, Verdict
 
 __all__ = [
     "ANSWER_LIMIT",
@@ -45,10 +46,14 @@ __all__ = [
     "Reminder",
     "ResultOption",
     "Results",
+    "Rumour",
+    "RumourText",
+    "RumoursFile",
     "Source",
     "StationLookup",
     "Text",
     "Url",
     "Variant",
+    "Verdict",
     "Weekday",
 ]

@@ -26,6 +26,8 @@ from bot.handlers.desk.screens import (
 )
 from bot.handlers.desk.states import DeskOn, DeskStates
 from bot.handlers.faq import answer_screen
+from bot.handlers.faq.screens import ask_person_button
+from bot.handlers.faq.screens import rumour_screen as faq_rumour_screen
 from bot.handlers.screens import help_screen
 from bot.i18n import I18n, _
 from bot.services.desk import DeskService
@@ -233,15 +235,18 @@ async def on_rumour_message(
     assert message.from_user is not None
     text = message.text or message.caption or ""
     if text.strip():
-        result = faq.search(text)
+        understood = faq.understand(text)
+        if understood.rumour is not None:  # checked already: the verdict, and a person if wanted
+            await state.clear()
+            person = ask_person_button(str(message.message_id))
+            await send(message, faq_rumour_screen(faq, understood.rumour, lang, clock.now(), person), reply=True)
+            return
+        result = understood.result
         entry = faq.entry(result.best.id) if result.decision == "answer" and result.best is not None else None
         if entry is not None:
             await state.clear()
             await send(message, answer_screen(faq, entry, lang, clock.now()))
-            person = InlineKeyboardButton(
-                text="💬 " + _("Ask a person about it"),
-                callback_data=DeskCb(action="person", ctx=str(message.message_id)).pack(),
-            )
+            person = ask_person_button(str(message.message_id))
             await send(
                 message,
                 Screen(

@@ -18,11 +18,12 @@ from bot.handlers.faq.residents import (
     on_entry,
     on_free_text,
     on_inline,
+    on_none_of_these,
     on_questions,
     on_vote,
 )
 from bot.handlers.faq.screens import answer_screen, answer_text, no_answer_screen, suggestions_screen
-from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
+from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, MenuCb
 from bot.telegram.filters import IsAdmin, Magic
 
 PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/")
@@ -50,6 +51,7 @@ def router() -> Router:
     r.callback_query.register(on_category, FaqCategoryCb.filter())
     r.callback_query.register(on_entry, FaqEntryCb.filter())
     r.callback_query.register(on_vote, FaqVoteCb.filter())
+    r.callback_query.register(on_none_of_these, FaqNoneCb.filter())
     r.inline_query.register(on_inline)
     return r
 

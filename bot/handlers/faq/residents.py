@@ -26,10 +26,14 @@ from bot.content import FaqEntry
 from bot.handlers.faq.screens import (
     answer_screen,
     answer_text,
+    ask_person_button,
     categories_screen,
     category_screen,
     no_answer_screen,
+    none_of_these_screen,
     not_helpful_screen,
+    rumour_screen,
+    smalltalk_screen,
     suggestions_screen,
 )
 from bot.handlers.pictures import results_known, send_results
@@ -40,7 +44,7 @@ from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
 from bot.services.questions import QuestionLog
 from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
-from bot.telegram.ui import answer_stale, send, show
+from bot.telegram.ui import answer_stale, replied_text, send, show
 from bot.telegram_text import split_html, strip_html, truncate_plain
 
 
@@ -114,7 +118,26 @@ async def on_vote(
     await query.answer(_("Thank you! Your feedback helps us improve the answers."))
     entry = faq.entry(callback_data.entry)
     if not callback_data.helpful and entry is not None and isinstance(query.message, Message):
-        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk)))
+        question = replied_text(query.message)  # the resident's own words, quoted by the answer
+        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk), question))
+
+
+async def on_none_of_these(
+    query: CallbackQuery,
+    faq: FaqService,
+    lang: Lang,
+    clock: Clock,
+    questions: QuestionLog,
+    desk: DeskService | None = None,
+) -> None:
+    """ "None of these" under the suggestions: the question joins the unanswered ones, and the resident
+    gets the ways on (rephrase, a person, the official line)."""
+    await query.answer()
+    question = replied_text(query.message)
+    if question.strip():
+        await questions.unanswered(query.from_user.id, lang, question)
+    if isinstance(query.message, Message):
+        await send(query.message, none_of_these_screen(faq, lang, clock.now(), _desk_on(desk)))
 
 
 async def on_deep_link(
@@ -145,15 +168,24 @@ async def on_free_text(
     desk: DeskService | None = None,
 ) -> None:
     text = message.text or ""
-    result = faq.search(text)
+    understood = faq.understand(text)
+    if understood.smalltalk is not None:  # never an FAQ answer, never an unanswered question
+        await send(message, smalltalk_screen(faq, understood.smalltalk, lang))
+        return
+    if understood.rumour is not None:  # a rumour already checked: its verdict
+        person = ask_person_button(str(message.message_id)) if _desk_on(desk) else None
+        await send(message, rumour_screen(faq, understood.rumour, lang, clock.now(), person), reply=True)
+        return
+    result = understood.result
     if result.decision == "answer" and result.best is not None:
         entry = faq.entry(result.best.id)
         if entry is not None:
-            await send(message, answer_screen(faq, entry, lang, clock.now()))
+            await send(message, answer_screen(faq, entry, lang, clock.now()), reply=True)
             await send_answer_pictures(message.bot, message.chat.id, faq, entry, lang, clock.now(), pictures)
             return
     if result.decision == "suggest":
-        await send(message, suggestions_screen(faq, [m.id for m in result.matches[:3]], lang, _desk_on(desk)))
+        ids = [m.id for m in result.matches[:3]]
+        await send(message, suggestions_screen(faq, ids, lang, _desk_on(desk)), reply=True)
         return
     if message.from_user is not None:
         await questions.unanswered(message.from_user.id, lang, text)

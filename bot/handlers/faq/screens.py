@@ -11,10 +11,12 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.config import LANGUAGES, Lang
 from bot.content import FaqEntry
+from bot.content.models import Rumour, Verdict
 from bot.handlers.texts import commission_link, contact_line, sources_block
 from bot.i18n import _, fmt_date
 from bot.services.faq import FaqService
-from bot.telegram.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqVoteCb, MenuCb
+from bot.services.smalltalk import SmallTalk
+from bot.telegram.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, MenuCb
 from bot.telegram.keyboards import back_to_menu, page_row, rating_row
 from bot.telegram.ui import Screen
 from bot.telegram_text import escape, truncate_plain
@@ -103,6 +105,13 @@ def _answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, 
     return Screen(answer_text(faq, entry, lang, now), markup)
 
 
+def ask_person_button(message_id: str) -> InlineKeyboardButton:
+    """ "💬 Ask a person about it" under a rumour's verdict: the message becomes a rumour ticket."""
+    return InlineKeyboardButton(
+        text="💬 " + _("Ask a person about it"), callback_data=DeskCb(action="person", ctx=message_id).pack()
+    )
+
+
 def _ask_person(ctx: str) -> InlineKeyboardButton:
     """The operators' desk's "💬 Ask a person" (only when the desk is on)."""
     return InlineKeyboardButton(text="💬 " + _("Ask a person"), callback_data=DeskCb(action="ask", ctx=ctx).pack())
@@ -123,10 +132,62 @@ def _suggestions_screen(faq: FaqService, ids: list[str], lang: Lang, desk: bool)
                     callback_data=FaqEntryCb(entry=entry.id).pack(),
                 )
             )
-    builder.row(InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()))
-    if desk:  # "none of these"
+    builder.row(
+        InlineKeyboardButton(text="🙅 " + _("None of these"), callback_data=FaqNoneCb().pack()),
+        InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()),
+    )
+    if desk:
         builder.row(_ask_person("s"))
-    return Screen("🤔 " + _("Did you mean one of these?"), builder.as_markup())
+    return Screen("🤔 " + _("I am not sure I understood. Did you mean one of these?"), builder.as_markup())
+
+
+def none_of_these_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool = False) -> Screen:
+    operates = faq.content.campaign.call_centre_operates(now)
+    return _cached(faq, ("none-of-these", lang, operates, desk), lambda: _none_of_these_screen(faq, lang, now, desk))
+
+
+def _none_of_these_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) -> Screen:
+    """After "None of these": rephrase, a person, or the official line; never a guess."""
+    lines = [
+        "✍️ "
+        + _(
+            "Try asking in other words: short questions work best, for example «where do I vote» or "
+            "«what documents do I need»."
+        ),
+        contact_line(faq.content.campaign, now, lang),
+    ]
+    rows = [[InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]]
+    if desk:
+        lines.insert(1, "💬 " + _("Or ask a person (button below)."))
+        rows.append([_ask_person("n")])
+    return Screen("\n\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+def smalltalk_screen(faq: FaqService, kind: SmallTalk, lang: Lang) -> Screen:
+    return _cached(faq, ("smalltalk", kind, lang), lambda: _smalltalk_screen(faq, kind, lang))
+
+
+def _smalltalk_screen(faq: FaqService, kind: SmallTalk, lang: Lang) -> Screen:
+    """A short, warm reply to a greeting, thanks, "ok", "bye" or "how are you", with the way on."""
+    title = escape(faq.content.campaign.title.get(lang))
+    about = _("I answer questions about this vote: «{title}».").format(title=title)
+    ask = _("Type your question in your own words, or choose a topic:")
+    texts = {
+        SmallTalk.GREETING: "👋 " + _("Hello!") + " " + about + "\n\n" + ask,
+        SmallTalk.HOW_ARE_YOU: "🙂 " + _("All is well, thank you! I am a bot.") + " " + about + "\n\n" + ask,
+        SmallTalk.THANKS: "😊 " + _("You are welcome! If you have another question, just type it."),
+        SmallTalk.OK: "👍 " + _("If you have another question, just type it."),
+        SmallTalk.BYE: "👋 " + _("Goodbye! Come back with any question about the vote."),
+    }
+    markup = InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()),
+                back_to_menu(),
+            ]
+        ]
+    )
+    return Screen(texts[kind], markup)
 
 
 def no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool = False) -> Screen:
@@ -153,15 +214,18 @@ def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) ->
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
 
 
-NEIGHBOURS = 2
+NEIGHBOURS = 3
 
 
-def neighbours(faq: FaqService, entry: FaqEntry, lang: Lang) -> list[FaqEntry]:
-    """The questions nearest to ``entry``: what the search finds for its question (in ``lang``,
-    then the other languages), the entry itself left out."""
+def neighbours(faq: FaqService, entry: FaqEntry, lang: Lang, question: str = "") -> list[FaqEntry]:
+    """What to offer after 👎: first what the search finds for the resident's own words (``question``),
+    then the questions nearest to ``entry`` (its question in ``lang``, then in the other languages);
+    the entry itself left out."""
     found: list[FaqEntry] = []
-    for other_lang in (lang, *(code for code in LANGUAGES if code != lang)):
-        for match in faq.search(entry.text(other_lang).q).matches:
+    queries = [question] if question.strip() else []
+    queries += [entry.text(code).q for code in (lang, *(code for code in LANGUAGES if code != lang))]
+    for query in queries:
+        for match in faq.understand(query).result.matches:
             near = faq.entry(match.id)
             if near is not None and near.id != entry.id and near not in found:
                 found.append(near)
@@ -170,15 +234,17 @@ def neighbours(faq: FaqService, entry: FaqEntry, lang: Lang) -> list[FaqEntry]:
     return found[:NEIGHBOURS]
 
 
-def not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool = False) -> Screen:
+def not_helpful_screen(
+    faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool = False, question: str = ""
+) -> Screen:
+    near = neighbours(faq, entry, lang, question)
     operates = faq.content.campaign.call_centre_operates(now)
-    key = ("not-helpful", entry.id, lang, operates, desk)
-    return _cached(faq, key, lambda: _not_helpful_screen(faq, entry, lang, now, desk))
+    key = ("not-helpful", entry.id, tuple(other.id for other in near), lang, operates, desk)
+    return _cached(faq, key, lambda: _not_helpful_screen(faq, near, lang, now, desk))
 
 
-def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, desk: bool) -> Screen:
+def _not_helpful_screen(faq: FaqService, near: list[FaqEntry], lang: Lang, now: datetime, desk: bool) -> Screen:
     """After 👎: rephrase, the nearest questions, and where an official answer is given."""
-    near = neighbours(faq, entry, lang)
     lines = [
         "🙏 " + _("Sorry this did not help. You can:"),
         "✍️ " + _("rephrase the question in your own words and send it;"),
@@ -199,3 +265,34 @@ def _not_helpful_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datet
     if desk:  # the operators see the nearby questions as what was suggested
         builder.row(_ask_person("s"))
     return Screen("\n".join(lines), builder.as_markup())
+
+
+def verdict_label(verdict: Verdict) -> str:
+    return {
+        Verdict.FALSE: "❌ " + _("False"),
+        Verdict.MISLEADING: "⚠️ " + _("Misleading"),
+        Verdict.TRUE: "✅ " + _("True"),
+        Verdict.UNVERIFIABLE: "❔ " + _("Cannot be verified"),
+    }[verdict]
+
+
+def rumour_text(faq: FaqService, rumour: Rumour, lang: Lang, now: datetime) -> str:
+    """The verdict card: the claim, the verdict, the explanation for the moment and the sources."""
+    text = rumour.text(lang)
+    passed = faq.content.campaign.passed_ids(now)
+    return (
+        f"🔎 <b>{escape(text.claim)}</b>\n"
+        + _("Verdict: {verdict}").format(verdict=verdict_label(rumour.verdict))
+        + f"\n\n{text.explanation_at(passed)}\n\n{sources_block(rumour.sources, lang, passed)}\n"
+        + "🗓 "
+        + _("Checked on {date}").format(date=fmt_date(rumour.reviewed, lang))
+    )
+
+
+def rumour_screen(
+    faq: FaqService, rumour: Rumour, lang: Lang, now: datetime, person: InlineKeyboardButton | None
+) -> Screen:
+    rows = [[InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]]
+    if person is not None:
+        rows.insert(0, [person])
+    return Screen(rumour_text(faq, rumour, lang, now), InlineKeyboardMarkup(inline_keyboard=rows))
