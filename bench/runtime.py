@@ -41,7 +41,7 @@ from bot.devtools.fake_webhook import WebhookDelivery
 from tests.support.services import PgCluster, RedisServer, free_port, pg_bindir
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL = ROOT / "tests" / "eval" / "questions.yaml"
+EVAL = ROOT / "tests" / "eval" / "dev" / "legacy.yaml"  # the questions of earlier runs, for comparison
 CHATS = 32
 QUESTIONS = 40  # per chat, after one warm-up question
 IDLE_QUESTIONS = 30  # asked by a single resident first: the latency without queueing
