@@ -118,3 +118,36 @@ def test_result_cache_is_keyed_by_the_searched_text_and_bounded(monkeypatch: pyt
     assert sum(len(text) for text, _ in service._results) <= 5_000
     assert service._cached_characters == sum(len(text) for text, _ in service._results)
     assert any(text.startswith("вопрос номер 299") for text, _ in service._results)  # the newest are kept
+
+
+# The examples of issue 21, each once wrong: now the expected entry is answered (or, for the close
+# calls, offered first among the suggestions), and never a confident wrong answer.
+ISSUE_EXAMPLES = [
+    ("can I still vote?", "still-vote", "answer"),
+    ("а я ещё могу проголосовать?", "still-vote", "answer"),
+    ("how do I vote", "how-to-vote", "answer"),
+    ("как проголосовать", "how-to-vote", "answer"),
+    ("калай дауыс беремын", "how-to-vote", "suggest"),
+    ("конституцияда не өзгерді", "what-changes", "answer"),
+    ("привет, когда референдум?", "vote-date-hours", "answer"),
+    ("hello, when is the vote?", "vote-date-hours", "answer"),
+    ("кто может быть наблюдателем", "observers", "answer"),
+    ("земля теперь чья", "land-resources", "answer"),
+    ("скока народу пришло в алмате", "almaty-turnout", "answer"),
+    ("голосование обязательное?", "voting-compulsory", "answer"),
+    ("Where can I read the text of the Constitution", "constitution-text", "answer"),
+    ("is voting mandatory", "voting-compulsory", "answer"),
+    ("what happens if No wins", "if-no-wins", "answer"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected", "decision"), ISSUE_EXAMPLES)
+def test_the_issues_examples(faq: FaqService, question: str, expected: str, decision: str) -> None:
+    result = faq.understand(question).result
+    assert result.decision == decision and result.matches[0].id == expected, result.to_json()
+
+
+@pytest.mark.parametrize("words", ["hi", "thanks", "спасибо", "рахмет", "ок", "bye", "сәлеметсіз бе", "👍"])
+def test_small_talk_is_never_searched(faq: FaqService, words: str) -> None:
+    understood = faq.understand(words)
+    assert understood.smalltalk is not None and understood.result.matches == []
