@@ -32,6 +32,7 @@ from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.events import EventService
 from bot.services.faq import FaqService
+from bot.services.guest import GuestService
 from bot.services.leader import Leadership, lease_for
 from bot.services.pictures import PictureService
 from bot.services.privacy import PrivacyService, retire_removed_admins
@@ -154,6 +155,7 @@ async def create_app(
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
     dp["faq"] = FaqService(content)
+    dp["guests"] = GuestService()  # guest mode's budgets and counters (in memory: nothing of the texts)
     pictures = PictureService()
     content.subscribe(pictures.clear)  # drawn again from the new content
     dp["pictures"] = pictures
