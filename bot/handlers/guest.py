@@ -122,6 +122,22 @@ def guest_reply(
     return "off_topic", Screen(line)
 
 
+def guest_stats_lines(guests: GuestService | None) -> list[str]:
+    """Guest mode's part of ``/stats``: calls by outcome since the process started."""
+    if guests is None:
+        return []
+    c = guests.counts
+    return [
+        "",
+        _("Guest calls since start: {total}").format(total=c.total),
+        _(
+            "answered {answer}, closest question {suggest}, rumours answered {rumour}, rumours for a person "
+            "{rumour_unknown}, off-topic {off_topic}, how to ask {empty}, budget notices {notice}, unanswered "
+            "(over the budget) {silent}"
+        ).format(**dict(c.items())),
+    ]
+
+
 def budget_notice() -> Screen:
     return Screen(
         "⏳ " + _("I have answered a lot here for now; I will be quiet for a while. Ask me in a private chat.")
