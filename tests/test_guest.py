@@ -4,16 +4,19 @@ member of; it answers there, once per call, with ``answerGuestQuery``. And group
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 
 import pytest
 
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.devtools.fake_api import FakeGroup, FakeMessage, FakeTelegram
 from bot.services.guest import CALLER_ANSWERS, CHAT_ANSWERS, GuestBudget, GuestCounts, looks_like_claim, question_of
 from bot.storage import Storage
 from bot.telegram_text import lead_html
 from tests.conftest import ADMIN_ID, AFTER, BEFORE, VOTING_OPEN, RunningBot, no_errors
+from tests.test_desk import OPS
 from tests.test_postgres_storage import _rows, all_tables
 
 _chats = iter(range(-1009000, -1010000, -1))
@@ -155,6 +158,41 @@ async def test_a_rumour_the_faq_does_not_answer_is_not_guessed(running: RunningB
     assert reply.content.startswith("🔎 I have no confirmed information about this.")
     assert "1308" in reply.content  # without the operators' desk: where an official answer is given
     assert reply.flat_buttons[0].url == f"https://t.me/{fake.bot_username}"
+    no_errors(fake)
+
+
+@pytest.fixture
+async def with_desk(
+    fake: FakeTelegram, make_settings: Callable[..., Settings], clock: ManualClock
+) -> AsyncIterator[FakeGroup]:
+    """The bot with the operators' desk on; the operators' forum."""
+    forum = fake.forum(OPS, "Operators")
+    bot = RunningBot(fake, make_settings(fake, operators_chat_id=OPS, default_language="en"), clock)
+    await bot.start()
+    try:
+        yield forum
+    finally:
+        await bot.stop()
+
+
+async def test_with_the_desk_an_unknown_rumour_goes_to_a_person_from_a_private_chat(
+    with_desk: FakeGroup, fake: FakeTelegram
+) -> None:
+    forum = with_desk
+    chat = stranger_chat(fake)
+    resident = fake.user(28_009, language_code="en")
+    claim = "I heard the referendum was moved to April because of the snow"
+    reply = only_reply((await resident.guest(claim, chat=chat)).replies, chat)
+    assert "a person will check it" in reply.content
+    [check] = reply.flat_buttons
+    assert check.text == "🔎 Check it in a private chat"
+    assert check.url == f"https://t.me/{fake.bot_username}?start=rumour"
+    # the button opens the private chat on /rumour: what the resident sends next goes to the operators
+    prompt = (await resident.send("/start rumour")).replies[0]
+    assert "rumour" in prompt.content.lower()
+    await resident.send(claim)
+    topic = forum.topic_by_name("#1 🔎")
+    assert claim in [m.content for m in forum.topic_messages(topic.thread_id)]
     no_errors(fake)
 
 
