@@ -327,3 +327,19 @@ def test_the_lead_is_the_first_sentences_that_fit_with_valid_html() -> None:
     assert lead_html("Short answer.\n\nMore detail.") == "Short answer."
     assert lead_html("Steps:\n• one\n• two\n\nAfter.") == "Steps:\n• one\n• two"
     assert lead_html("x" * 300 + ". y", limit=50).endswith("…")
+
+
+async def test_a_failure_while_answering_a_guest_is_said_in_the_chat(
+    running: RunningBot, fake: FakeTelegram, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert running.app is not None
+    faq = running.app.dispatcher["faq"]
+
+    def broken(text: str, limit: int = 5) -> None:
+        raise RuntimeError("the index is gone")
+
+    monkeypatch.setattr(faq, "search", broken)
+    chat = stranger_chat(fake)
+    reply = only_reply((await fake.user(28_300, language_code="kk").guest("когда референдум", chat=chat)).replies, chat)
+    assert reply.content.startswith("😕 ") and "/menu" not in reply.content
+    no_errors(fake)
