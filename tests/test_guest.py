@@ -146,6 +146,10 @@ async def test_a_rumour_is_recognised_and_checked_against_the_faq(running: Runni
     reply = only_reply(replied.replies, chat)
     assert reply.content.startswith("🔎 Что говорят официальные источники:")
     assert "Каждый голосует лично" in reply.content
+
+    # a reply to the bot's own answer is a question, not a claim to check again
+    follow_up = await fake.user(28_010, language_code="en").guest("when is the referendum", chat=chat, reply_to=reply)
+    assert only_reply(follow_up.replies, chat).content.startswith("❓ When is the vote and what are the hours?")
     no_errors(fake)
 
 

@@ -167,7 +167,8 @@ async def on_guest_message(
         await answer_guest(message, budget_notice(), username)
         return
     replied = message.reply_to_message
-    replied_text = (replied.text or replied.caption or "") if replied is not None else ""
+    heard = replied is not None and not (replied.from_user is not None and replied.from_user.is_bot)
+    replied_text = (replied.text or replied.caption or "") if replied is not None and heard else ""
     own = question_of(message.text or message.caption or "", username)
     outcome, screen = guest_reply(
         own, replied_text.strip(), faq, lang, clock, username, desk is not None and desk.enabled
