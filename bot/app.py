@@ -15,6 +15,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
+from aiogram.exceptions import TelegramAPIError
 from aiogram.types import LinkPreviewOptions
 
 from bot.clock import Clock, SystemClock
@@ -32,6 +33,7 @@ from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
 from bot.services.events import EventService
 from bot.services.faq import FaqService
+from bot.services.guest import GuestService
 from bot.services.leader import Leadership, lease_for
 from bot.services.pictures import PictureService
 from bot.services.privacy import PrivacyService, retire_removed_admins
@@ -125,12 +127,26 @@ def create_dispatcher(
         desk: DeskService | None = dp.workflow_data.get("desk")
         desk_on = desk is not None and await desk.start()  # before the menu: /operator only with a desk
         await register_commands(bot, i18n, settings.default_language, settings.admin_ids, desk=desk_on)
+        await log_guest_mode(bot)
         # before the delivery engine starts: a removed admin's scheduled broadcasts never go out
         menus = CommandMenus(bot, i18n, settings.default_language, storage)
         await retire_removed_admins(storage, menus, settings.admin_ids, clock.now())
 
     dp.startup.register(on_startup)
     return dp, in_flight
+
+
+async def log_guest_mode(bot: Bot) -> None:
+    """Whether residents can call the bot into chats it is not in (guest mode, set in @BotFather)."""
+    try:
+        me = await bot.me()
+    except TelegramAPIError as error:
+        log.warning("could not read the bot's profile: %s", error)
+        return
+    if me.supports_guest_queries:
+        log.info("guest mode is on: residents can call @%s into any chat", me.username)
+    else:
+        log.info("guest mode is off for @%s (switch it on in @BotFather to be called into any chat)", me.username)
 
 
 async def create_app(
@@ -154,6 +170,7 @@ async def create_app(
     dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
     dp["faq"] = FaqService(content)
+    dp["guests"] = GuestService()  # guest mode's budgets and counters (in memory: nothing of the texts)
     pictures = PictureService()
     content.subscribe(pictures.clear)  # drawn again from the new content
     dp["pictures"] = pictures

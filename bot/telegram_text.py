@@ -178,3 +178,32 @@ def split_html(source: str, limit: int = MESSAGE_LIMIT) -> list[str]:
         size += length
     flush()
     return chunks
+
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+LEAD_LIMIT = 220
+
+
+def lead_html(source: str, limit: int = LEAD_LIMIT) -> str:
+    """The lead of an answer, for a short reply: its first line (its first paragraph when that line
+    only introduces a list) if it fits in ``limit`` visible characters, else as many of its first
+    sentences as fit, cut only where the HTML stays valid. A first sentence longer than ``limit`` is
+    cut as plain text, with an ellipsis."""
+    text = source.strip()
+    first, _, rest = text.partition("\n")
+    if first.rstrip().endswith(":") and rest:
+        first = text.split("\n\n", 1)[0]
+    first = first.strip()
+    if visible_length(first) <= limit:
+        return first
+    best = ""
+    for match in _SENTENCE_END.finditer(first):
+        head = first[: match.start()]
+        if visible_length(head) > limit:
+            break
+        try:
+            check_html(head)
+        except HtmlError:
+            continue
+        best = head
+    return best or html.escape(truncate_plain(strip_html(first), limit), quote=False)

@@ -108,6 +108,23 @@ def build_router() -> Router:
             cache_time=1,
         )
 
+    @router.guest_message()
+    async def guest(message: Message) -> None:
+        said = html.escape((message.text or "").split(maxsplit=1)[-1])
+        replied = message.reply_to_message.text if message.reply_to_message is not None else None
+        await message.answer_guest_query(
+            InlineQueryResultArticle(
+                id="g",
+                title="Guest answer",
+                input_message_content=InputTextMessageContent(
+                    message_text=f"<b>guest:</b> {said}" + (f" (re: {html.escape(replied)})" if replied else "")
+                ),
+                reply_markup=InlineKeyboardMarkup(
+                    inline_keyboard=[[InlineKeyboardButton(text="More", url="https://t.me/voter_test_bot?start=x")]]
+                ),
+            )
+        )
+
     return router
 
 
@@ -434,6 +451,84 @@ async def test_inline_query_results(env: Env) -> None:
     assert ex.inline_results[0]["title"] == "Result for polls"
     with pytest.raises(TelegramBadRequest, match="query is too old"):
         await env.bot.answer_inline_query("unknown", results=[])
+
+
+async def test_guest_message_answered_once_in_the_chat_it_came_from(env: Env) -> None:
+    family = env.fake.group(-100900, title="Family", type="supergroup")
+    family.bot_status = "left"  # guest mode: the bot is not a member
+    aunt = env.fake.user(1040, language_code="kk")
+    rumour = env.fake.user(1041).in_group(family).say_unseen("they say the vote moved")
+    ex = await aunt.guest("is it true?", chat=family, reply_to=rumour)
+    assert ex.errors == []
+    [answer] = ex.replies
+    assert answer.chat_id == -100900 and answer.from_bot
+    assert answer.text == "guest: is it true? (re: they say the vote moved)"
+    assert answer.entities[0]["type"] == "bold"
+    assert answer.flat_buttons[0].url == "https://t.me/voter_test_bot?start=x"
+    assert answer.extra["guest_bot_caller_user"]["id"] == 1040
+    assert answer.extra["guest_bot_caller_chat"]["id"] == -100900
+    assert ex.calls[-1].response["result"]["inline_message_id"]
+    assert env.fake.unanswered_guest_queries() == []
+    with pytest.raises(TelegramForbiddenError, match="bot is not a member"):
+        await env.bot.send_message(-100900, "hello")  # only the guest answer reaches a chat the bot is not in
+    with pytest.raises(TelegramBadRequest, match="chat not found"):
+        await env.bot.send_message(1040, "hello")  # calling the bot as a guest opens no private chat
+    assert (await env.bot.get_me()).supports_guest_queries is True
+
+
+async def test_answer_guest_query_checked_as_telegram_does(fake: FakeTelegram, bot: Bot) -> None:
+    article = InlineQueryResultArticle(
+        id="a", title="t", input_message_content=InputTextMessageContent(message_text="x")
+    )
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_guest_query("unknown", result=article)
+    group = fake.group(-100901)
+    query = fake.user(1042)._guest_message("hi", group, None).extra["guest_query_id"]
+    async with aiohttp.ClientSession() as http:
+        url = f"{fake.base_url}/bot{TOKEN}/answerGuestQuery"
+        async with http.post(url, json={"guest_query_id": query}) as resp:
+            assert resp.status == 400
+            assert (await resp.json())["description"] == "Bad Request: result is required"
+        result = {"type": "article", "id": "a", "title": "t", "input_message_content": {"message_text": "x"}}
+        async with http.post(url, json={"result": result}) as resp:
+            assert (await resp.json())["description"] == "Bad Request: guest_query_id is required"
+    untitled = {"type": "article", "id": "a", "input_message_content": {"message_text": "x"}}
+    with pytest.raises(TelegramBadRequest, match='field "title" must be non-empty'):
+        await bot(_RawGuestAnswer(guest_query_id=query, result=untitled))
+    bad_html = InlineQueryResultArticle(
+        id="a", title="t", input_message_content=InputTextMessageContent(message_text="<b>x", parse_mode="HTML")
+    )
+    with pytest.raises(TelegramBadRequest, match="can't parse entities"):
+        await bot.answer_guest_query(query, result=bad_html)
+    assert (await bot.answer_guest_query(query, result=article)).inline_message_id
+    with pytest.raises(TelegramBadRequest, match="query is too old"):
+        await bot.answer_guest_query(query, result=article)  # one answer per query
+    assert [m.text for m in fake.bot_messages(-100901)] == ["x"]
+
+
+async def test_guest_answers_count_against_a_group_rate_limit(fake: FakeTelegram, bot: Bot) -> None:
+    fake.group_rate_limit = 2
+    group = fake.group(-100902)
+    caller = fake.user(1043)
+    article = InlineQueryResultArticle(
+        id="a", title="t", input_message_content=InputTextMessageContent(message_text="x")
+    )
+    queries = [caller._guest_message(f"q{n}", group, None).extra["guest_query_id"] for n in range(3)]
+    await bot.answer_guest_query(queries[0], result=article)
+    await bot.answer_guest_query(queries[1], result=article)
+    with pytest.raises(TelegramRetryAfter):
+        await bot.answer_guest_query(queries[2], result=article)
+    assert fake.stats.rejected_429_chat == 1
+
+
+class _RawGuestAnswer(TelegramMethod[Any]):
+    """answerGuestQuery with a result as raw JSON (aiogram's models would refuse to build it)."""
+
+    __returning__ = dict
+    __api_method__ = "answerGuestQuery"
+
+    guest_query_id: str
+    result: dict[str, Any]
 
 
 async def test_inline_results_validated(fake: FakeTelegram, bot: Bot) -> None:

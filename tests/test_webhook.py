@@ -144,6 +144,7 @@ async def test_healthz_readyz_and_metrics(start_server: Start, fake: FakeTelegra
     assert 'voterbot_deliveries{status="sent"} 0.0' in lines
     assert "voterbot_telegram_429_pauses_total 0.0" in lines
     assert "voterbot_updates_in_flight 0.0" in lines
+    assert 'voterbot_guest_calls_total{outcome="answer"} 0.0' in lines  # guest mode: counters only
     assert any(line.startswith("voterbot_scheduler_lag_seconds ") for line in lines)
 
 

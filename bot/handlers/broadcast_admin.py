@@ -25,11 +25,13 @@ from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.handlers.broadcast_progress import BcastCb, audience_label, progress_markup, progress_text
 from bot.handlers.desk import stats_lines as desk_stats_lines
+from bot.handlers.guest import guest_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
 from bot.handlers.texts import LANGUAGE_NAMES, local_time
 from bot.i18n import _
 from bot.services.announcements import AnnouncementService, Draft, audience_token, parse_start
 from bot.services.desk import DeskService
+from bot.services.guest import GuestService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
@@ -318,6 +320,7 @@ async def on_stats(
     pictures: PictureService,
     announcements: AnnouncementService,
     desk: DeskService | None = None,
+    guests: GuestService | None = None,
 ) -> None:
     assert message.from_user is not None
     now = clock.now()
@@ -346,6 +349,7 @@ async def on_stats(
             week=await db.delivered_since(now - timedelta(days=7)),
         ),
         *await desk_stats_lines(desk),
+        *guest_stats_lines(guests),
     ]
     await send(message, Screen("\n".join(lines)))
     # the chart: the last 30 whole days in the campaign's zone, drawn once a day per language

@@ -6,7 +6,7 @@ import logging
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
-from aiogram.types import ErrorEvent
+from aiogram.types import ErrorEvent, InlineQueryResultArticle, InputTextMessageContent
 
 from bot.i18n import _
 
@@ -37,6 +37,16 @@ async def on_error(event: ErrorEvent, bot: Bot) -> bool:
             await bot.send_message(update.message.chat.id, text)
         elif update.inline_query is not None:
             await update.inline_query.answer([], cache_time=1, is_personal=True)
+        elif update.guest_message is not None and update.guest_message.guest_query_id is not None:
+            try:  # in a chat the bot was called into: no /menu there
+                sorry = "😕 " + _("Something went wrong on our side. Please try again in a moment.")
+            except LookupError:
+                sorry = "😕 Something went wrong on our side. Please try again in a moment."
+            await update.guest_message.answer_guest_query(
+                InlineQueryResultArticle(
+                    id="error", title="😕", input_message_content=InputTextMessageContent(message_text=sorry)
+                )
+            )
     except TelegramAPIError as error:
         log.warning("could not tell the user about update %s: %s", update.update_id, error)
     return True

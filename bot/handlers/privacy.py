@@ -89,6 +89,11 @@ def privacy_text(retention_days: int, desk: bool = False) -> str:
             "Message texts are never written to the bot's logs."
         ),
         "",
+        _(
+            "When you call the bot into another chat (@bot and a question), it answers there and stores nothing "
+            "of it: only how many calls it answered."
+        ),
+        "",
         "🗑 " + _("/forget erases all of it at once. /stop only stops the messages."),
         _("Your chat with the bot is also kept by Telegram: delete the chat in Telegram to remove it there."),
     ]

@@ -17,6 +17,7 @@ from bot.handlers import (
     fallback,
     faq,
     groups,
+    guest,
     language,
     membership,
     menu,
@@ -36,6 +37,7 @@ def build_routers() -> list[Router]:
     return [
         faq.free_text_router(),
         errors.router(),
+        guest.router(),  # guest calls: updates of their own (guest_message), no other router sees them
         desk.operators_router(),  # the operators' forum: before groups, which ignore group messages
         desk.residents_router(),  # an open conversation: before anything that would take its messages
         groups.router(),

@@ -81,6 +81,18 @@ class MetricsEndpoint:
                     delivery.gate.pauses,
                 )
             )
+        guests = data.get("guests")
+        if guests is not None:
+            for outcome, count in guests.counts.items():
+                gauges.append(
+                    (
+                        "voterbot_guest_calls_total",
+                        "counter",
+                        "Guest calls (the bot called into a chat it is not in) by outcome, since the process started.",
+                        {"outcome": outcome},
+                        count,
+                    )
+                )
         gauges += await self._database_gauges()
         leadership = data.get("leadership")
         if leadership is not None:

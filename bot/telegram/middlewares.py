@@ -50,7 +50,8 @@ class UserLanguageMiddleware(BaseMiddleware):
 
 
 class UserMiddleware(BaseMiddleware):
-    """Upserts the user on every update (first/last seen, Telegram language, reactivation)."""
+    """Upserts the user on every update in a private chat with the bot (first/last seen, Telegram
+    language, reactivation); a guest call, even from a private chat between two people, is not one."""
 
     def __init__(self, residents: ResidentService) -> None:
         self.residents = residents
@@ -64,7 +65,8 @@ class UserMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         chat: Chat | None = data.get("event_chat")
         private = chat is None or chat.type == "private"  # group members are not our users
-        if user is not None and not user.is_bot and private:
+        guest = isinstance(event, Update) and event.guest_message is not None  # nor who calls the bot as a guest
+        if user is not None and not user.is_bot and private and not guest:
             data["user_record"] = await self.residents.seen(user.id, normalize_language(user.language_code))
         return await handler(event, data)
 

@@ -27,6 +27,7 @@ class ProfileMethods(FakeState):
             "supports_inline_queries": True,
             "can_connect_to_business": False,
             "has_main_web_app": False,
+            "supports_guest_queries": self.guest_queries,
         }
 
     @staticmethod

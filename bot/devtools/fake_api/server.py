@@ -76,6 +76,7 @@ class FakeTelegram(UpdateMethods, ProfileMethods, MessageMethods, AnswerMethods,
             "deletemessage": self._delete_message,
             "answercallbackquery": self._answer_callback_query,
             "answerinlinequery": self._answer_inline_query,
+            "answerguestquery": self._answer_guest_query,
             "senddocument": self._send_document,
             "sendphoto": self._send_photo,
             "sendvideo": self._send_video,
@@ -178,15 +179,17 @@ class FakeTelegram(UpdateMethods, ProfileMethods, MessageMethods, AnswerMethods,
             handler = self._handlers.get(name)
             if handler is None:
                 raise bad_request(f"fake server does not model {canonical}")
-            if name in SENDING_METHODS:
-                self._check_rate(params)
+            sending = name in SENDING_METHODS or name == "answerguestquery"
+            chat = self._guest_chat(params["guest_query_id"]) if name == "answerguestquery" else params.get("chat_id")
+            if sending:
+                self._check_rate(params, chat)
             result = await handler(Request(canonical, params, files, call))
-            if name in SENDING_METHODS:
+            if sending:
                 self.stats.sent += 1
                 now = time.monotonic()
                 self._send_times.append(now)
                 if self.chat_rate_limit is not None or self.group_rate_limit is not None:
-                    self._chat_send_times.setdefault(params.get("chat_id"), deque()).append(now)
+                    self._chat_send_times.setdefault(chat, deque()).append(now)
             call.status = 200
             call.response = {"ok": True, "result": result}
         except ApiError as exc:
@@ -213,12 +216,11 @@ class FakeTelegram(UpdateMethods, ProfileMethods, MessageMethods, AnswerMethods,
         seconds = max(1, math.ceil(left))
         return ApiError(429, f"Too Many Requests: retry after {seconds}", parameters={"retry_after": seconds})
 
-    def _check_rate(self, params: JSON) -> None:
+    def _check_rate(self, params: JSON, chat: Any) -> None:
         now = time.monotonic()
         if self._retry_until is not None and now < self._retry_until:
             self.stats.violations_after_429 += 1
             raise self._too_many(self._retry_until - now)
-        chat = params.get("chat_id")
         chat_until = self._chat_retry_until.get(chat)
         if chat_until is not None and now < chat_until:
             self.stats.violations_after_429 += 1

@@ -49,6 +49,7 @@ class FakeState:
         chat_rate_limit: float | None = None,
         group_rate_limit: float | None = None,
         callback_timeout: float | None = None,
+        guest_queries: bool = True,
     ) -> None:
         self.token = token
         self.bot_id = bot_id
@@ -61,6 +62,7 @@ class FakeState:
         self.chat_rate_limit = chat_rate_limit  # messages per second to one private chat
         self.group_rate_limit = group_rate_limit  # messages per minute to one group
         self.callback_timeout = callback_timeout  # seconds to answer a button press
+        self.guest_queries = guest_queries  # guest mode on in @BotFather: users may call the bot into any chat
 
         meta = load_methods()
         self.api_version: str = str(meta.get("version", ""))
@@ -84,6 +86,7 @@ class FakeState:
         self._message_ids: dict[int, int] = {}
         self._open_callbacks: dict[str, float] = {}  # query id -> when it was pressed
         self._open_inline: dict[str, None] = {}
+        self._open_guest: dict[str, FakeMessage] = {}  # guest query id -> the message that called the bot
         self._pending: list[JSON] = []
         self._update_ids = itertools.count(1)
         self._ids = itertools.count(1)
@@ -151,6 +154,9 @@ class FakeState:
 
     def unanswered_callback_queries(self) -> list[str]:
         return list(self._open_callbacks)
+
+    def unanswered_guest_queries(self) -> list[str]:
+        return list(self._open_guest)
 
     def calls_of(self, method: str) -> list[ApiCall]:
         name = method.lower()
@@ -235,8 +241,11 @@ class FakeState:
         self._message_ids[chat_id] = value
         return value
 
-    def _add_user_message(self, state: UserState, chat_id: int, chat: JSON, content: JSON) -> FakeMessage:
-        state.has_chat = True
+    def _add_user_message(
+        self, state: UserState, chat_id: int, chat: JSON, content: JSON, *, opens_chat: bool = True
+    ) -> FakeMessage:
+        if opens_chat:
+            state.has_chat = True
         msg = FakeMessage(
             message_id=self._new_message_id(chat_id),
             chat_id=chat_id,
@@ -270,8 +279,11 @@ class FakeState:
                 return msg
         return None
 
-    async def _submit(self, payload: JSON, chat_id: int | None, state: UserState, timeout: float | None) -> Exchange:
-        state.has_chat = True
+    async def _submit(
+        self, payload: JSON, chat_id: int | None, state: UserState, timeout: float | None, *, opens_chat: bool = True
+    ) -> Exchange:
+        if opens_chat:  # a guest call does not: the caller may never have started the bot
+            state.has_chat = True
         start = len(self.calls)
         update_id = await self.push_update(payload)
         await self.wait_processed(update_id, self.default_timeout if timeout is None else timeout)
@@ -319,6 +331,9 @@ class FakeState:
                     return named.to_chat()
             raise bad_request("chat not found")
         chat = self._known_chat(chat_id_value)
+        grp = self._groups.get(int(chat["id"])) if chat["type"] != "private" else None
+        if grp is not None and grp.bot_status == "left":  # a chat the bot is only called into as a guest
+            raise ApiError(403, "Forbidden: bot is not a member of the group chat")
         state = self._users.get(chat["id"]) if chat["type"] == "private" else None
         if state is not None and state.deactivated:
             raise ApiError(403, "Forbidden: user is deactivated")

@@ -1,6 +1,7 @@
 """Simulated users: what tests drive. A :class:`FakeUser` writes, presses buttons, sends files, asks
-inline queries and blocks the bot; each action waits until the bot handled it and returns an
-:class:`Exchange` (``post`` and ``post_press`` only enqueue: a burst, a flood)."""
+inline queries, calls the bot into a chat as a guest and blocks the bot; each action waits until the
+bot handled it and returns an :class:`Exchange` (``post``, ``post_press`` and ``post_guest`` only
+enqueue: a burst, a flood)."""
 
 # ruff: noqa: ASYNC109  # timeouts are part of the public test API (like asyncio.wait_for)
 from __future__ import annotations
@@ -112,6 +113,54 @@ class FakeUser:
         content["reply_to_message"] = to.to_dict()
         msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), content)
         return await self.fake._submit({"message": msg.to_dict()}, self.chat_id, self._state, timeout)
+
+    def _guest_message(self, text: str, chat: FakeGroup | None, reply_to: FakeMessage | None) -> FakeMessage:
+        where = chat or self.group
+        if where is None:
+            raise LookupError("a guest message is written in a chat: pass chat= or use in_group()")
+        if not self.fake.guest_queries:
+            raise LookupError("guest mode is off for this bot (FakeTelegram(guest_queries=False))")
+        where.members.add(self.id)
+        mention = f"@{self.fake.bot_username}"
+        query_id = f"{self.fake._next_id()}{self.id % 1000:03d}"
+        content: JSON = {
+            "text": f"{mention} {text}",
+            "entities": [{"type": "mention", "offset": 0, "length": utf16_len(mention)}],
+            "guest_query_id": query_id,
+        }
+        if reply_to is not None:
+            content["reply_to_message"] = reply_to.to_dict()
+        msg = self.fake._add_user_message(self._state, where.chat_id, where.to_chat(), content, opens_chat=False)
+        self.fake._open_guest[query_id] = msg
+        return msg
+
+    def say_unseen(self, text: str) -> FakeMessage:
+        """A message in this user's group that the bot gets no update for (a chat it is not in, or
+        chatter it cannot read): what a guest call may reply to."""
+        if self.group is None:
+            raise LookupError("say_unseen needs a user in a group (in_group)")
+        return self.fake._add_user_message(self._state, self.chat_id, self._chat(), {"text": text}, opens_chat=False)
+
+    async def guest(
+        self,
+        text: str,
+        chat: FakeGroup | None = None,
+        reply_to: FakeMessage | None = None,
+        timeout: float | None = None,
+    ) -> Exchange:
+        """Call the bot into ``chat`` (or the group of ``in_group``) as a guest: "@bot text", replying
+        to ``reply_to`` if given. The bot gets a ``guest_message`` update carrying ``guest_query_id``
+        and may answer it once with ``answerGuestQuery``; the bot need not be a member of the chat
+        (``group.bot_status = "left"``), and the caller's private chat stays unknown to the bot."""
+        msg = self._guest_message(text, chat, reply_to)
+        return await self.fake._submit(
+            {"guest_message": msg.to_dict()}, msg.chat_id, self._state, timeout, opens_chat=False
+        )
+
+    async def post_guest(self, text: str, chat: FakeGroup | None = None) -> int:
+        """Call the bot as a guest without waiting for it (a burst); returns the update id."""
+        msg = self._guest_message(text, chat, None)
+        return await self.fake.push_update({"guest_message": msg.to_dict()})
 
     async def close_topic(self, timeout: float | None = None) -> Exchange:
         """An administrator closes the topic they are in from Telegram's interface (a service message)."""

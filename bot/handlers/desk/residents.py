@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
@@ -45,6 +45,8 @@ def residents_router() -> Router:
     r.callback_query.filter(DeskOn())
     r.message.register(on_operator, Command("operator"))
     r.message.register(on_rumour, Command("rumour"))
+    # "🔎 Check it in a private chat" under a guest answer (t.me/<bot>?start=rumour)
+    r.message.register(on_rumour, CommandStart(deep_link=True, magic=F.args == "rumour"))
     r.message.register(on_done, Command("done"))
     r.message.register(on_help, Command("help"))
     not_command = Magic(~F.text.startswith("/"))
