@@ -140,7 +140,7 @@ async def test_a_rumour_is_recognised_and_checked_against_the_faq(running: Runni
     heard = (
         fake.user(28_006, language_code="ru")
         .in_group(chat)
-        .say_unseen("Можно проголосовать за маму по доверенности, все так делают")
+        .say_unseen("Говорят, можно проголосовать за маму по доверенности")
     )
     replied = await fake.user(28_007, language_code="ru").guest("это правда?", chat=chat, reply_to=heard)
     reply = only_reply(replied.replies, chat)

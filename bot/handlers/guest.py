@@ -26,6 +26,7 @@ from aiogram.utils.link import create_telegram_link
 from bot.clock import Clock
 from bot.config import Lang
 from bot.content import FaqEntry
+from bot.handlers.faq.screens import rumour_text
 from bot.handlers.texts import contact_line, sources_block
 from bot.i18n import _
 from bot.services.deeplinks import make_payload
@@ -81,7 +82,8 @@ def guest_reply(
     campaign = faq.content.campaign
     rumour = bool(replied) or looks_like_claim(text)
     claim = replied or text
-    if not claim.strip():
+    understood = faq.understand(claim)
+    if not claim.strip() or understood.smalltalk is not None:  # "@bot", "@bot hi": how to ask
         example = _("when can I vote?")
         return "empty", Screen(
             "👋 "
@@ -89,7 +91,9 @@ def guest_reply(
                 campaign=escape(campaign.title.get(lang)), bot=escape(username), example=escape(example)
             )
         )
-    result = faq.search(claim)
+    if understood.rumour is not None:  # a rumour already checked: its verdict card
+        return "rumour", Screen(rumour_text(faq, understood.rumour, lang, clock.now()))
+    result = understood.result
     entry = faq.entry(result.best.id) if result.decision == "answer" and result.best is not None else None
     if entry is not None:
         markup = InlineKeyboardMarkup(inline_keyboard=[[_more_button(username, entry)]])
