@@ -24,10 +24,12 @@ from bot.content import Content, ContentStore, load_content
 from bot.handlers.broadcast_progress import BroadcastReporter
 from bot.handlers.desk import TelegramDeskPort
 from bot.handlers.events import TelegramEventNotifier
+from bot.handlers.faq.screens import TelegramAnswerTexts
 from bot.handlers.reminders import ReminderRenderer
 from bot.handlers.routers import build_routers
 from bot.i18n import I18n, create_i18n
 from bot.services.announcements import AnnouncementService
+from bot.services.answer_loop import AnswerLoop
 from bot.services.audit import AuditLog
 from bot.services.delivery import DeliveryEngine
 from bot.services.desk import DeskService
@@ -226,6 +228,17 @@ async def create_app(
         grace=timedelta(seconds=settings.reminder_grace_seconds),
     )
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
+    answers = AnswerLoop(
+        storage,
+        dp["faq"],
+        content,
+        delivery,
+        TelegramAnswerTexts(dp["faq"], i18n),
+        clock,
+        default_language=settings.default_language,
+    )
+    reminders.on_tick.append(answers.tick)  # after a deploy or a reload: answers to waiting questions
+    dp["answers"] = answers
     privacy = PrivacyService(
         storage,
         content,

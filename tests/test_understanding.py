@@ -4,11 +4,17 @@ rumours already checked."""
 
 from __future__ import annotations
 
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
 import pytest
 
 from bot.clock import ManualClock
+from bot.config import Settings
 from bot.devtools.fake_api import FakeTelegram
-from tests.conftest import AFTER, BEFORE, VOTING_OPEN, RunningBot, no_errors
+from bot.devtools.fake_api.users import FakeUser
+from tests.conftest import ADMIN_ID, AFTER, BEFORE, DATA, VOTING_OPEN, RunningBot, no_errors
 
 pytestmark = pytest.mark.both_backends
 
@@ -129,3 +135,61 @@ async def test_a_checked_rumour_gets_its_verdict(
     checked = (await user.send(claim)).replies[0]  # and through /rumour
     assert checked.content == card.content
     no_errors(fake)
+
+
+NEW_ENTRY = """
+  - id: dogs-at-stations
+    category: voting
+    reviewed: 2026-12-08
+    sources:
+      - title: "Test source"
+        url: "https://example.org/dogs"
+    kk: {q: "Учаскеге итпен баруға бола ма?", a: "Тест жауабы.", alt: ["учаскеге ит апаруға бола ма"]}
+    ru: {q: "Можно ли прийти на участок с собакой?", a: "Тестовый ответ.", alt: ["собакам можно на участок"]}
+    en: {q: "Can I bring my dog to the polling station?", a: "A test answer.", alt: ["{question}"]}
+"""
+
+
+async def test_tell_me_when_there_is_an_answer(
+    fake: FakeTelegram, make_settings: Callable[..., Settings], clock: ManualClock, tmp_path: Path
+) -> None:
+    """A question with no answer → "🔔 Tell me" → an entry that answers it is published → the resident
+    gets it exactly once; not after /forget or /stop."""
+    content = tmp_path / "content"
+    shutil.copytree(DATA, content)
+    bot = RunningBot(fake, make_settings(fake, content_dir=content), clock)
+    await bot.start()
+    try:
+        question = "are dogs allowed at polling stations"
+        waiting, forgetting, stopping = (fake.user(n, language_code="en") for n in (3120, 3121, 3122))
+        for resident in (waiting, forgetting, stopping):
+            suggestions = (await resident.send(question)).replies[0]
+            assert "Did you mean" in suggestions.content
+            screen = (await resident.press(suggestions, "🙅 None of these")).replies[0]
+            told = await resident.press(screen, "🔔 Tell me when there is an answer")
+            assert told.callback_answer is not None and "I will tell you once" in str(told.callback_answer)
+        ask = (await forgetting.send("/forget")).replies[0]
+        await forgetting.press(ask, "Yes, erase everything")
+        await stopping.send("/stop")
+
+        faq_file = content / "faq.yaml"
+        text = faq_file.read_text(encoding="utf-8")
+        entry = NEW_ENTRY.replace("{question}", question)
+        faq_file.write_text(text.replace("\nentries:\n", "\nentries:\n" + entry, 1), encoding="utf-8")
+        admin = fake.user(ADMIN_ID, language_code="en")
+        assert "Content reloaded" in (await admin.send("/faq_reload")).text
+
+        def told_about_dogs(user: FakeUser) -> list[str]:
+            return [m.content for m in user.bot_messages() if m.content.startswith("🔔 You asked me")]
+
+        await fake.wait_for(lambda: len(told_about_dogs(waiting)) == 1)
+        assert "Can I bring my dog to the polling station?" in told_about_dogs(waiting)[0]
+        assert "A test answer." in told_about_dogs(waiting)[0]
+        assert (await admin.send("/faq_reload")).text  # a second reload tells nobody again
+        assert bot.app is not None
+        await bot.app.dispatcher["answers"].tell()
+        assert len(told_about_dogs(waiting)) == 1
+        assert told_about_dogs(forgetting) == [] and told_about_dogs(stopping) == []
+        no_errors(fake)
+    finally:
+        await bot.stop()

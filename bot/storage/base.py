@@ -53,6 +53,16 @@ class UnansweredRow:
 
 
 @dataclass(frozen=True)
+class WaitingQuestion:
+    """An unanswered question whose asker wants to be told when there is an answer."""
+
+    id: int
+    user_id: int
+    language: str
+    text: str
+
+
+@dataclass(frozen=True)
 class FeedbackCounts:
     helpful: int
     unhelpful: int
@@ -232,6 +242,12 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
     ) -> bool: ...
 
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]: ...
+
+    async def want_answer(self, user_id: int, text: str) -> bool: ...
+
+    async def waiting_questions(self) -> list[WaitingQuestion]: ...
+
+    async def mark_answered(self, ids: list[int], entry_id: str, now: datetime) -> int: ...
 
     # subscriptions
     async def subscribe(self, user_id: int, language: str, now: datetime) -> Subscription: ...

@@ -67,8 +67,13 @@ unanswered = Table(
     Column("text", Text, nullable=False),
     Column("normalized", Text, nullable=False),
     Column("at", BigInteger, nullable=False),
+    # "🔔 Tell me when there is an answer" (issue 26): the resident's consent, then the entry sent once
+    Column("wants_answer", Integer, nullable=False, server_default="0"),
+    Column("answered_entry", Text),
+    Column("answered_at", BigInteger),
     Index("unanswered_at", "at"),
     Index("unanswered_user", "user_id", "at"),  # /unanswered counts people; each person's daily cap
+    Index("unanswered_waiting", "wants_answer", "answered_at"),
 )
 
 subscriptions = Table(

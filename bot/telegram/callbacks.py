@@ -32,6 +32,10 @@ class FaqNoneCb(CallbackData, prefix="fn"):
     """ "None of these" under the suggestions for a question."""
 
 
+class FaqWaitCb(CallbackData, prefix="fw"):
+    """ "🔔 Tell me when there is an answer": the question is the one the screen quotes."""
+
+
 class DeskCb(CallbackData, prefix="dk"):
     """The operators' desk, resident side (bot.handlers.desk)."""
 

@@ -34,19 +34,28 @@ async def answer_stale(query: CallbackQuery) -> None:
     await query.answer(stale(), show_alert=True)
 
 
-async def send(message: Message, screen: Screen, *, reply: bool = False) -> Message:
+async def send(message: Message, screen: Screen, *, reply: bool = False, quote_id: int | None = None) -> Message:
     """Send ``screen`` as new message(s); buttons go on the last chunk. ``reply``: the last chunk
     quotes ``message`` (an answer to a resident's question: its buttons can then read the question
-    back from the chat, and the bot keeps no copy of it)."""
+    back from the chat, and the bot keeps no copy of it); ``quote_id``: it quotes that message of the
+    chat instead (the question a screen after a button press is about)."""
     chunks = split_html(screen.text)
     sent = message
+    reply = reply or quote_id is not None
     for index, chunk in enumerate(chunks):
         last = index == len(chunks) - 1
-        quote = ReplyParameters(message_id=message.message_id, allow_sending_without_reply=True)
+        quote = ReplyParameters(message_id=quote_id or message.message_id, allow_sending_without_reply=True)
         sent = await message.answer(
             chunk, reply_markup=screen.markup if last else None, reply_parameters=quote if last and reply else None
         )
     return sent
+
+
+def replied_id(message: object) -> int | None:
+    """The id of the message a bot message quotes, if any."""
+    if not isinstance(message, Message) or message.reply_to_message is None:
+        return None
+    return message.reply_to_message.message_id
 
 
 def replied_text(message: object) -> str:

@@ -20,10 +20,11 @@ from bot.handlers.faq.residents import (
     on_inline,
     on_none_of_these,
     on_questions,
+    on_tell_me,
     on_vote,
 )
 from bot.handlers.faq.screens import answer_screen, answer_text, no_answer_screen, suggestions_screen
-from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, MenuCb
+from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, FaqWaitCb, MenuCb
 from bot.telegram.filters import IsAdmin, Magic
 
 PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/")
@@ -52,6 +53,7 @@ def router() -> Router:
     r.callback_query.register(on_entry, FaqEntryCb.filter())
     r.callback_query.register(on_vote, FaqVoteCb.filter())
     r.callback_query.register(on_none_of_these, FaqNoneCb.filter())
+    r.callback_query.register(on_tell_me, FaqWaitCb.filter())
     r.inline_query.register(on_inline)
     return r
 

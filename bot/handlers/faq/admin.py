@@ -9,6 +9,7 @@ from aiogram.types import Message
 from bot.config import Lang
 from bot.content import ContentError, ContentStore
 from bot.i18n import _
+from bot.services.answer_loop import AnswerLoop
 from bot.services.audit import AuditLog
 from bot.services.faq import FaqService
 from bot.services.questions import QuestionLog
@@ -56,7 +57,9 @@ async def on_unanswered(message: Message, questions: QuestionLog, audit: AuditLo
         await message.answer(chunk)
 
 
-async def on_reload(message: Message, content: ContentStore, faq: FaqService, audit: AuditLog) -> None:
+async def on_reload(
+    message: Message, content: ContentStore, faq: FaqService, audit: AuditLog, answers: AnswerLoop | None = None
+) -> None:
     admin = message.from_user.id if message.from_user else 0
     try:
         fresh = await content.reload_in_thread()  # parsing off the event loop
@@ -71,6 +74,8 @@ async def on_reload(message: Message, content: ContentStore, faq: FaqService, au
             await message.answer(chunk)
         return
     log.info("content reloaded by %s", admin)
+    if answers is not None:  # residents waiting for an answer the new content gives: queued now
+        await answers.tick()
     await audit.record(admin, "faq_reload", f"ok: {len(fresh.faq.entries)} questions")
     await message.answer(
         "✅ "

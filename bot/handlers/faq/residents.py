@@ -38,13 +38,14 @@ from bot.handlers.faq.screens import (
 )
 from bot.handlers.pictures import results_known, send_results
 from bot.i18n import _
+from bot.services.answer_loop import AnswerLoop
 from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
 from bot.services.questions import QuestionLog
 from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
-from bot.telegram.ui import answer_stale, replied_text, send, show
+from bot.telegram.ui import answer_stale, replied_id, replied_text, send, show
 from bot.telegram_text import split_html, strip_html, truncate_plain
 
 
@@ -119,7 +120,8 @@ async def on_vote(
     entry = faq.entry(callback_data.entry)
     if not callback_data.helpful and entry is not None and isinstance(query.message, Message):
         question = replied_text(query.message)  # the resident's own words, quoted by the answer
-        await send(query.message, not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk), question))
+        screen = not_helpful_screen(faq, entry, lang, clock.now(), _desk_on(desk), question)
+        await send(query.message, screen, quote_id=replied_id(query.message))
 
 
 async def on_none_of_these(
@@ -137,7 +139,8 @@ async def on_none_of_these(
     if question.strip():
         await questions.unanswered(query.from_user.id, lang, question)
     if isinstance(query.message, Message):
-        await send(query.message, none_of_these_screen(faq, lang, clock.now(), _desk_on(desk)))
+        screen = none_of_these_screen(faq, lang, clock.now(), _desk_on(desk))
+        await send(query.message, screen, quote_id=replied_id(query.message))  # "tell me" reads the question
 
 
 async def on_deep_link(
@@ -189,7 +192,21 @@ async def on_free_text(
         return
     if message.from_user is not None:
         await questions.unanswered(message.from_user.id, lang, text)
-    await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)))
+    await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)), reply=True)
+
+
+async def on_tell_me(query: CallbackQuery, answers: AnswerLoop, lang: Lang) -> None:
+    """ "🔔 Tell me when there is an answer": the quoted question is kept with the resident's consent."""
+    question = replied_text(query.message)
+    if not question.strip():
+        await answer_stale(query)
+        return
+    if await answers.want_answer(query.from_user.id, lang, question):
+        await query.answer(
+            "🔔 " + _("I will tell you once, when there is an answer. /forget erases your question."), show_alert=True
+        )
+    else:
+        await query.answer(_("I keep at most 20 of your questions a day. Please try again tomorrow."), show_alert=True)
 
 
 async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Clock, bot: Bot) -> None:

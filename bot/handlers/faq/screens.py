@@ -13,10 +13,10 @@ from bot.config import LANGUAGES, Lang
 from bot.content import FaqEntry
 from bot.content.models import Rumour, Verdict
 from bot.handlers.texts import commission_link, contact_line, sources_block
-from bot.i18n import _, fmt_date
+from bot.i18n import I18n, _, fmt_date
 from bot.services.faq import FaqService
 from bot.services.smalltalk import SmallTalk
-from bot.telegram.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, MenuCb
+from bot.telegram.callbacks import DeskCb, FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, FaqWaitCb, MenuCb
 from bot.telegram.keyboards import back_to_menu, page_row, rating_row
 from bot.telegram.ui import Screen
 from bot.telegram_text import escape, truncate_plain
@@ -112,6 +112,11 @@ def ask_person_button(message_id: str) -> InlineKeyboardButton:
     )
 
 
+def tell_me_button() -> InlineKeyboardButton:
+    """ "🔔 Tell me when there is an answer" (the question is the one the screen quotes)."""
+    return InlineKeyboardButton(text="🔔 " + _("Tell me when there is an answer"), callback_data=FaqWaitCb().pack())
+
+
 def _ask_person(ctx: str) -> InlineKeyboardButton:
     """The operators' desk's "💬 Ask a person" (only when the desk is on)."""
     return InlineKeyboardButton(text="💬 " + _("Ask a person"), callback_data=DeskCb(action="ask", ctx=ctx).pack())
@@ -156,7 +161,10 @@ def _none_of_these_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool
         ),
         contact_line(faq.content.campaign, now, lang),
     ]
-    rows = [[InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]]
+    rows = [
+        [tell_me_button()],
+        [InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())],
+    ]
     if desk:
         lines.insert(1, "💬 " + _("Or ask a person (button below)."))
         rows.append([_ask_person("n")])
@@ -208,7 +216,10 @@ def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) ->
         + "\n\n"
         + _("You can also browse the questions I can answer:")
     )
-    rows = [[InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]]
+    rows = [
+        [tell_me_button()],
+        [InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())],
+    ]
     if desk:
         rows.append([_ask_person("n")])
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
@@ -239,11 +250,14 @@ def not_helpful_screen(
 ) -> Screen:
     near = neighbours(faq, entry, lang, question)
     operates = faq.content.campaign.call_centre_operates(now)
-    key = ("not-helpful", entry.id, tuple(other.id for other in near), lang, operates, desk)
-    return _cached(faq, key, lambda: _not_helpful_screen(faq, near, lang, now, desk))
+    quoted = bool(question.strip())
+    key = ("not-helpful", entry.id, tuple(other.id for other in near), lang, operates, desk, quoted)
+    return _cached(faq, key, lambda: _not_helpful_screen(faq, near, lang, now, desk, quoted))
 
 
-def _not_helpful_screen(faq: FaqService, near: list[FaqEntry], lang: Lang, now: datetime, desk: bool) -> Screen:
+def _not_helpful_screen(
+    faq: FaqService, near: list[FaqEntry], lang: Lang, now: datetime, desk: bool, quoted: bool
+) -> Screen:
     """After 👎: rephrase, the nearest questions, and where an official answer is given."""
     lines = [
         "🙏 " + _("Sorry this did not help. You can:"),
@@ -262,6 +276,8 @@ def _not_helpful_screen(faq: FaqService, near: list[FaqEntry], lang: Lang, now: 
             )
         )
     builder.row(InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack()))
+    if quoted:  # the screen quotes the resident's question: they may ask to be told of a better answer
+        builder.row(tell_me_button())
     if desk:  # the operators see the nearby questions as what was suggested
         builder.row(_ask_person("s"))
     return Screen("\n".join(lines), builder.as_markup())
@@ -296,3 +312,17 @@ def rumour_screen(
     if person is not None:
         rows.insert(0, [person])
     return Screen(rumour_text(faq, rumour, lang, now), InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+class TelegramAnswerTexts:
+    """The words of "there is now an answer to your question" (``AnswerLoop``'s ``AnswerTexts`` port),
+    rendered outside an update in the resident's language."""
+
+    def __init__(self, faq: FaqService, i18n: I18n) -> None:
+        self.faq = faq
+        self.i18n = i18n
+
+    def answer_found(self, entry: FaqEntry, lang: Lang, now: datetime) -> str:
+        with self.i18n.use_locale(lang):
+            head = "🔔 " + _("You asked me a question I could not answer then. There is an answer now:")
+            return head + "\n\n" + answer_text(self.faq, entry, lang, now)

@@ -69,7 +69,8 @@ class PrivacyQueries(SqlCore):
 
     async def stop_everything(self, user_id: int) -> int:
         """``/stop``: no more messages. The subscription, the reminder preferences (mode, vote time,
-        "I voted") and the pending event reminders are deleted, together; returns how many rows."""
+        "I voted") and the pending event reminders are deleted, and no answer to an earlier question
+        is sent any more, together; returns how many rows."""
 
         def stop(connection: Connection) -> int:
             r = event_reminders.c
@@ -77,6 +78,10 @@ class PrivacyQueries(SqlCore):
                 delete(event_reminders).where(r.user_id == user_id, r.sent_at.is_(None), r.cancelled == 0),
                 delete(reminder_prefs).where(reminder_prefs.c.user_id == user_id),
                 delete(subscriptions).where(subscriptions.c.user_id == user_id),
+                # "tell me when there is an answer": no more
+                update(unanswered)
+                .where(unanswered.c.user_id == user_id, unanswered.c.wants_answer == 1)
+                .values(wants_answer=0),
             )
             return sum(connection.execute(statement).rowcount for statement in statements)
 

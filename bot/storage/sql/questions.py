@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Integer, Text, and_, bindparam, exists, func, select
+from sqlalchemy import BigInteger, Integer, Text, and_, bindparam, exists, func, select, update
 
-from bot.storage.base import FeedbackCounts, UnansweredRow
+from bot.storage.base import FeedbackCounts, UnansweredRow, WaitingQuestion
 from bot.storage.schema import faq_feedback, unanswered
 from bot.storage.sql.core import SqlCore
 from bot.storage.timestamps import from_ts as _dt
@@ -94,3 +94,38 @@ class QuestionQueries(SqlCore):
             .limit(limit)
         )
         return [UnansweredRow(text=str(text), count=int(n), last_asked=_dt(at)) for text, n, at in rows]
+
+    # "tell me when there is an answer" (issue 26) ---------------------------------------------
+    async def want_answer(self, user_id: int, text: str) -> bool:
+        """The resident's consent to be told once when ``text`` (one of their unanswered questions,
+        kept within the retention) gets an answer. False when no such question is kept."""
+        u = unanswered.c
+        return (
+            await self._count(
+                update(unanswered)
+                .where(u.user_id == user_id, u.normalized == normalize_question(text), u.answered_at.is_(None))
+                .values(wants_answer=1)
+            )
+            > 0
+        )
+
+    async def waiting_questions(self) -> list[WaitingQuestion]:
+        """Questions whose askers want to be told, not told yet, oldest first."""
+        u = unanswered.c
+        rows = await self._all(
+            select(u.id, u.user_id, u.language, u.text)
+            .where(u.wants_answer == 1, u.answered_at.is_(None))
+            .order_by(u.id)
+        )
+        return [WaitingQuestion(int(i), int(user), str(lang), str(text)) for i, user, lang, text in rows]
+
+    async def mark_answered(self, ids: list[int], entry_id: str, now: datetime) -> int:
+        """The questions ``ids`` were answered with ``entry_id`` (queued to their askers): never again."""
+        if not ids:
+            return 0
+        u = unanswered.c
+        return await self._count(
+            update(unanswered)
+            .where(u.id.in_(ids), u.answered_at.is_(None))
+            .values(answered_entry=entry_id, answered_at=_ts(now))
+        )
