@@ -181,6 +181,8 @@ class FakeTelegram(UpdateMethods, ProfileMethods, MessageMethods, AnswerMethods,
             if name in SENDING_METHODS:
                 self._check_rate(params)
             result = await handler(Request(canonical, params, files, call))
+            if canonical in self.garbled:  # a fault: an answer the client cannot parse
+                result = {"garbled": True}
             if name in SENDING_METHODS:
                 self.stats.sent += 1
                 now = time.monotonic()

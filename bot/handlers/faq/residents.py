@@ -39,8 +39,9 @@ from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
 from bot.services.questions import QuestionLog
+from bot.storage.base import UserRecord
 from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
-from bot.telegram.ui import answer_stale, send, show
+from bot.telegram.ui import answer_stale, from_before_first_seen, send, show
 from bot.telegram_text import split_html, strip_html, truncate_plain
 
 
@@ -106,8 +107,12 @@ async def on_vote(
     clock: Clock,
     lang: Lang,
     desk: DeskService | None = None,
+    user_record: UserRecord | None = None,
 ) -> None:
-    if faq.entry(callback_data.entry) is None:
+    # an unknown entry, or a 👍 from before the resident's /forget: nothing is stored
+    if faq.entry(callback_data.entry) is None or from_before_first_seen(
+        query, user_record.first_seen if user_record else None
+    ):
         await answer_stale(query)
         return
     await questions.feedback(query.from_user.id, callback_data.entry, callback_data.helpful)
