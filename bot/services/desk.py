@@ -151,6 +151,7 @@ class DeskService:
         self.problem: str | None = None
         self.album_wait = ALBUM_WAIT
         self._album_tasks: set[asyncio.Task[None]] = set()
+        self._albums: dict[tuple[int, str], list[tuple[int, Callable[[], Awaitable[None]]]]] = {}
 
     # --- start-up -------------------------------------------------------------------------------
     async def start(self) -> bool:
@@ -264,29 +265,39 @@ class DeskService:
         return await self.storage.claim_relay(chat_id, message_id, ticket.id, ticket.user_id, "out", self.clock.now())
 
     async def album_item(
-        self, chat_id: int, media_group_id: str, note: bool, relay: Callable[[], Awaitable[None]]
+        self, chat_id: int, media_group_id: str, message_id: int, note: bool, relay: Callable[[], Awaitable[None]]
     ) -> None:
         """An item of an operator's album: an album is judged as a whole. A note item marks the album
-        internal; any other item is relayed after :data:`ALBUM_WAIT` unless the album was marked by
-        then (by this replica or another). The wait runs outside the update's handling, so the other
-        items are handled meanwhile even when one user's updates are handled one at a time."""
+        internal; the other items are gathered and, :data:`ALBUM_WAIT` after the first, relayed in
+        order unless the album was marked by then (by this replica or another). The wait runs outside
+        the update's handling, so the other items are handled meanwhile, also when one user's updates
+        are handled one at a time."""
         if note:
             await self.storage.mark_album_internal(chat_id, media_group_id, self.clock.now())
             return
+        key = (chat_id, media_group_id)
+        batch = self._albums.get(key)
+        if batch is not None:
+            batch.append((message_id, relay))
+            return
+        self._albums[key] = [(message_id, relay)]
+        task = asyncio.create_task(self._relay_album(key), name="desk-album")
+        self._album_tasks.add(task)
+        task.add_done_callback(self._album_tasks.discard)
 
-        async def later() -> None:
+    async def _relay_album(self, key: tuple[int, str]) -> None:
+        try:
+            await asyncio.sleep(self.album_wait)
+        finally:
+            batch = self._albums.pop(key, [])
+        if await self.storage.album_internal(*key):
+            log.info("an album in the operators' chat stays internal (a // caption)")
+            return
+        for _message_id, relay in sorted(batch, key=lambda item: item[0]):
             try:
-                await asyncio.sleep(self.album_wait)
-                if await self.storage.album_internal(chat_id, media_group_id):
-                    log.info("an album in the operators' chat stays internal (a // caption)")
-                    return
                 await relay()
             except Exception:
                 log.exception("could not relay an item of an operator's album")
-
-        task = asyncio.create_task(later(), name="desk-album-item")
-        self._album_tasks.add(task)
-        task.add_done_callback(self._album_tasks.discard)
 
     async def drain(self) -> None:
         """Wait for the albums' pending items (at shutdown)."""

@@ -116,7 +116,8 @@ async def on_album_item(
     async def relay() -> None:
         await on_operator_message(message, desk, bot, i18n, residents, fsm_storage)
 
-    await desk.album_item(message.chat.id, message.media_group_id, is_internal_note(message.caption), relay)
+    note = is_internal_note(message.caption)
+    await desk.album_item(message.chat.id, message.media_group_id, message.message_id, note, relay)
 
 
 async def on_operator_message(
