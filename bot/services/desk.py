@@ -290,7 +290,12 @@ class DeskService:
             await asyncio.sleep(self.album_wait)
         finally:
             batch = self._albums.pop(key, [])
-        if await self.storage.album_internal(*key):
+        try:
+            internal = await self.storage.album_internal(*key)
+        except Exception:
+            log.exception("could not check an operator's album: kept internal")
+            return
+        if internal:
             log.info("an album in the operators' chat stays internal (a // caption)")
             return
         for _message_id, relay in sorted(batch, key=lambda item: item[0]):
