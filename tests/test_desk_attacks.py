@@ -203,6 +203,8 @@ async def test_an_edit_of_a_relayed_message_reaches_the_operators(
     await resident.edit(question, "Where is polling station 21? <b>21</b>")
     assert posts(forum, topic.thread_id)[-1].content == "✏️ edited: Where is polling station 21? <b>21</b>"
     before = len(posts(forum, topic.thread_id))
+    await fake.wait_processed(await fake.push_update({"edited_message": question.to_dict()}))  # delivered twice
+    assert len(posts(forum, topic.thread_id)) == before  # passed on once
     await resident.edit(faq_question, "how do I vote early")  # never relayed: stays with the bot
     assert len(posts(forum, topic.thread_id)) == before
     no_errors(fake)

@@ -79,12 +79,15 @@ async def on_edited(message: Message, desk: DeskService, bot: Bot, settings: Set
     ticket = await desk.relayed_ticket_of(message.from_user.id, message.message_id)
     if ticket is None or ticket.status is not TicketStatus.OPEN or ticket.thread_id is None:
         return
-    if await desk.over_budget(ticket.user_id):
+    # an edit counts in the hourly budget and is passed on once (a repeated update, another replica):
+    # its key is the edit's moment and the message, negative so it never meets a message id
+    edited_at = message.edit_date or 0  # seconds (an int in the Bot API)
+    key = -(edited_at * 100_000 + message.message_id % 100_000)
+    if await desk.claim_resident_message(ticket, message.from_user.id, key) != "relay":
         return
     with i18n.use_locale(settings.default_language):  # for the operators
-        text = "✏️ " + _("edited: {text}").format(
-            text=escape(truncate_plain(message.text or message.caption or "", 3500))
-        )
+        words = escape(truncate_plain(message.text or message.caption or "", EDIT_LIMIT))
+        text = "✏️ " + _("edited: {text}").format(text=words)
     try:
         await bot.send_message(desk.chat_id, text, message_thread_id=ticket.thread_id)
     except TelegramAPIError as error:
