@@ -102,6 +102,30 @@ async def test_an_album_with_a_note_in_any_caption_stays_internal_whole(
     no_errors(fake)
 
 
+async def test_an_album_noted_on_its_last_photo_stays_internal_with_updates_handled_at_once(
+    fake: FakeTelegram, forum: FakeGroup, make_settings: Callable[..., Settings], clock: ManualClock
+) -> None:
+    """As in production: the album's items are handled concurrently, the note comes last."""
+    settings = make_settings(fake, operators_chat_id=OPS, default_language="en")
+    bot = RunningBot(fake, settings, clock, handle_as_tasks=True)
+    await bot.start()
+    try:
+        resident = fake.user(5109, language_code="en")
+        await resident.send("/operator")
+        await fake.wait_for(lambda: len(resident.bot_messages()) == 1)
+        await resident.send("Is this the right ballot?")
+        await fake.wait_for(lambda: len(resident.bot_messages()) == 2)  # the ticket is open
+        operator = operator_in(fake, forum, next(iter(forum.topics)))
+        await operator.send_album(None, None, "// the resident's passport, for us only")
+        await operator.send_album("Compare with this sample", None)
+        await fake.wait_for(lambda: len(photos(resident.bot_messages())) == 2)
+        await desk_of(bot).drain()
+        assert [m.content for m in photos(resident.bot_messages())] == ["Compare with this sample", ""]
+        no_errors(fake)
+    finally:
+        await bot.stop()
+
+
 async def test_contacts_and_locations_never_reach_the_operators(
     desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup
 ) -> None:
