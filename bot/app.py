@@ -134,7 +134,13 @@ def create_dispatcher(
         menus = CommandMenus(bot, i18n, settings.default_language, storage)
         await retire_removed_admins(storage, menus, settings.admin_ids, clock.now())
 
+    async def on_shutdown() -> None:
+        desk: DeskService | None = dp.workflow_data.get("desk")
+        if desk is not None:
+            await desk.drain()  # the items of an operator's album still waiting to be relayed
+
     dp.startup.register(on_startup)
+    dp.shutdown.register(on_shutdown)
     return dp, in_flight
 
 

@@ -80,6 +80,13 @@ def privacy_text(retention_days: int, desk: bool = False) -> str:
                 "Telegram group; /forget deletes the tickets, not the operators' copies."
             ).format(days=retention_days)
         )
+        items.append(
+            _(
+                "A shared contact or location is never passed on to the operators: write in words only what they "
+                "need. If an operator saves an answer from your ticket as a draft for the FAQ, your question in "
+                "it is blanked by /forget and after {days} days; the operator's answer stays."
+            ).format(days=retention_days)
+        )
     lines = ["🔒 <b>" + _("What the bot stores about you") + "</b>", ""]
     lines += [f"• {item}" for item in items]
     lines += [

@@ -18,10 +18,13 @@ Each refusal is reported to ``on_refused(reason, peer)``."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections.abc import Callable
 from typing import Any
+
+from aiohttp.http_exceptions import HttpProcessingError
 
 HEADER_END = b"\r\n\r\n"
 MAX_HEAD = 64 * 1024  # aiohttp refuses longer header lines itself; stop looking after this much
@@ -119,3 +122,22 @@ class ConnectionGuard:
                 return _Refused()
             min(waiting, key=lambda connection: connection.created).close("crowded-out")
         return _Guarded(self, self.inner_factory())
+
+
+class ParserErrorLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's server logger, for its request handlers (``AppRunner(logger=…)``): a request aiohttp
+    cannot parse (a bad byte in a header, a broken request line, a wrong chunk…) is a refusal,
+    ``bad-request``, reported to ``on_refused`` (counted, summarised once a minute) instead of an
+    ``aiohttp.server`` traceback carrying what the client sent. Anything else is logged as before."""
+
+    def __init__(self, on_refused: Callable[[str, Any], None]) -> None:
+        super().__init__(logging.getLogger("aiohttp.server"), {})
+        self.on_refused = on_refused
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info")
+        if isinstance(error, HttpProcessingError):
+            peer = args[0] if args else None
+            self.on_refused("bad-request", peer if isinstance(peer, str) else None)
+            return
+        super().log(level, msg, *args, **kwargs)

@@ -9,7 +9,8 @@
   ``/metrics`` alone on ``METRICS_LISTEN`` when set (with the health endpoints).
 - Connections: a deadline for the headers and a cap on open connections
   (:mod:`bot.runners.http_guard`). Every refusal is counted (``voterbot_webhook_refused_total``)
-  and logged at most once a minute, as a summary.
+  and logged at most once a minute, as a summary; so is a request aiohttp cannot parse
+  (``bad-request``: no traceback, nothing the client sent).
 
 At start-up ``setWebhook`` is called only when ``getWebhookInfo`` differs, so replicas starting
 together do not hit Telegram's flood limit. Telegram never reveals the secret, so the registered URL
@@ -35,7 +36,7 @@ from aiohttp import web
 from bot.app import DRAIN_SECONDS, App
 from bot.config import ConfigError
 from bot.metrics import Metrics, MetricsMiddleware
-from bot.runners.http_guard import ConnectionGuard
+from bot.runners.http_guard import ConnectionGuard, ParserErrorLog
 from bot.runners.update_ledger import Ledger, MemoryLedger, RedisLedger
 from bot.runners.webhook_endpoints import HealthEndpoints, MetricsEndpoint
 from bot.runners.webhook_updates import UpdateEndpoint
@@ -177,6 +178,7 @@ class WebhookServer:
             access_log=None,
             keepalive_timeout=self.header_timeout,
             lingering_time=LINGER_SECONDS,
+            logger=ParserErrorLog(self.note_refusal),  # requests aiohttp cannot parse: refusals, no traceback
         )
         await self._runner.setup()
         assert self._runner.server is not None

@@ -6,7 +6,8 @@ suggests for other integrations, checks and refuses first, then calls
 
 - a wrong or missing ``X-Telegram-Bot-Api-Secret-Token``: 401 (compared as bytes in constant time);
 - while the server is not accepting (starting, shutting down): 503, Telegram delivers it again;
-- a body that does not arrive in time: 408; too large: 413; malformed JSON or not an Update: 400;
+- a body that does not arrive in time: 408; too large: 413; malformed JSON, JSON nested more than
+  64 levels deep, or not an Update: 400;
 - an update handled already (see :mod:`bot.runners.update_ledger`): acknowledged, not handled
   again; one being handled elsewhere: 409 (not 503, which would take this replica out of rotation).
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -35,6 +37,24 @@ from bot.runners.update_ledger import Claim, Ledger
 log = logging.getLogger("bot.runners.webhook")
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 Refuse = Callable[[str, Any, int, str], web.Response]  # (reason, peer, status, text) -> the response
+
+
+MAX_JSON_DEPTH = 64  # Telegram's updates nest a dozen levels deep
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(rb"[^\[\]{}]+")
+
+
+def json_depth(body: bytes) -> int:
+    """How deeply the JSON ``body`` nests (brackets inside strings do not count); cheap when the body
+    has few brackets, as every real update has."""
+    if body.count(b"[") + body.count(b"{") <= MAX_JSON_DEPTH:
+        return 0
+    brackets = _NOT_BRACKET.sub(b"", _JSON_STRING.sub(b"", body))
+    depth = deepest = 0
+    for byte in brackets:
+        depth += 1 if byte in b"[{" else -1
+        deepest = max(deepest, depth)
+    return deepest
 
 
 class UpdateEndpoint:
@@ -101,9 +121,11 @@ class UpdateEndpoint:
             return self.refuse("body-timeout", remote, 408, "Request Timeout")
         except web.HTTPRequestEntityTooLarge:
             return self.refuse("too-large", remote, 413, "Request Entity Too Large")
+        if json_depth(body) > MAX_JSON_DEPTH:  # before the parser, which recurses
+            return self.refuse("too-deep", remote, 400, "Bad Request: JSON nested too deeply")
         try:
             raw = self.bot.session.json_loads(body.decode("utf-8"))
-        except ValueError:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError are ValueErrors
             return self.refuse("malformed", remote, 400, "Bad Request: malformed JSON")
         if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
             return self.refuse("invalid", remote, 400, "Bad Request: no update_id")

@@ -10,9 +10,11 @@ Telegram is reached through :class:`DeskPort`, implemented next to the handlers
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import statistics
-from collections.abc import Callable
+import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Literal, Protocol
@@ -30,6 +32,20 @@ TOPIC_WORDS = 60  # characters of the question in the topic's name
 STATS_WINDOW = timedelta(days=30)  # the median time to a first reply is over tickets of the last 30 days
 Kind = Literal["question", "rumour"]
 RelayOutcome = Literal["relay", "duplicate", "over_budget", "no_ticket"]
+ALBUM_WAIT = 1.0  # seconds an operator's album item waits for the other items (a "//" in any keeps all)
+NOTE_MARK = "//"
+
+
+def is_internal_note(text: str | None) -> bool:
+    """An operator's message that stays in the topic: its text or caption starts with ``//`` once
+    leading blanks and invisible characters are dropped and the text is NFKC-folded (``／／`` too)."""
+    if not text:
+        return False
+    folded = unicodedata.normalize("NFKC", text)
+    start = 0
+    while start < len(folded) and (folded[start].isspace() or unicodedata.category(folded[start]) in ("Cf", "Cc")):
+        start += 1
+    return folded.startswith(NOTE_MARK, start)
 
 
 class DeskUnavailable(Exception):
@@ -133,6 +149,9 @@ class DeskService:
         self._tz = tz
         self.enabled = False
         self.problem: str | None = None
+        self.album_wait = ALBUM_WAIT
+        self._album_tasks: set[asyncio.Task[None]] = set()
+        self._albums: dict[tuple[int, str], list[tuple[int, Callable[[], Awaitable[None]]]]] = {}
 
     # --- start-up -------------------------------------------------------------------------------
     async def start(self) -> bool:
@@ -142,10 +161,11 @@ class DeskService:
             return False
         try:
             info = await self.port.forum_info()
-        except DeskUnavailable as error:
-            info = ForumInfo(found=False)
-            log.debug("operators' chat check failed: %s", error)
-        self.problem = self.diagnose(info)
+        except Exception as error:  # any failure of the probe, an answer that cannot be parsed too
+            log.debug("operators' chat check failed: %r", error)
+            self.problem = f"could not be checked ({type(error).__name__}): the bot runs without the desk"
+        else:
+            self.problem = self.diagnose(info)
         self.enabled = self.problem is None
         if self.problem is not None:
             log.warning("operators' desk off: OPERATORS_CHAT_ID=%s %s", self.chat_id, self.problem)
@@ -218,10 +238,21 @@ class DeskService:
         return await self.storage.open_ticket_of(user_id)
 
     async def claim_resident_message(self, ticket: Ticket, chat_id: int, message_id: int) -> RelayOutcome:
-        if await self.over_budget(ticket.user_id):
-            return "over_budget"
-        claimed = await self.storage.claim_relay(chat_id, message_id, ticket.id, ticket.user_id, "in", self.clock.now())
-        return "relay" if claimed else "duplicate"
+        """Record the resident's message as relayed, within the hourly budget (counted and recorded
+        in one statement: a burst cannot pass the count all at once)."""
+        now = self.clock.now()
+        outcome = await self.storage.claim_relay_within(
+            chat_id, message_id, ticket.id, ticket.user_id, self.budget, now - timedelta(hours=1), now
+        )
+        return "relay" if outcome == "relay" else "duplicate" if outcome == "duplicate" else "over_budget"
+
+    async def relayed_ticket_of(self, user_id: int, message_id: int) -> Ticket | None:
+        """The open ticket a resident's message was relayed to (their edit of it follows), or None."""
+        ticket_id = await self.storage.relayed_ticket(user_id, message_id)
+        if ticket_id is None:
+            return None
+        ticket = await self.storage.ticket(ticket_id)
+        return ticket if ticket is not None and ticket.user_id == user_id else None
 
     async def rate(self, ticket_id: int, user_id: int, helpful: bool) -> bool:
         return await self.storage.rate_ticket(ticket_id, user_id, helpful)
@@ -233,17 +264,63 @@ class DeskService:
     async def claim_operator_message(self, ticket: Ticket, chat_id: int, message_id: int) -> bool:
         return await self.storage.claim_relay(chat_id, message_id, ticket.id, ticket.user_id, "out", self.clock.now())
 
+    async def album_item(
+        self, chat_id: int, media_group_id: str, message_id: int, note: bool, relay: Callable[[], Awaitable[None]]
+    ) -> None:
+        """An item of an operator's album: an album is judged as a whole. A note item marks the album
+        internal; the other items are gathered and, :data:`ALBUM_WAIT` after the first, relayed in
+        order unless the album was marked by then (by this replica or another). The wait runs outside
+        the update's handling, so the other items are handled meanwhile, also when one user's updates
+        are handled one at a time."""
+        if note:
+            await self.storage.mark_album_internal(chat_id, media_group_id, self.clock.now())
+            return
+        key = (chat_id, media_group_id)
+        batch = self._albums.get(key)
+        if batch is not None:
+            batch.append((message_id, relay))
+            return
+        self._albums[key] = [(message_id, relay)]
+        task = asyncio.create_task(self._relay_album(key), name="desk-album")
+        self._album_tasks.add(task)
+        task.add_done_callback(self._album_tasks.discard)
+
+    async def _relay_album(self, key: tuple[int, str]) -> None:
+        try:
+            await asyncio.sleep(self.album_wait)
+        finally:
+            batch = self._albums.pop(key, [])
+        try:
+            internal = await self.storage.album_internal(*key)
+        except Exception:
+            log.exception("could not check an operator's album: kept internal")
+            return
+        if internal:
+            log.info("an album in the operators' chat stays internal (a // caption)")
+            return
+        for _message_id, relay in sorted(batch, key=lambda item: item[0]):
+            try:
+                await relay()
+            except Exception:
+                log.exception("could not relay an item of an operator's album")
+
+    async def drain(self) -> None:
+        """Wait for the albums' pending items (at shutdown)."""
+        if self._album_tasks:
+            await asyncio.gather(*self._album_tasks, return_exceptions=True)
+
     async def replied(self, ticket: Ticket, text: str | None) -> None:
         await self.storage.record_reply(ticket.id, text, self.clock.now())
 
     async def close(
-        self, ticket: Ticket, operator_id: int, *, action: str = "desk.close", close_topic: bool = True
+        self, ticket: Ticket, operator_id: int | None, *, action: str = "desk.close", close_topic: bool = True
     ) -> bool:
-        """Close the ticket and its topic; False when it was closed already (by someone else)."""
+        """Close the ticket and its topic; False when it was closed already (by someone else).
+        ``operator_id`` None: the bot closed it (the audit log names no resident: 0)."""
         now = self.clock.now()
         if not await self.storage.close_ticket(ticket.id, operator_id, now):
             return False
-        await self.storage.audit(operator_id, action, f"#{ticket.id}", now)
+        await self.storage.audit(operator_id or 0, action, f"#{ticket.id}", now)
         if close_topic and self.port is not None and ticket.thread_id is not None:
             try:
                 await self.port.close_topic(ticket.thread_id)

@@ -249,6 +249,16 @@ desk_blocks = Table(
     Column("told", Integer, nullable=False, server_default=text("0")),
 )
 
+# an operator's album with an internal note (``//``) in any caption: none of its items is relayed
+desk_albums = Table(
+    "desk_albums",
+    metadata,
+    Column("chat_id", BigInteger, nullable=False),
+    Column("media_group_id", Text, nullable=False),
+    Column("at", BigInteger, nullable=False),
+    PrimaryKeyConstraint("chat_id", "media_group_id"),
+)
+
 faq_drafts = Table(
     "faq_drafts",
     metadata,

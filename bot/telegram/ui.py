@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyParameters
@@ -32,6 +33,18 @@ def stale() -> str:
 async def answer_stale(query: CallbackQuery) -> None:
     """Answer a button that no longer applies with an alert (:func:`stale`)."""
     await query.answer(stale(), show_alert=True)
+
+
+CLOCK_SKEW = timedelta(seconds=30)  # between Telegram's clock (message dates) and this host's
+
+
+def from_before_first_seen(query: CallbackQuery, first_seen: datetime | None) -> bool:
+    """The pressed message is older than the user's record: a button from before /forget (the record
+    is made anew on their next update), which must not store anything about them again."""
+    message = query.message
+    if first_seen is None or not isinstance(message, Message):
+        return False
+    return message.date < first_seen - CLOCK_SKEW
 
 
 async def send(message: Message, screen: Screen, *, reply: bool = False, quote_id: int | None = None) -> Message:

@@ -17,7 +17,9 @@ from .state import FakeState, Request
 # service messages (forum topics) cannot be copied
 SERVICE_FIELDS = ("forum_topic_created", "forum_topic_closed", "forum_topic_reopened", "forum_topic_edited")
 # what a copy does not inherit from its source: the place in the source chat, and the origin
-NOT_COPIED = frozenset({"reply_to_message", "forward_origin", "message_thread_id", "is_topic_message"})
+NOT_COPIED = frozenset(
+    {"reply_to_message", "forward_origin", "message_thread_id", "is_topic_message", "media_group_id"}
+)
 
 
 class MessageMethods(FakeState):

@@ -184,6 +184,8 @@ class FakeTelegram(UpdateMethods, ProfileMethods, MessageMethods, AnswerMethods,
             if sending:
                 self._check_rate(params, chat)
             result = await handler(Request(canonical, params, files, call))
+            if canonical in self.garbled:  # a fault: an answer the client cannot parse
+                result = {"garbled": True}
             if sending:
                 self.stats.sent += 1
                 now = time.monotonic()

@@ -79,6 +79,7 @@ class FakeState:
         self.inline_answers: dict[str, JSON] = {}
         self.callback_answers: dict[str, JSON] = {}
         self.files: dict[str, UploadedFile] = {}
+        self.garbled: set[str] = set()  # methods whose successful answer is replaced by one no client parses
 
         self._users: dict[int, UserState] = {}
         self._groups: dict[int, FakeGroup] = {}

@@ -227,6 +227,36 @@ class FakeUser:
             payload["caption"] = caption
         return await self._send_message(**payload)
 
+    async def send_album(self, *captions: str | None, timeout: float | None = None) -> list[FakeMessage]:
+        """Photos sent together (one ``media_group_id``), as Telegram delivers them: one update per
+        item, all queued at once; waits until the bot handled every one."""
+        group_id = str(10**15 + self.fake._next_id())
+        messages: list[FakeMessage] = []
+        update_ids: list[int] = []
+        for caption in captions:
+            content: JSON = {"photo": [{**self.fake._file_stub("photo"), "width": 800, "height": 600}]}
+            content["media_group_id"] = group_id
+            if caption is not None:
+                content["caption"] = caption
+            if self.thread_id is not None and self.group is not None:
+                self.fake._into_topic(content, self.group, self.thread_id)
+            msg = self.fake._add_user_message(self._state, self.chat_id, self._chat(), content)
+            messages.append(msg)
+            update_ids.append(await self.fake.push_update({"message": msg.to_dict()}))
+        for update_id in update_ids:
+            await self.fake.wait_processed(update_id, self.fake.default_timeout if timeout is None else timeout)
+        return messages
+
+    async def edit(self, message: FakeMessage, text: str, timeout: float | None = None) -> Exchange:
+        """The user edits their own message (text or caption): an ``edited_message`` update."""
+        if message.text is not None:
+            message.text, message.entities = text, []
+        else:
+            message.caption = text
+        message.edited = True
+        message.edit_date = int(time.time())
+        return await self.fake._submit({"edited_message": message.to_dict()}, self.chat_id, self._state, timeout)
+
     async def send_poll(self, question: str = "Poll?", options: tuple[str, ...] = ("Yes", "No")) -> Exchange:
         poll = {
             "id": str(self.fake._next_id()),

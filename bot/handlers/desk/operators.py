@@ -7,7 +7,7 @@ import logging
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest, TelegramForbiddenError
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, Filter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.storage.base import BaseStorage, StorageKey
 from aiogram.types import InlineKeyboardMarkup, Message
@@ -18,7 +18,7 @@ from bot.handlers.desk.screens import back_button, back_markup, blocked_screen
 from bot.handlers.desk.states import DeskStates, InOperatorsChat
 from bot.handlers.texts import LANGUAGE_NAMES
 from bot.i18n import I18n, _
-from bot.services.desk import DeskService
+from bot.services.desk import DeskService, is_internal_note
 from bot.services.residents import ResidentService
 from bot.storage.base_desk import Ticket, TicketStatus
 from bot.telegram.callbacks import DeskRateCb
@@ -55,11 +55,19 @@ def operators_router() -> Router:
     r.message.register(on_block, Command("block"), in_topic)
     r.message.register(on_faq, Command("faq"), in_topic)
     r.message.register(on_general, Command("close", "block", "faq"))
-    r.message.register(ignore, Magic(F.text.startswith("//") | F.caption.startswith("//")))  # internal notes
+    r.message.register(on_album_item, in_topic, Magic(F.media_group_id))  # an album is judged as a whole
+    r.message.register(ignore, InternalNote())  # internal notes: "//", " //", "／／"…
     r.message.register(on_operator_message, in_topic)
     r.message.register(on_general, Magic(F.reply_to_message.from_user.is_bot))  # a reply in General
     r.message.register(ignore)  # the operators' own talk in General
     return r
+
+
+class InternalNote(Filter):
+    """A message that stays in the operators' chat (see :func:`bot.services.desk.is_internal_note`)."""
+
+    async def __call__(self, message: Message) -> bool:
+        return is_internal_note(message.text or message.caption)
 
 
 def _resident_state(fsm_storage: BaseStorage, bot: Bot, user_id: int) -> FSMContext:
@@ -91,6 +99,25 @@ async def _ticket_here(message: Message, desk: DeskService, *, command: bool = T
         )
         return None
     return ticket
+
+
+async def on_album_item(
+    message: Message,
+    desk: DeskService,
+    bot: Bot,
+    i18n: I18n,
+    residents: ResidentService,
+    fsm_storage: BaseStorage,
+) -> None:
+    """An album reaches the resident only if none of its items is an internal note: a note item
+    marks the album, every other item waits a moment for its siblings before it is relayed."""
+    assert message.media_group_id is not None
+
+    async def relay() -> None:
+        await on_operator_message(message, desk, bot, i18n, residents, fsm_storage)
+
+    note = is_internal_note(message.caption)
+    await desk.album_item(message.chat.id, message.media_group_id, message.message_id, note, relay)
 
 
 async def on_operator_message(

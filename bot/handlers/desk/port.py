@@ -86,7 +86,9 @@ def intro_text(ticket: Ticket, intro: TicketIntro, lang: Lang, tz: ZoneInfo) -> 
         ),
         "",
         _(
-            "Your messages in this topic go to the resident; a message starting with // stays here. "
+            "Your messages in this topic go to the resident; a message starting with // stays here, and so does "
+            "a whole album if any of its captions starts with //. A shared contact or location from the resident "
+            "is never passed on here. "
             "/close closes the ticket (the resident may rate it), /block blocks the resident, "
             "/faq saves your answer as a draft for the editors. Answers stay neutral."
         ),

@@ -132,7 +132,7 @@ async def relay_to_topic(
     except TelegramBadRequest as error:
         if "thread not found" in error.message or "TOPIC_ID_INVALID" in error.message:
             # the topic was deleted in the group: this ticket is over, the message opens a new one
-            await desk.close(ticket, user_id, action="desk.topic_gone")
+            await desk.close(ticket, None, action="desk.topic_gone")
             return "sent" if await _reopen(target, user_id, message_id, ticket, desk, bot, lang) else "told"
         log.info("could not copy message %s of ticket #%s: %s", message_id, ticket.id, error.message)
         await send(

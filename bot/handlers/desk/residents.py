@@ -3,8 +3,11 @@ buttons, the messages of an open conversation and the rating."""
 
 from __future__ import annotations
 
+import logging
+
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatType
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -21,6 +24,7 @@ from bot.handlers.desk.screens import (
     context_from,
     done_screen,
     duty_line,
+    private_data_screen,
     question_of,
     rumour_screen,
 )
@@ -32,10 +36,15 @@ from bot.handlers.screens import help_screen
 from bot.i18n import I18n, _
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
+from bot.storage.base_desk import TicketStatus
 from bot.telegram.callbacks import DeskCb, DeskRateCb
 from bot.telegram.filters import Magic
 from bot.telegram.keyboards import main_menu
 from bot.telegram.ui import Screen, answer_stale, send, stale
+from bot.telegram_text import escape, truncate_plain
+
+log = logging.getLogger(__name__)
+EDIT_LIMIT = 3500  # characters of an edited message passed on (the post stays within Telegram's 4096)
 
 
 def residents_router() -> Router:
@@ -50,12 +59,43 @@ def residents_router() -> Router:
     r.message.register(on_done, Command("done"))
     r.message.register(on_help, Command("help"))
     not_command = Magic(~F.text.startswith("/"))
+    in_desk = StateFilter(DeskStates.asking, DeskStates.talking, DeskStates.rumour)
+    r.message.register(on_private_data, in_desk, Magic(F.contact | F.location | F.venue))
     r.message.register(on_question, StateFilter(DeskStates.asking), not_command)
     r.message.register(on_talking, StateFilter(DeskStates.talking), not_command)
     r.message.register(on_rumour_message, StateFilter(DeskStates.rumour), not_command)
     r.callback_query.register(on_desk_button, DeskCb.filter())
     r.callback_query.register(on_rate, DeskRateCb.filter())
+    r.edited_message.filter(private, DeskOn())
+    r.edited_message.register(on_edited, Magic(F.text | F.caption))
     return r
+
+
+async def on_private_data(message: Message) -> None:
+    """A shared contact or location is never passed on: the resident is told how to give what is needed."""
+    await send(message, private_data_screen())
+
+
+async def on_edited(message: Message, desk: DeskService, bot: Bot, settings: Settings, i18n: I18n) -> None:
+    """The resident edited a message already passed on to an open ticket: the operators see the new words."""
+    if message.from_user is None or desk.chat_id is None:
+        return
+    ticket = await desk.relayed_ticket_of(message.from_user.id, message.message_id)
+    if ticket is None or ticket.status is not TicketStatus.OPEN or ticket.thread_id is None:
+        return
+    # an edit counts in the hourly budget and is passed on once (a repeated update, another replica):
+    # its key is the edit's moment and the message, negative so it never meets a message id
+    edited_at = message.edit_date or 0  # seconds (an int in the Bot API)
+    key = -(edited_at * 100_000 + message.message_id % 100_000)
+    if await desk.claim_resident_message(ticket, message.from_user.id, key) != "relay":
+        return
+    with i18n.use_locale(settings.default_language):  # for the operators
+        words = escape(truncate_plain(message.text or message.caption or "", EDIT_LIMIT))
+        text = "✏️ " + _("edited: {text}").format(text=words)
+    try:
+        await bot.send_message(desk.chat_id, text, message_thread_id=ticket.thread_id)
+    except TelegramAPIError as error:
+        log.info("could not pass an edit of ticket #%s on: %s", ticket.id, error)
 
 
 async def on_help(message: Message, content: ContentStore, lang: Lang, clock: Clock) -> None:
@@ -150,7 +190,12 @@ async def on_desk_button(
             await state.set_state(DeskStates.rumour)
             await send(message, rumour_screen())
     elif callback_data.action == "person" and callback_data.ctx.isdigit():
-        # the FAQ answered a rumour, but the resident wants a person: the rumour becomes a ticket
+        # the FAQ answered a rumour, but the resident wants a person: the rumour becomes a ticket;
+        # only the message the bot offered to pass on (a forged button names another: stale)
+        if (await state.get_data()).get("desk_person") != int(callback_data.ctx):
+            await send(message, Screen(stale(), main_menu()))
+            return
+        await state.update_data(desk_person=None)
         if await refused(message, user_id, desk, lang, content, state):
             return
         with i18n.use_locale(settings.default_language):  # the context is for the operators
@@ -240,6 +285,7 @@ async def on_rumour_message(
         understood = faq.understand(text)
         if understood.rumour is not None:  # checked already: the verdict, and a person if wanted
             await state.clear()
+            await state.update_data(desk_person=message.message_id)  # the one message "Ask a person" may pass on
             person = ask_person_button(str(message.message_id))
             await send(message, faq_rumour_screen(faq, understood.rumour, lang, clock.now(), person), reply=True)
             return
@@ -247,6 +293,7 @@ async def on_rumour_message(
         entry = faq.entry(result.best.id) if result.decision == "answer" and result.best is not None else None
         if entry is not None:
             await state.clear()
+            await state.update_data(desk_person=message.message_id)  # the one message "Ask a person" may pass on
             await send(message, answer_screen(faq, entry, lang, clock.now()))
             person = ask_person_button(str(message.message_id))
             await send(

@@ -128,3 +128,15 @@ def unreachable_screen(content: ContentStore, lang: Lang, now: datetime) -> Scre
         + contact_line(content.current.campaign, now, lang),
         main_menu(),
     )
+
+
+def private_data_screen() -> Screen:
+    return Screen(
+        "🔒 "
+        + _(
+            "I do not pass a shared contact or location on to the operators: they never see your phone number "
+            "or where you are. If they need an address or a number to help you, write only what is needed, "
+            "in words (for example, the street of your polling station)."
+        ),
+        back_markup(),
+    )

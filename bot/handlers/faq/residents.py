@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aiogram import Bot
 from aiogram.filters import CommandObject
+from aiogram.fsm.context import FSMContext
 from aiogram.types import (
     CallbackQuery,
     InlineKeyboardButton,
@@ -44,8 +45,9 @@ from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.services.pictures import PictureService
 from bot.services.questions import QuestionLog
+from bot.storage.base import UserRecord
 from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqVoteCb
-from bot.telegram.ui import answer_stale, replied_id, replied_text, send, show
+from bot.telegram.ui import answer_stale, from_before_first_seen, replied_id, replied_text, send, show
 from bot.telegram_text import split_html, strip_html, truncate_plain
 
 
@@ -111,8 +113,12 @@ async def on_vote(
     clock: Clock,
     lang: Lang,
     desk: DeskService | None = None,
+    user_record: UserRecord | None = None,
 ) -> None:
-    if faq.entry(callback_data.entry) is None:
+    # an unknown entry, or a 👍 from before the resident's /forget: nothing is stored
+    if faq.entry(callback_data.entry) is None or from_before_first_seen(
+        query, user_record.first_seen if user_record else None
+    ):
         await answer_stale(query)
         return
     await questions.feedback(query.from_user.id, callback_data.entry, callback_data.helpful)
@@ -169,6 +175,7 @@ async def on_free_text(
     questions: QuestionLog,
     pictures: PictureService,
     desk: DeskService | None = None,
+    state: FSMContext | None = None,
 ) -> None:
     text = message.text or ""
     understood = faq.understand(text)
@@ -176,7 +183,10 @@ async def on_free_text(
         await send(message, smalltalk_screen(faq, understood.smalltalk, lang))
         return
     if understood.rumour is not None:  # a rumour already checked: its verdict
-        person = ask_person_button(str(message.message_id)) if _desk_on(desk) else None
+        person = None
+        if _desk_on(desk) and state is not None:
+            await state.update_data(desk_person=message.message_id)  # the one message "Ask a person" may pass on
+            person = ask_person_button(str(message.message_id))
         await send(message, rumour_screen(faq, understood.rumour, lang, clock.now(), person), reply=True)
         return
     result = understood.result

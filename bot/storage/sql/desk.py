@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, case, delete, func, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, case, delete, exists, func, literal, or_, select, text, update
 
 from bot.storage.base_desk import DeskCounts, FaqDraft, Ticket, TicketStatus
-from bot.storage.schema import desk_blocks, desk_messages, faq_drafts, tickets
+from bot.storage.schema import desk_albums, desk_blocks, desk_messages, faq_drafts, tickets
 from bot.storage.sql.core import SqlCore
 from bot.storage.timestamps import from_opt_ts as _opt_dt
 from bot.storage.timestamps import from_ts as _dt
@@ -129,6 +129,62 @@ class DeskQueries(SqlCore):
         )
         return await self._count(statement) == 1
 
+    async def claim_relay_within(
+        self, chat_id: int, message_id: int, ticket_id: int, user_id: int, budget: int, since: datetime, now: datetime
+    ) -> str:
+        """Record a resident's message as relayed if fewer than ``budget`` of theirs were since ``since``:
+        "relay", "duplicate" (recorded already) or "over_budget". The count and the insert are one
+        statement (on PostgreSQL under a per-resident transaction lock), so messages arriving at once
+        cannot all pass the count before any of them is inserted."""
+        m = desk_messages.c
+        recent = (
+            select(func.count())
+            .select_from(desk_messages)
+            .where(m.user_id == user_id, m.direction == "in", m.at >= _ts(since))
+            .scalar_subquery()
+        )
+        values = select(
+            literal(chat_id),
+            literal(message_id),
+            literal(ticket_id),
+            literal(user_id),
+            literal("in"),
+            literal(_ts(now)),
+        ).where(recent < budget)
+        statement = (
+            self._insert(desk_messages)
+            .from_select([m.chat_id, m.message_id, m.ticket_id, m.user_id, m.direction, m.at], values)
+            .on_conflict_do_nothing(index_elements=[m.chat_id, m.message_id])
+        )
+        sqlite = self._sqlite
+
+        def claim(connection: Connection) -> str:
+            if not sqlite:
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": user_id})
+            if connection.execute(statement).rowcount == 1:
+                return "relay"
+            known = connection.execute(select(exists().where(m.chat_id == chat_id, m.message_id == message_id)))
+            return "duplicate" if known.scalar() else "over_budget"
+
+        return await self.run_sync(claim, transaction=True)
+
+    async def relayed_ticket(self, chat_id: int, message_id: int) -> int | None:
+        """The ticket a message was relayed for (a resident's edit follows it), or None."""
+        m = desk_messages.c
+        row = await self._one(select(m.ticket_id).where(m.chat_id == chat_id, m.message_id == message_id))
+        return None if row is None else int(row[0])
+
+    async def mark_album_internal(self, chat_id: int, media_group_id: str, now: datetime) -> None:
+        await self._run(
+            self._insert(desk_albums)
+            .values(chat_id=chat_id, media_group_id=media_group_id, at=_ts(now))
+            .on_conflict_do_nothing(index_elements=[desk_albums.c.chat_id, desk_albums.c.media_group_id])
+        )
+
+    async def album_internal(self, chat_id: int, media_group_id: str) -> bool:
+        a = desk_albums.c
+        return await self._one(select(a.at).where(a.chat_id == chat_id, a.media_group_id == media_group_id)) is not None
+
     async def relayed_since(self, user_id: int, direction: str, since: datetime) -> int:
         m = desk_messages.c
         row = await self._one(
@@ -208,7 +264,8 @@ class DeskQueries(SqlCore):
 
     async def purge_desk_before(self, before: datetime) -> int:
         """Retention: the question of tickets closed before ``before`` is blanked (the row stays for the
-        figures), and relayed-message keys older than that are deleted (they only stop repeats)."""
+        figures), so is the resident's question in FAQ drafts made before then (the operator's answer
+        stays), and relayed-message keys and internal-album marks older than that are deleted."""
 
         def purge(connection: Connection) -> int:
             blanked = connection.execute(
@@ -221,6 +278,13 @@ class DeskQueries(SqlCore):
                 .values(question="", last_reply=None)
             ).rowcount
             deleted = connection.execute(delete(desk_messages).where(desk_messages.c.at < _ts(before))).rowcount
-            return max(blanked, 0) + max(deleted, 0)
+            albums = connection.execute(delete(desk_albums).where(desk_albums.c.at < _ts(before))).rowcount
+            # a draft keeps the operator's answer for the editors; the resident's words go
+            drafts = connection.execute(
+                update(faq_drafts)
+                .where(faq_drafts.c.created_at < _ts(before), faq_drafts.c.question != "")
+                .values(question="")
+            ).rowcount
+            return sum(max(n, 0) for n in (blanked, deleted, albums, drafts))
 
         return await self.run_sync(purge, transaction=True)

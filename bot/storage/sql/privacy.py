@@ -15,6 +15,7 @@ from bot.storage.schema import (
     desk_blocks,
     desk_messages,
     event_reminders,
+    faq_drafts,
     faq_feedback,
     reminder_prefs,
     subscriptions,
@@ -47,7 +48,9 @@ class PrivacyQueries(SqlCore):
     async def forget_user(self, user_id: int) -> Erased:
         """Delete everything stored about ``user_id``, in one transaction: subscription,
         preferences, feedback, unanswered questions, event reminders, deliveries (pending or past),
-        their personal broadcasts (vote-time reminders), the admin-menu mark and the user row itself.
+        their tickets and relayed-message keys (the question in an operator's FAQ draft of their
+        ticket is blanked, the answer stays), their personal broadcasts (vote-time reminders), the
+        admin-menu mark and the user row itself.
         Rows that record what an *admin* did (audit log, broadcasts and events they made) are not the
         resident's data and stay."""
 
@@ -58,6 +61,12 @@ class PrivacyQueries(SqlCore):
                 delete(broadcasts).where(
                     broadcasts.c.audience_kind == str(AudienceKind.USER), broadcasts.c.audience_value == str(user_id)
                 )
+            ).rowcount
+            # an operator's FAQ draft from their ticket keeps the operator's answer, not the resident's words
+            rows["faq_drafts"] = connection.execute(
+                update(faq_drafts)
+                .where(faq_drafts.c.ticket_id.in_(select(tickets.c.id).where(tickets.c.user_id == user_id)))
+                .values(question="")
             ).rowcount
             for table, column in _USER_TABLES:
                 rows[table.name] = connection.execute(delete(table).where(column == user_id)).rowcount

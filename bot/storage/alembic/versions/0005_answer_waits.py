@@ -4,8 +4,8 @@
 and ``answered_entry`` / ``answered_at`` (the entry they were sent, once). The rows keep the same
 retention and erasure as before: deleted after ``UNANSWERED_RETENTION_DAYS`` and by /forget.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-08
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | None = None
 depends_on: str | None = None
 
