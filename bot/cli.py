@@ -51,6 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--no-misses", action="store_true", help="figures only, not the questions it got wrong")
     drafts = sub.add_parser("drafts", help="print the operators' FAQ drafts (/faq in a ticket) for the editors")
     drafts.add_argument("--limit", type=int, default=100, help="how many, newest first (default 100)")
+    drafts.add_argument("--yaml", action="store_true", help="as FAQ entries to paste into data/faq.yaml")
     return parser
 
 
@@ -75,7 +76,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "eval":
         return run_eval(settings, args.set, args.split, misses=not args.no_misses)
     if args.command == "drafts":
-        return print_drafts(settings, args.limit)
+        return print_drafts(settings, args.limit, as_yaml=args.yaml)
     if args.command == "chat":
         lang = args.lang or settings.default_language
         try:
@@ -234,25 +235,31 @@ def database(settings: Settings, action: str) -> int:
     return 0
 
 
-def print_drafts(settings: Settings, limit: int) -> int:
+def print_drafts(settings: Settings, limit: int, *, as_yaml: bool = False) -> int:
     """The answers operators saved with ``/faq``: never published by the bot, an editor adds them
     to ``data/faq.yaml`` (in all three languages, with sources) after checking them."""
-    from bot.services.desk import format_draft
-    from bot.storage import open_storage
+    from datetime import date
 
-    async def _drafts() -> list[str]:
+    from bot.services.desk import drafts_as_yaml, format_draft
+    from bot.storage import open_storage
+    from bot.storage.base_desk import FaqDraft
+
+    async def _drafts() -> list[FaqDraft]:
         storage = open_storage(settings.database)
         await storage.connect()
         try:
-            return [format_draft(draft) for draft in await storage.faq_drafts(max(1, limit))]
+            return await storage.faq_drafts(max(1, limit))
         finally:
             await storage.close()
 
     drafts = asyncio.run(_drafts())
+    if as_yaml:
+        print(drafts_as_yaml(drafts, date.today()), end="")
+        return 0
     if not drafts:
         print("no drafts")
-    for text in drafts:
-        print(text)
+    for draft in drafts:
+        print(format_draft(draft))
     return 0
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.config import ConfigError, load_settings, parse_database_url
 from bot.storage import open_storage
@@ -42,6 +43,11 @@ def test_drafts_are_printed_for_the_editors(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "--- draft 1 (ticket #1, ru," in result.stdout
     assert "q: Можно ли голосовать досрочно?\na: Нет, только 15 марта." in result.stdout
+    pasted = voterbot("drafts", "--yaml", env={"DATABASE_URL": url})
+    assert pasted.returncode == 0, pasted.stderr
+    (entry,) = yaml.safe_load(pasted.stdout)  # ready to paste under `entries:` in data/faq.yaml
+    assert entry["id"] == "draft-1" and entry["ru"]["q"] == "Можно ли голосовать досрочно?"
+    assert entry["ru"]["a"] == "Нет, только 15 марта." and entry["kk"]["q"] == "TODO"
 
 
 @pytest.mark.parametrize("value", ["12345", "-12345", "@operators", "-100abc"])

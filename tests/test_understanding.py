@@ -193,3 +193,23 @@ async def test_tell_me_when_there_is_an_answer(
         no_errors(fake)
     finally:
         await bot.stop()
+
+
+async def test_unanswered_questions_that_mean_the_same_are_one_line(running: RunningBot, fake: FakeTelegram) -> None:
+    wordings = [
+        (3130, "en", "is there a dress code at the polling station"),
+        (3131, "en", "polling station dress code?"),
+        (3132, "ru", "polling station dress code for voters"),
+        (3133, "en", "recipe for beshbarmak please"),
+    ]
+    for user_id, lang, text in wordings:
+        user = fake.user(user_id, language_code=lang)
+        screen = (await user.send(text)).replies[0]
+        if screen.flat_buttons and screen.flat_buttons[-2].callback_data == "fn":  # suggestions: none of these
+            await user.press(screen, screen.flat_buttons[-2].text)
+    report = (await fake.user(ADMIN_ID, language_code="en").send("/unanswered")).text
+    lines = [line for line in report.splitlines() if line[:2] in ("1.", "2.", "3.")]
+    assert len(lines) == 2, report  # the dress code, asked by three people in three wordings, is one line
+    assert "dress code" in lines[0] and "— 👥 3 · en, ru · 3 wordings" in lines[0], lines  # ru: the user's language
+    assert "beshbarmak" in lines[1] and "— 👥 1 · en" in lines[1], lines
+    no_errors(fake)

@@ -16,9 +16,11 @@ import statistics
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
+
+import yaml
 
 from bot.clock import Clock
 from bot.content.models import WEEKDAYS, Operators
@@ -360,3 +362,28 @@ def format_draft(draft: FaqDraft) -> str:
         f"q: {draft.question}\n"
         f"a: {draft.answer}\n"
     )
+
+
+def drafts_as_yaml(drafts: list[FaqDraft], today: date) -> str:
+    """The drafts as FAQ entries to paste under ``entries:`` in ``data/faq.yaml`` (``voterbot drafts
+    --yaml``): the operator's question and answer in their language, the other languages and the
+    sources left for the editor (``voterbot check`` refuses the entry until they are filled)."""
+    entries = []
+    for draft in drafts:
+        texts = {
+            lang: {"q": draft.question, "a": draft.answer, "alt": [draft.question]}
+            if lang == draft.language
+            else {"q": "TODO", "a": "TODO", "alt": ["TODO"]}
+            for lang in ("kk", "ru", "en")
+        }
+        entries.append(
+            {
+                "id": f"draft-{draft.id}",
+                "category": "TODO",
+                "reviewed": today.isoformat(),
+                "sources": [{"title": "TODO", "url": "https://TODO"}],
+                **texts,
+            }
+        )
+    header = "# Operators' answers saved with /faq: check each fact and its source, translate, then publish.\n"
+    return header + yaml.safe_dump(entries, allow_unicode=True, sort_keys=False, width=110)

@@ -98,6 +98,10 @@ class FaqService:
         self.rendered.clear()
 
     @property
+    def index(self) -> FaqIndex:
+        return self._index
+
+    @property
     def content(self) -> Content:
         return self._store.current
 

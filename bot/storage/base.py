@@ -53,6 +53,13 @@ class UnansweredRow:
 
 
 @dataclass(frozen=True)
+class UnansweredQuestion:
+    text: str
+    user_id: int
+    language: str
+
+
+@dataclass(frozen=True)
 class WaitingQuestion:
     """An unanswered question whose asker wants to be told when there is an answer."""
 
@@ -244,6 +251,8 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
     async def top_unanswered(self, since: datetime, limit: int) -> list[UnansweredRow]: ...
 
     async def want_answer(self, user_id: int, text: str) -> bool: ...
+
+    async def unanswered_since(self, since: datetime, limit: int) -> list[UnansweredQuestion]: ...
 
     async def waiting_questions(self) -> list[WaitingQuestion]: ...
 

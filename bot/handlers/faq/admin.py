@@ -38,20 +38,24 @@ def draft_lines(drafts: list[FaqDraft]) -> list[str]:
     return lines
 
 
-async def on_unanswered(message: Message, questions: QuestionLog, audit: AuditLog, lang: Lang) -> None:
+async def on_unanswered(message: Message, questions: QuestionLog, audit: AuditLog, lang: Lang, faq: FaqService) -> None:
     if message.from_user is not None:
         await audit.record(message.from_user.id, "unanswered.view")
-    rows = await questions.top_unanswered(UNANSWERED_DAYS, limit=30)
+    rows = await questions.clusters(UNANSWERED_DAYS, faq.index, limit=30)  # grouped by meaning
     drafts = draft_lines(await questions.drafts(DRAFTS_SHOWN))
     if not rows and not drafts:
         await message.answer(_("No unanswered questions in the last {days} days.").format(days=UNANSWERED_DAYS))
         return
     lines = [
         "📭 <b>" + _("Unanswered questions, last {days} days").format(days=UNANSWERED_DAYS) + "</b>",
-        "👥 " + _("= how many people asked (each person counts once)"),
+        "👥 " + _("= how many people asked (each person counts once); questions that mean the same are one line"),
     ]
     for number, row in enumerate(rows, start=1):
-        lines.append(f"{number}. {escape(truncate_plain(row.text, 200))} — 👥 <b>{row.count}</b>")
+        more = " · " + _("{n} wordings").format(n=row.wordings) if row.wordings > 1 else ""
+        lines.append(
+            f"{number}. {escape(truncate_plain(row.wording, 200))} — 👥 <b>{row.people}</b>"
+            f" · {', '.join(row.languages)}{more}"
+        )
     lines += drafts
     for chunk in split_html("\n".join(lines)):
         await message.answer(chunk)

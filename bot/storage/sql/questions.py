@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Integer, Text, and_, bindparam, exists, func, select, update
 
-from bot.storage.base import FeedbackCounts, UnansweredRow, WaitingQuestion
+from bot.storage.base import FeedbackCounts, UnansweredQuestion, UnansweredRow, WaitingQuestion
 from bot.storage.schema import faq_feedback, unanswered
 from bot.storage.sql.core import SqlCore
 from bot.storage.timestamps import from_ts as _dt
@@ -129,3 +129,11 @@ class QuestionQueries(SqlCore):
             .where(u.id.in_(ids), u.answered_at.is_(None))
             .values(answered_entry=entry_id, answered_at=_ts(now))
         )
+
+    async def unanswered_since(self, since: datetime, limit: int) -> list[UnansweredQuestion]:
+        """The newest ``limit`` unanswered questions since ``since`` (for grouping by meaning)."""
+        u = unanswered.c
+        rows = await self._all(
+            select(u.text, u.user_id, u.language).where(u.at >= _ts(since)).order_by(u.id.desc()).limit(limit)
+        )
+        return [UnansweredQuestion(str(text), int(user), str(lang)) for text, user, lang in rows]
