@@ -178,6 +178,11 @@ class SearchResult:
     def best(self) -> Match | None:
         return self.matches[0] if self.matches else None
 
+    @property
+    def off_topic_like(self) -> bool:
+        """Nothing of the campaign in it: no entry matched, or the out-of-scope examples came as close."""
+        return not self.matches or self.off_topic >= self.matches[0].score - THRESHOLDS.off_topic_margin
+
     def to_json(self) -> dict[str, object]:
         return {"decision": self.decision, "matches": [{"id": m.id, "score": round(m.score, 3)} for m in self.matches]}
 

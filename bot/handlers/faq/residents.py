@@ -202,7 +202,8 @@ async def on_free_text(
         return
     if message.from_user is not None:
         await questions.unanswered(message.from_user.id, lang, text)
-    await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk)), reply=True)
+    wait = not result.off_topic_like  # about the campaign: the resident may ask to be told of an answer
+    await send(message, no_answer_screen(faq, lang, clock.now(), _desk_on(desk), wait), reply=True)
 
 
 async def on_tell_me(query: CallbackQuery, answers: AnswerLoop, lang: Lang) -> None:

@@ -162,8 +162,8 @@ def _none_of_these_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool
         contact_line(faq.content.campaign, now, lang),
     ]
     rows = [
-        [tell_me_button()],
         [InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())],
+        [tell_me_button()],
     ]
     if desk:
         lines.insert(1, "💬 " + _("Or ask a person (button below)."))
@@ -198,12 +198,15 @@ def _smalltalk_screen(faq: FaqService, kind: SmallTalk, lang: Lang) -> Screen:
     return Screen(texts[kind], markup)
 
 
-def no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool = False) -> Screen:
+def no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool = False, wait: bool = False) -> Screen:
+    """``wait``: the screen quotes a question about the campaign, and offers "🔔 Tell me when there is
+    an answer"."""
     operates = faq.content.campaign.call_centre_operates(now)
-    return _cached(faq, ("no-answer", lang, operates, desk), lambda: _no_answer_screen(faq, lang, now, desk))
+    key = ("no-answer", lang, operates, desk, wait)
+    return _cached(faq, key, lambda: _no_answer_screen(faq, lang, now, desk, wait))
 
 
-def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) -> Screen:
+def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool, wait: bool) -> Screen:
     campaign = faq.content.campaign
     contact = contact_line(campaign, now, lang)
     if campaign.call_centre_operates(now):  # the call centre first, then the commission's site
@@ -216,10 +219,9 @@ def _no_answer_screen(faq: FaqService, lang: Lang, now: datetime, desk: bool) ->
         + "\n\n"
         + _("You can also browse the questions I can answer:")
     )
-    rows = [
-        [tell_me_button()],
-        [InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())],
-    ]
+    rows = [[InlineKeyboardButton(text="📂 " + _("All topics"), callback_data=MenuCb(section="faq").pack())]]
+    if wait:
+        rows.append([tell_me_button()])
     if desk:
         rows.append([_ask_person("n")])
     return Screen(text, InlineKeyboardMarkup(inline_keyboard=rows))
