@@ -381,3 +381,16 @@ async def test_not_helpful_offers_a_person_when_the_desk_is_on(
     ask = await user.press(follow_up, "Ask a person")  # the desk takes it from here
     assert ask.callback_answer is not None
     no_errors(fake)
+
+
+async def test_a_forwarded_message_is_a_rumour_check_without_a_command(
+    desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup
+) -> None:
+    resident = fake.user(5031, language_code="en")
+    checked = await resident.forward("65% voted yes in almaty")  # a checked rumour: its verdict, no ticket
+    assert checked.replies[0].content.startswith("🔎") and "2022" in checked.replies[0].content
+    assert forum.topics == {}
+    unknown = await resident.forward("the polling stations will give out free concert tickets")
+    assert "#1" in unknown.text  # nothing known: a person checks it
+    assert "🔎" in forum.topic_by_name("#1 ").name
+    no_errors(fake)

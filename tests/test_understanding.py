@@ -213,3 +213,21 @@ async def test_unanswered_questions_that_mean_the_same_are_one_line(running: Run
     assert "dress code" in lines[0] and "— 👥 3 · en, ru · 3 wordings" in lines[0], lines  # ru: the user's language
     assert "beshbarmak" in lines[1] and "— 👥 1 · en" in lines[1], lines
     no_errors(fake)
+
+
+@pytest.mark.parametrize(
+    ("lang", "claim", "verdict"),
+    [
+        ("en", "65% voted yes in almaty", "⚠️ Misleading"),
+        ("ru", "в алматы 65% проголосовали за", "⚠️ Вводит в заблуждение"),
+        ("kk", "алматыда 65 пайыз иә деп дауыс берді", "⚠️ Жаңылыстырады"),
+    ],
+)
+async def test_a_forwarded_rumour_is_checked_without_a_command(
+    running: RunningBot, fake: FakeTelegram, clock: ManualClock, lang: str, claim: str, verdict: str
+) -> None:
+    clock.set(AFTER)
+    card = (await fake.user(3140, language_code=lang).forward(claim)).replies[0]
+    assert card.content.startswith("🔎") and verdict in card.content and "2022" in card.content, card.content
+    assert await _unanswered(running) == []
+    no_errors(fake)

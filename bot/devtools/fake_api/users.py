@@ -257,6 +257,16 @@ class FakeUser:
         message.edit_date = int(time.time())
         return await self.fake._submit({"edited_message": message.to_dict()}, self.chat_id, self._state, timeout)
 
+    async def forward(self, text: str, channel: str = "Almaty News") -> Exchange:
+        """A text forwarded from a channel (``forward_origin`` of type ``channel``)."""
+        origin = {
+            "type": "channel",
+            "date": int(time.time()) - 3600,
+            "chat": {"id": -1001000000777, "type": "channel", "title": channel},
+            "message_id": 77,
+        }
+        return await self._send_message(forward_origin=origin, **self._text_content(text))
+
     async def send_poll(self, question: str = "Poll?", options: tuple[str, ...] = ("Yes", "No")) -> Exchange:
         poll = {
             "id": str(self.fake._next_id()),

@@ -64,6 +64,8 @@ def residents_router() -> Router:
     r.message.register(on_question, StateFilter(DeskStates.asking), not_command)
     r.message.register(on_talking, StateFilter(DeskStates.talking), not_command)
     r.message.register(on_rumour_message, StateFilter(DeskStates.rumour), not_command)
+    # a message forwarded from a channel or a person, outside a conversation: a rumour check
+    r.message.register(on_rumour_message, StateFilter(None), Magic(F.forward_origin & (F.text | F.caption)))
     r.callback_query.register(on_desk_button, DeskCb.filter())
     r.callback_query.register(on_rate, DeskRateCb.filter())
     r.edited_message.filter(private, DeskOn())

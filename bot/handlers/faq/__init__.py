@@ -16,6 +16,7 @@ from bot.handlers.faq.residents import (
     on_category,
     on_deep_link,
     on_entry,
+    on_forwarded,
     on_free_text,
     on_inline,
     on_none_of_these,
@@ -27,7 +28,10 @@ from bot.handlers.faq.screens import answer_screen, answer_text, no_answer_scree
 from bot.telegram.callbacks import FaqCategoryCb, FaqEntryCb, FaqNoneCb, FaqVoteCb, FaqWaitCb, MenuCb
 from bot.telegram.filters import IsAdmin, Magic
 
-PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/")
+PRIVATE_FREE_TEXT = (F.chat.type == ChatType.PRIVATE) & F.text & ~F.text.startswith("/") & ~F.forward_origin
+# A message forwarded from a channel or a person is a rumour check without /rumour: with the desk on,
+# its router takes it (the /rumour flow); otherwise the FAQ checks it here.
+PRIVATE_FORWARD = (F.chat.type == ChatType.PRIVATE) & F.forward_origin & (F.text | F.caption)
 
 
 def free_text_router() -> Router:
@@ -44,6 +48,7 @@ def router() -> Router:
     private = Magic(F.chat.type == ChatType.PRIVATE)
     # free text during a dialog that the dialog's router (ordered before this one) did not take
     r.message.register(on_free_text, Magic(PRIVATE_FREE_TEXT))
+    r.message.register(on_forwarded, Magic(PRIVATE_FORWARD))
     r.message.register(on_deep_link, CommandStart(deep_link=True, magic=F.args.startswith("faq-")), private)
     r.message.register(on_questions, Command("questions"), private)
     r.message.register(on_unanswered, Command("unanswered"), IsAdmin())

@@ -249,3 +249,18 @@ async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Cloc
             )
         )
     await query.answer(results, cache_time=60, is_personal=True)
+
+
+async def on_forwarded(message: Message, faq: FaqService, lang: Lang, clock: Clock) -> None:
+    """A forwarded message (the desk off): what official sources say of it, a checked rumour's
+    verdict, or honestly nothing; never a guess."""
+    understood = faq.understand(message.text or message.caption or "")
+    if understood.rumour is not None:
+        await send(message, rumour_screen(faq, understood.rumour, lang, clock.now(), None), reply=True)
+        return
+    result = understood.result
+    entry = faq.entry(result.best.id) if result.decision == "answer" and result.best is not None else None
+    if entry is not None:
+        await send(message, answer_screen(faq, entry, lang, clock.now()), reply=True)
+        return
+    await send(message, no_answer_screen(faq, lang, clock.now()), reply=True)
