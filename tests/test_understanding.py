@@ -190,6 +190,9 @@ async def test_tell_me_when_there_is_an_answer(
         await bot.app.dispatcher["answers"].tell()
         assert len(told_about_dogs(waiting)) == 1
         assert told_about_dogs(forgetting) == [] and told_about_dogs(stopping) == []
+        stats = (await admin.send("/stats")).text  # the loop in numbers
+        assert "Waiting to be told of an answer: 0; told later: 1" in stats, stats
+        assert "suggestions 3" in stats, stats
         no_errors(fake)
     finally:
         await bot.stop()

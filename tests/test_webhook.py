@@ -145,6 +145,8 @@ async def test_healthz_readyz_and_metrics(start_server: Start, fake: FakeTelegra
     assert "voterbot_telegram_429_pauses_total 0.0" in lines
     assert "voterbot_updates_in_flight 0.0" in lines
     assert 'voterbot_guest_calls_total{outcome="answer"} 0.0' in lines  # guest mode: counters only
+    assert 'voterbot_questions_total{outcome="answer"} 0.0' in lines  # the loop with residents
+    assert "voterbot_questions_waiting 0.0" in lines and "voterbot_questions_answered_later 0.0" in lines
     assert any(line.startswith("voterbot_scheduler_lag_seconds ") for line in lines)
 
 

@@ -33,6 +33,7 @@ from bot.services.announcements import AnnouncementService, Draft, audience_toke
 from bot.services.desk import DeskService
 from bot.services.guest import GuestService
 from bot.services.pictures import PictureService
+from bot.services.questions import QuestionLog
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
 from bot.telegram.filters import IsAdmin, Magic
@@ -311,6 +312,26 @@ async def on_cancel_broadcast(
 # ---------------------------------------------------------------- /stats
 
 
+async def question_stats_lines(questions: QuestionLog | None) -> list[str]:
+    """The loop with residents: what the bot made of their messages since the process started, and
+    the questions answered later (the "🔔 Tell me" loop)."""
+    if questions is None:
+        return []
+    asked = questions.asked
+    loop = await questions.loop()
+    median = "—" if loop.median_seconds is None else _("{hours} h").format(hours=round(loop.median_seconds / 3600, 1))
+    return [
+        "",
+        _(
+            "Messages since start: answered at once {answer}, suggestions {suggest}, no answer {fallback}, "
+            "small talk {smalltalk}, checked rumours {rumour}"
+        ).format(**asked),
+        _("Waiting to be told of an answer: {waiting}; told later: {told} (median wait {median})").format(
+            waiting=loop.waiting, told=loop.told, median=median
+        ),
+    ]
+
+
 async def on_stats(
     message: Message,
     db: Storage,
@@ -321,6 +342,7 @@ async def on_stats(
     announcements: AnnouncementService,
     desk: DeskService | None = None,
     guests: GuestService | None = None,
+    questions: QuestionLog | None = None,
 ) -> None:
     assert message.from_user is not None
     now = clock.now()
@@ -348,6 +370,7 @@ async def on_stats(
             day=await db.delivered_since(now - timedelta(days=1)),
             week=await db.delivered_since(now - timedelta(days=7)),
         ),
+        *await question_stats_lines(questions),
         *await desk_stats_lines(desk),
         *guest_stats_lines(guests),
     ]

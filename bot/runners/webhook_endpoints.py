@@ -93,6 +93,18 @@ class MetricsEndpoint:
                         count,
                     )
                 )
+        questions = data.get("questions")
+        if questions is not None:
+            for outcome, count in questions.asked.items():
+                gauges.append(
+                    (
+                        "voterbot_questions_total",
+                        "counter",
+                        "Residents' messages by what the bot made of them, since the process started.",
+                        {"outcome": outcome},
+                        count,
+                    )
+                )
         gauges += await self._database_gauges()
         leadership = data.get("leadership")
         if leadership is not None:
@@ -148,6 +160,31 @@ class MetricsEndpoint:
                         queued,
                     )
                 )
+            with contextlib.suppress(Exception):  # a database outage must not break /metrics
+                loop = await asyncio.wait_for(self.app.storage.answer_loop_counts(), 5)
+                gauges += [
+                    (
+                        "voterbot_questions_waiting",
+                        "gauge",
+                        "Unanswered questions whose askers wait to be told of an answer (all replicas).",
+                        {},
+                        loop.waiting,
+                    ),
+                    (
+                        "voterbot_questions_answered_later",
+                        "gauge",
+                        "Askers told of an answer later, within the retention (all replicas).",
+                        {},
+                        loop.told,
+                    ),
+                    (
+                        "voterbot_questions_answer_wait_median_seconds",
+                        "gauge",
+                        "Median time from a question to its answer queued, for those told later.",
+                        {},
+                        loop.median_seconds or 0,
+                    ),
+                ]
             desk = self.app.dispatcher.workflow_data.get("desk")
             if desk is not None and desk.enabled:
                 with contextlib.suppress(Exception):  # a database outage must not break /metrics

@@ -14,10 +14,11 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.services.faq_search import FaqIndex, features
 from bot.storage import Storage
-from bot.storage.base import UnansweredQuestion, UnansweredRow
+from bot.storage.base import AnswerLoopCounts, UnansweredQuestion, UnansweredRow
 from bot.storage.base_desk import FaqDraft
 from bot.storage.sql import normalize_question
 
+OUTCOMES = ("answer", "suggest", "fallback", "smalltalk", "rumour")
 CLUSTERED = 500  # the newest unanswered questions grouped by meaning (pairwise: kept small)
 SAME_MEANING = 0.5  # cosine of two questions' search keys (IDF-weighted) to be one group
 
@@ -77,6 +78,15 @@ class QuestionLog:
     def __init__(self, storage: Storage, clock: Clock) -> None:
         self.storage = storage
         self.clock = clock
+        # what the bot made of residents' messages since the process started (counters only):
+        # answer, suggest, fallback, smalltalk, rumour
+        self.asked: Counter[str] = Counter({outcome: 0 for outcome in OUTCOMES})
+
+    def count(self, outcome: str) -> None:
+        self.asked[outcome] += 1
+
+    async def loop(self) -> AnswerLoopCounts:
+        return await self.storage.answer_loop_counts()
 
     async def feedback(self, user_id: int, entry_id: str, helpful: bool) -> None:
         """One vote per resident and answer: a second press replaces the first."""

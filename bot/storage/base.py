@@ -53,6 +53,13 @@ class UnansweredRow:
 
 
 @dataclass(frozen=True)
+class AnswerLoopCounts:
+    waiting: int  # askers who want to be told, not told yet
+    told: int  # askers told of an answer later
+    median_seconds: int | None  # from the question to the answer queued
+
+
+@dataclass(frozen=True)
 class UnansweredQuestion:
     text: str
     user_id: int
@@ -253,6 +260,8 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
     async def want_answer(self, user_id: int, text: str) -> bool: ...
 
     async def unanswered_since(self, since: datetime, limit: int) -> list[UnansweredQuestion]: ...
+
+    async def answer_loop_counts(self) -> AnswerLoopCounts: ...
 
     async def waiting_questions(self) -> list[WaitingQuestion]: ...
 

@@ -179,6 +179,7 @@ async def on_free_text(
 ) -> None:
     text = message.text or ""
     understood = faq.understand(text)
+    questions.count(understood.decision)
     if understood.smalltalk is not None:  # never an FAQ answer, never an unanswered question
         await send(message, smalltalk_screen(faq, understood.smalltalk, lang))
         return

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import BigInteger, Integer, Text, and_, bindparam, exists, func, select, update
 
-from bot.storage.base import FeedbackCounts, UnansweredQuestion, UnansweredRow, WaitingQuestion
+from bot.storage.base import AnswerLoopCounts, FeedbackCounts, UnansweredQuestion, UnansweredRow, WaitingQuestion
 from bot.storage.schema import faq_feedback, unanswered
 from bot.storage.sql.core import SqlCore
 from bot.storage.timestamps import from_ts as _dt
@@ -137,3 +137,17 @@ class QuestionQueries(SqlCore):
             select(u.text, u.user_id, u.language).where(u.at >= _ts(since)).order_by(u.id.desc()).limit(limit)
         )
         return [UnansweredQuestion(str(text), int(user), str(lang)) for text, user, lang in rows]
+
+    async def answer_loop_counts(self) -> AnswerLoopCounts:
+        """Questions whose askers wait to be told of an answer, those told, and how long they waited
+        (median, over the newest 10,000 told) — within the retention, like every unanswered row."""
+        u = unanswered.c
+        waiting = await self._one(
+            select(func.count()).where(u.wants_answer == 1, u.answered_at.is_(None)).select_from(unanswered)
+        )
+        waits = await self._all(
+            select(u.answered_at - u.at).where(u.answered_at.is_not(None)).order_by(u.id.desc()).limit(10_000)
+        )
+        seconds = sorted(int(row[0]) for row in waits)
+        median = seconds[len(seconds) // 2] if seconds else None
+        return AnswerLoopCounts(waiting=int(waiting[0]) if waiting else 0, told=len(seconds), median_seconds=median)
