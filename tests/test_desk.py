@@ -4,15 +4,17 @@ forum supergroup, all through the fake Bot API."""
 from __future__ import annotations
 
 import logging
+import shutil
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.devtools.fake_api import FakeGroup, FakeMessage, FakeTelegram, FakeUser
-from tests.conftest import ADMIN_ID, RunningBot, almaty, no_errors
+from tests.conftest import ADMIN_ID, DATA, RunningBot, almaty, no_errors
 
 # the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
 pytestmark = pytest.mark.both_backends
@@ -394,3 +396,55 @@ async def test_a_forwarded_message_is_a_rumour_check_without_a_command(
     assert "#1" in unknown.text  # nothing known: a person checks it
     assert "🔎" in forum.topic_by_name("#1 ").name
     no_errors(fake)
+
+
+RUMOUR = """
+  - id: free-concert-tickets
+    verdict: "false"
+    reviewed: 2026-12-08
+    sources:
+      - title: "Test source"
+        url: "https://example.org/tickets"
+    kk:
+      claim: "Учаскелерде тегін билет береді"
+      explanation: "Жоқ."
+      alt: ["учаскеде тегін билет", "тегін концерт билеті учаскеде", "дауыс бергенге тегін билет"]
+    ru:
+      claim: "На участках дают бесплатные билеты"
+      explanation: "Нет."
+      alt: ["на участках бесплатные билеты", "бесплатные билеты на концерт", "за голос бесплатный билет"]
+    en:
+      claim: "Polling stations give out free concert tickets"
+      explanation: "No, they do not."
+      alt: ["{claim}", "free tickets at polling stations", "free concert ticket for voting"]
+"""
+
+
+async def test_a_rumour_the_operators_checked_reaches_the_resident_once_published(
+    fake: FakeTelegram, forum: FakeGroup, make_settings: Callable[..., Settings], clock: ManualClock, tmp_path: Path
+) -> None:
+    content = tmp_path / "content"
+    shutil.copytree(DATA, content)
+    settings = make_settings(fake, operators_chat_id=OPS, default_language="en", content_dir=content)
+    bot = RunningBot(fake, settings, clock)
+    await bot.start()
+    try:
+        claim = "the polling stations will give out free concert tickets"
+        resident = fake.user(5032, language_code="en")
+        await resident.send("/rumour")
+        assert "#1" in (await resident.send(claim)).text  # nothing known: a person checks it
+        rumours = content / "rumours.yaml"
+        text = rumours.read_text(encoding="utf-8")
+        rumours.write_text(text.replace("\nrumours:\n", "\nrumours:\n" + RUMOUR.replace("{claim}", claim), 1))
+        assert "Content reloaded" in (await fake.user(ADMIN_ID, language_code="en").send("/faq_reload")).text
+
+        def verdicts() -> list[str]:
+            return [m.content for m in resident.bot_messages() if m.content.startswith("🔔 You sent me a rumour")]
+
+        await fake.wait_for(lambda: len(verdicts()) == 1)
+        assert "❌ False" in verdicts()[0] and "No, they do not." in verdicts()[0]
+        assert bot.app is not None
+        assert await bot.app.dispatcher["answers"].tell() == 0  # once
+        no_errors(fake)
+    finally:
+        await bot.stop()

@@ -1,7 +1,8 @@
 """No question left behind (issue 26): a resident whose question had no answer may ask to be told
 when there is one ("🔔 Tell me when there is an answer"). Whenever the content changes (a reload, a
 deploy), the waiting questions are searched again; those the FAQ now answers with confidence are
-sent that entry, once, through the delivery engine (paced, resumed after a crash, never to someone
+sent that entry (or, for a rumour sent for checking, its verdict once it is in ``rumours.yaml``), once,
+through the delivery engine (paced, resumed after a crash, never to someone
 who /stop-ped or erased their data: their rows are gone or no longer waiting).
 
 The message names the entry's own question, never the resident's words: the queued broadcast keeps
@@ -19,8 +20,9 @@ from typing import Protocol
 from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, FaqEntry
+from bot.content.models import Rumour
 from bot.services.event_notices import Notices
-from bot.services.faq import FaqService
+from bot.services.faq import RUMOUR, FaqService
 from bot.storage import Storage
 from bot.storage.broadcasts import BroadcastMessage, MessageKind
 
@@ -28,9 +30,12 @@ log = logging.getLogger(__name__)
 
 
 class AnswerTexts(Protocol):
-    """The words of "there is now an answer to your question" (the handler side, in ``lang``)."""
+    """The words of "there is now an answer to your question" and "the rumour you sent is checked
+    now" (the handler side, in ``lang``)."""
 
     def answer_found(self, entry: FaqEntry, lang: Lang, now: datetime) -> str: ...
+
+    def rumour_checked(self, rumour: Rumour, lang: Lang, now: datetime) -> str: ...
 
 
 class AnswerLoop:
@@ -74,23 +79,34 @@ class AnswerLoop:
     async def tell(self) -> int:
         waiting = await self.storage.waiting_questions()
         groups: dict[tuple[str, Lang], list[tuple[int, int]]] = defaultdict(list)
+        rumours: dict[str, Rumour] = {}
         for question in waiting:
-            result = self.faq.understand(question.text).result
+            understood = self.faq.understand(question.text)
+            result = understood.result
+            lang = next((code for code in LANGUAGES if code == question.language), self.default_language)
+            if understood.rumour is not None:  # a rumour sent for checking is in rumours.yaml now
+                rumours[understood.rumour.id] = understood.rumour
+                groups[(RUMOUR + understood.rumour.id, lang)].append((question.id, question.user_id))
+                continue
             if result.decision != "answer" or result.best is None or self.faq.entry(result.best.id) is None:
                 continue
-            lang = next((code for code in LANGUAGES if code == question.language), self.default_language)
             groups[(result.best.id, lang)].append((question.id, question.user_id))
         now = self.clock.now()
         told = 0
         for (entry_id, lang), rows in groups.items():
             entry = self.faq.entry(entry_id)
-            if entry is None:
+            rumour = rumours.get(entry_id.removeprefix(RUMOUR))
+            if entry is not None:
+                text = self.texts.answer_found(entry, lang, now)
+            elif rumour is not None:
+                text = self.texts.rumour_checked(rumour, lang, now)
+            else:
                 continue
             ids = sorted(row_id for row_id, _ in rows)
             # the same questions always make the same key: a crash between queueing and marking
             # them answered queues nothing twice
             digest = hashlib.sha256(",".join(map(str, ids)).encode()).hexdigest()[:16]
-            message = BroadcastMessage(kind=MessageKind.TEXT, text=self.texts.answer_found(entry, lang, now))
+            message = BroadcastMessage(kind=MessageKind.TEXT, text=text)
             recipients = sorted({user for _, user in rows})
             await self.notices.create_notice(
                 message,

@@ -34,6 +34,7 @@ from bot.handlers.faq.screens import ask_person_button
 from bot.handlers.faq.screens import rumour_screen as faq_rumour_screen
 from bot.handlers.screens import help_screen
 from bot.i18n import I18n, _
+from bot.services.answer_loop import AnswerLoop
 from bot.services.desk import DeskService
 from bot.services.faq import FaqService
 from bot.storage.base_desk import TicketStatus
@@ -271,6 +272,7 @@ async def on_talking(
 
 async def on_rumour_message(
     message: Message,
+    answers: AnswerLoop,
     state: FSMContext,
     desk: DeskService,
     faq: FaqService,
@@ -307,6 +309,8 @@ async def on_rumour_message(
                 ),
             )
             return
+    if text.strip():  # the verdict, once the editors publish it, is sent back (the answer loop)
+        await answers.want_answer(message.from_user.id, lang, text)
     with i18n.use_locale(settings.default_language):  # the context is for the operators
         context = _("no confirmed answer in the FAQ")
     await open_and_relay(

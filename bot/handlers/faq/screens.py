@@ -328,3 +328,8 @@ class TelegramAnswerTexts:
         with self.i18n.use_locale(lang):
             head = "🔔 " + _("You asked me a question I could not answer then. There is an answer now:")
             return head + "\n\n" + answer_text(self.faq, entry, lang, now)
+
+    def rumour_checked(self, rumour: Rumour, lang: Lang, now: datetime) -> str:
+        with self.i18n.use_locale(lang):
+            head = "🔔 " + _("You sent me a rumour to check. It has been checked:")
+            return head + "\n\n" + rumour_text(self.faq, rumour, lang, now)
