@@ -7,8 +7,9 @@ Every problem names the file, the entry and the field, e.g.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -16,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.content.events import EventEntry, EventsFile
-from bot.content.models import Campaign, FaqEntry, FaqFile
+from bot.content.models import Campaign, FaqEntry, FaqFile, Source
 
 M = TypeVar("M", bound=BaseModel)
 CONTENT_FILES = ("campaign.yaml", "faq.yaml", "events.yaml")
@@ -190,6 +191,7 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
                 if order[variant.from_] <= last:
                     problems.append(f"{where}: {variant.from_!r} is out of order (list variants in milestone order)")
                 last = order[variant.from_]
+    problems += source_problems(directory, campaign, faq, events)
     entry_ids = {entry.id for entry in faq.entries}
     for entry_id in campaign.results.faq if campaign.results else []:
         if entry_id not in entry_ids:
@@ -210,6 +212,48 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
                 f"{events_path}: event {event.id!r}: field venue.district: unknown district {district!r} "
                 f"(campaign.yaml has: {districts})"
             )
+    return problems
+
+
+def _early(campaign: Campaign, source: Source, shown_from: datetime) -> str:
+    """Why ``source`` would be shown before its date from ``shown_from`` on ("" if it would not)."""
+    published = campaign.published_at(source)
+    if shown_from >= published:
+        return ""
+    return (
+        f"shown from {shown_from:%Y-%m-%d %H:%M} but published {published:%Y-%m-%d %H:%M}: it would be shown "
+        "before its date (fix published, or show it from a later milestone)"
+    )
+
+
+def source_problems(directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile) -> list[str]:
+    """Every place that shows a source from a moment the content names (a source's ``from``, the
+    results, a milestone's own sources) must not come before the source's ``published`` date."""
+    problems: list[str] = []
+    faq_path, events_path, campaign_path = (
+        directory / "faq.yaml",
+        directory / "events.yaml",
+        directory / "campaign.yaml",
+    )
+
+    def declared(where: str, sources: Sequence[Source], shown_from: datetime | None = None) -> None:
+        for index, source in enumerate(sources):
+            moments = [moment for moment in (shown_from,) if moment is not None]
+            if source.from_ is not None and campaign.has(source.from_):
+                moments.append(campaign.at(source.from_))
+            if moments:
+                why = _early(campaign, source, max(moments))
+                if why:
+                    problems.append(f"{where}: field sources.{index}: {why}")
+
+    for entry in faq.entries:
+        declared(f"{faq_path}: entry {entry.id!r}", entry.sources)
+    for event in events.events:
+        declared(f"{events_path}: event {event.id!r}", event.sources)
+    for milestone in campaign.milestones:
+        declared(f"{campaign_path}: milestone {milestone.id!r}", milestone.sources, campaign.moment_of(milestone))
+    if campaign.results is not None and campaign.has("results"):
+        declared(f"{campaign_path}: results", campaign.results.sources, campaign.at("results"))
     return problems
 
 

@@ -56,7 +56,7 @@ def location_screen(campaign: Campaign, now: datetime, lang: Lang) -> Screen:
     lines = ["📍 " + _("I do not look up polling stations by location, and I do not keep your location.")]
     lookup = campaign.station_lookup
     if lookup is not None and (lookup.until is None or not campaign.passed(lookup.until, now)):
-        lines += ["", "🗳 " + lookup.text.get(lang), sources_block(lookup.sources, lang)]
+        lines += ["", "🗳 " + lookup.text.get(lang), sources_block(lookup.sources, lang, campaign, now)]
     lines += ["", contact_line(campaign, now, lang)]
     return Screen("\n".join(lines), main_menu())
 

@@ -5,7 +5,7 @@ Every text that depends on the moment asks the timeline (``bot.services.campaign
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.config import Lang
@@ -120,8 +120,9 @@ def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
     return text
 
 
-def sources_block(sources: list[Source], lang: Lang, passed: Container[str] = ()) -> str:
-    """The sources as links; one with ``from`` only once that milestone is in ``passed``."""
-    shown = [source for source in sources if source.from_ is None or source.from_ in passed]
+def sources_block(sources: Sequence[Source], lang: Lang, campaign: Campaign, now: datetime) -> str:
+    """The sources shown at ``now`` as links: each only from its ``published`` date (and its
+    ``from`` milestone). When none is out yet, the commission's site stands for them."""
+    shown = campaign.shown_sources(sources, now)
     links = [f'<a href="{escape_attr(source.url)}">{escape(source.title_in(lang))}</a>' for source in shown]
-    return "📎 " + _("Sources:") + " " + "; ".join(links)
+    return "📎 " + _("Sources:") + " " + ("; ".join(links) if links else commission_link(campaign, lang))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -257,6 +258,22 @@ class Campaign(Model):
 
     def upcoming(self, moment: datetime) -> list[Milestone]:
         return [milestone for milestone in self.milestones if self.moment_of(milestone) > moment]
+
+    # --- sources ------------------------------------------------------------------------------
+    def published_at(self, source: Source) -> datetime:
+        """When ``source`` was published, on the campaign's clock (a day counts from its start)."""
+        value = source.published
+        if isinstance(value, datetime):
+            return value if value.tzinfo is not None else value.replace(tzinfo=self.tz)
+        return datetime.combine(value, time(0, 0), self.tz)
+
+    def shows(self, source: Source, moment: datetime) -> bool:
+        """Whether ``source`` may be shown at ``moment``: published by then, and its ``from``
+        milestone (if any) passed."""
+        return self.published_at(source) <= moment and (source.from_ is None or self.passed(source.from_, moment))
+
+    def shown_sources(self, sources: Sequence[Source], moment: datetime) -> list[Source]:
+        return [source for source in sources if self.shows(source, moment)]
 
     # --- voting day --------------------------------------------------------------------------
     @property

@@ -65,7 +65,7 @@ def category_screen(faq: FaqService, category_id: str, page: int, lang: Lang) ->
 
 def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
     text = entry.text(lang)
-    sources = sources_block(entry.sources, lang, faq.content.campaign.passed_ids(now))
+    sources = sources_block(entry.sources, lang, faq.content.campaign, now)
     return (
         f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources}\n"
         + "🗓 "
@@ -87,8 +87,10 @@ def _cached(faq: FaqService, key: tuple[object, ...], build: Callable[[], Screen
 
 
 def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
-    stage = faq.content.campaign.stage_at(now)  # the answer follows the timeline: one screen per stage
-    key = ("answer", entry.id, lang, stage.id if stage else "", back)
+    campaign = faq.content.campaign
+    stage = campaign.stage_at(now)  # the answer follows the timeline: one screen per stage
+    shown = tuple(campaign.shows(source, now) for source in entry.sources)  # and per sources out
+    key = ("answer", entry.id, lang, stage.id if stage else "", shown, back)
     return _cached(faq, key, lambda: _answer_screen(faq, entry, lang, now, back))
 
 
