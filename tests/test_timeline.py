@@ -90,8 +90,8 @@ def test_screens_follow_the_timeline(label: str, now: datetime, lang: Lang) -> N
     plain = {name: strip_html(screen.text) for name, screen in screens.items()}
     every = "\n".join(plain.values())
     known = CAMPAIGN.passed("results", now)
-    # no result figure and no "adopted" before the results are announced
-    assert bool(FIGURES.search(every)) == known, (label, lang)
+    # no result figure before the preliminary results, no "adopted" before the official ones
+    assert bool(FIGURES.search(every)) == CAMPAIGN.passed("preliminary-results", now), (label, lang)
     if not known:
         assert not ADOPTED[lang].search(every), (label, lang, ADOPTED[lang].search(every))
     # "polls are open" only while they are
@@ -137,11 +137,16 @@ def test_screens_follow_the_timeline(label: str, now: datetime, lang: Lang) -> N
 def test_faq_answers_follow_the_timeline(label: str, now: datetime, lang: Lang) -> None:
     known = CAMPAIGN.passed("results", now)
     closed = CAMPAIGN.passed("polls-close", now)
+    preliminary = CAMPAIGN.passed("preliminary-results", now)
     under_way = {"en": "voting is under way", "ru": "идёт голосование", "kk": "дауыс беру жүріп жатыр"}
+    counted = {"en": "being counted", "ru": "идёт подсчёт", "kk": "саналып жатыр"}
     for entry in CONTENT.faq.entries:
         answer = strip_html(answer_text(FAQ, entry, lang, now))  # the sources' titles included
-        if not known:
+        if not preliminary:
             assert not FIGURES.search(answer), (label, entry.id, lang)
+        else:  # the count is over once the preliminary results are out
+            assert counted[lang] not in answer, (label, entry.id, lang)
+        if not known:
             assert not ADOPTED[lang].search(answer), (label, entry.id, lang, ADOPTED[lang].search(answer))
         if closed:
             assert under_way[lang] not in answer.lower(), (label, entry.id, lang)

@@ -7,9 +7,10 @@ Every problem names the file, the entry and the field, e.g.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 
 from bot.content.events import EventEntry, EventsFile
 from bot.content.models import Campaign, FaqEntry, FaqFile, Source
+from bot.content.models.faq import Answer, answer_parts
 
 M = TypeVar("M", bound=BaseModel)
 CONTENT_FILES = ("campaign.yaml", "faq.yaml", "events.yaml")
@@ -182,6 +184,17 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
                     f"{source.from_!r} (campaign.yaml has: {known})"
                 )
         for lang in ("kk", "ru", "en"):
+            text = entry.text(lang)
+            for name, answer in [("a", text.a), *((f"variants.{v.from_}.a", v.a) for v in text.variants)]:
+                for part in answer_parts(answer):
+                    if isinstance(part, str):
+                        continue
+                    for key, milestone in (("from", part.from_), ("until", part.until)):
+                        if milestone is not None and milestone not in order:
+                            problems.append(
+                                f"{faq_path}: entry {entry.id!r}: field {lang}.{name}: {key}: unknown milestone "
+                                f"{milestone!r} (campaign.yaml has: {known})"
+                            )
             last = -1
             for variant in entry.text(lang).variants:
                 where = f"{faq_path}: entry {entry.id!r}: field {lang}.variants"
@@ -192,6 +205,7 @@ def cross_check(directory: Path, campaign: Campaign, faq: FaqFile, events: Event
                     problems.append(f"{where}: {variant.from_!r} is out of order (list variants in milestone order)")
                 last = order[variant.from_]
     problems += source_problems(directory, campaign, faq, events)
+    problems += dated_problems(directory, campaign, faq)
     entry_ids = {entry.id for entry in faq.entries}
     for entry_id in campaign.results.faq if campaign.results else []:
         if entry_id not in entry_ids:
@@ -254,6 +268,96 @@ def source_problems(directory: Path, campaign: Campaign, faq: FaqFile, events: E
         declared(f"{campaign_path}: milestone {milestone.id!r}", milestone.sources, campaign.moment_of(milestone))
     if campaign.results is not None and campaign.has("results"):
         declared(f"{campaign_path}: results", campaign.results.sources, campaign.at("results"))
+    preliminary = campaign.results.preliminary if campaign.results is not None else None
+    if preliminary is not None:
+        if not campaign.has("preliminary-results"):
+            problems.append(f"{campaign_path}: results: field preliminary: needs a 'preliminary-results' milestone")
+        else:
+            shown_from = campaign.at("preliminary-results")
+            declared(f"{campaign_path}: results.preliminary", preliminary.sources, shown_from)
+    return problems
+
+
+_MONTHS = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+]
+_DEADLINE = re.compile(
+    r"\b(no later than|not later than|by|until|before)\s+(?:\d{1,2}:\d{2}\s+on\s+)?(\d{1,2})\s+("
+    + "|".join(_MONTHS)
+    + r")(?:\s+(\d{4}))?"
+)
+
+
+_PAST = re.compile(r"\b(was|were|had|ended|closed|did|ran)\b", re.I)
+
+
+def _deadlines(campaign: Campaign, html: str) -> list[tuple[str, datetime]]:
+    """The deadlines an English text states ("no later than 21 February"), each with the end of its
+    day; not those in the past tense ("were issued until 14 March")."""
+    found = []
+    for match in _DEADLINE.finditer(html):
+        sentence = re.split(r"[.!?;:]\s", html[: match.start()])[-1]
+        if _PAST.search(sentence):
+            continue  # "were issued until 18:00 on 14 March" stays true
+        year = int(match.group(4)) if match.group(4) else campaign.voting_day.year
+        day = date(year, _MONTHS.index(match.group(3)) + 1, int(match.group(2)))
+        found.append((match.group(0), datetime.combine(day + timedelta(days=1), time(0, 0), campaign.tz)))
+    return found
+
+
+def dated_problems(directory: Path, campaign: Campaign, faq: FaqFile) -> list[str]:
+    """A statement of what will happen by a date ("published no later than 21 February") must not be
+    shown after that date: each English answer (and its parts with from/until) and each milestone's
+    note holds over a span of the timeline, and a deadline inside it must not end before the span."""
+    problems: list[str] = []
+    never = datetime.max.replace(tzinfo=campaign.tz)
+
+    def until_of(milestone_id: str | None) -> datetime:
+        return campaign.at(milestone_id) if milestone_id is not None and campaign.has(milestone_id) else never
+
+    for entry in faq.entries:
+        text = entry.text("en")
+        starts: list[str | None] = [variant.from_ for variant in text.variants]
+        spans: list[tuple[str, Answer, datetime]] = [("en.a", text.a, until_of(starts[0] if starts else None))]
+        for variant, following in zip(text.variants, [*starts[1:], None], strict=False):
+            spans.append((f"en.variants.{variant.from_}.a", variant.a, until_of(following)))
+        for name, answer, span_end in spans:
+            for part in answer_parts(answer):
+                html, shown_until = (
+                    (part, span_end) if isinstance(part, str) else (part.text, min(span_end, until_of(part.until)))
+                )
+                for phrase, deadline in _deadlines(campaign, html):
+                    if shown_until > deadline:
+                        shown = (
+                            "at every later moment" if shown_until == never else f"until {shown_until:%Y-%m-%d %H:%M}"
+                        )
+                        problems.append(
+                            f"{directory / 'faq.yaml'}: entry {entry.id!r}: field {name}: {phrase!r} is shown after "
+                            f"that date ({shown}): give the sentence an until: milestone, or a variant"
+                        )
+    milestones = campaign.milestones
+    for index, milestone in enumerate(milestones):
+        if milestone.note is None:
+            continue
+        later = [m.id for m in milestones[index + 1 :] if m.note is not None]
+        end = min(until_of(later[0] if later else None), until_of(milestone.note.until))
+        for phrase, deadline in _deadlines(campaign, milestone.note.en):
+            if end > deadline:
+                problems.append(
+                    f"{directory / 'campaign.yaml'}: milestone {milestone.id!r}: field note.en: {phrase!r} is shown "
+                    "after that date: give the note an until: milestone"
+                )
     return problems
 
 

@@ -62,7 +62,9 @@ def all_sources(content: Content) -> list[Source]:
     groups += [event.sources for event in content.events]
     groups += [milestone.sources for milestone in campaign.milestones]
     groups += [campaign.sources]
-    groups += [part.sources for part in (campaign.results, campaign.call_centre, campaign.station_lookup) if part]
+    preliminary = campaign.results.preliminary if campaign.results else None
+    groups += [part.sources for part in (campaign.results, preliminary) if part]
+    groups += [part.sources for part in (campaign.call_centre, campaign.station_lookup) if part]
     seen: dict[tuple[str, str | None], Source] = {}
     for sources in groups:
         for source in sources:
