@@ -84,7 +84,7 @@ async def test_the_count_the_preliminary_and_the_official_results(running: Runni
 
 async def test_a_deadline_is_not_said_after_its_date(running: RunningBot, fake: FakeTelegram) -> None:
     users = await people(fake)
-    questions = {"ru": "Где мой избирательный участок?", "en": "Where is my polling station?"}
+    questions: dict[Lang, str] = {"ru": "Где мой избирательный участок?", "en": "Where is my polling station?"}
     running.clock.set(almaty(2026, 2, 15, 12, 0))
     before = {lang: await reply(users[lang], question) for lang, question in questions.items()}
     assert "no later than 21 February 2026" in before["en"] and "не позднее 21 февраля" in before["ru"]
