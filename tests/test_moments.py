@@ -93,3 +93,31 @@ async def test_a_deadline_is_not_said_after_its_date(running: RunningBot, fake: 
     assert "21 February" not in after["en"] and "21 февраля" not in after["ru"], after
     assert "eGov Mobile" in after["en"]
     no_errors(fake)
+
+
+async def test_after_i_voted_nothing_about_voting_day_is_offered(running: RunningBot, fake: FakeTelegram) -> None:
+    running.clock.set(almaty(2026, 3, 15, 10, 0))
+    users = await people(fake)
+    for lang, user in users.items():
+        await user.send("/subscribe")
+        before = (await user.send("/reminders")).replies[0]
+        assert any((b.callback_data or "").startswith("rm:time:") for b in before.flat_buttons), lang
+        countdown = (await user.send("/countdown")).replies[0]
+        await user.press(countdown, 0)  # ✅ I voted
+        after = (await user.send("/reminders")).replies[0]
+        data = [b.callback_data or "" for b in after.flat_buttons]
+        assert not any(d.startswith("rm:time:") or d == "rm:mode:voting_day" for d in data), (lang, data)
+        words = {"en": "on voting day (", "ru": "в день голосования (", "kk": "дауыс беру күні ("}
+        assert words[lang] not in after.content, (lang, after.content)
+    no_errors(fake)
+
+
+async def test_checked_on_is_never_after_the_bots_moment(running: RunningBot, fake: FakeTelegram) -> None:
+    users = await people(fake)
+    running.clock.set(almaty(2026, 2, 20, 12, 0))
+    early = await reply(users["en"], "What documents do I need?")
+    assert "Checked on" not in early and "December 2026" not in early, early
+    running.clock.set(almaty(2026, 12, 5, 12, 0))
+    late = await reply(users["en"], "What documents do I need?")
+    assert "Checked on 1 December 2026" in late, late
+    no_errors(fake)

@@ -25,7 +25,7 @@ from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.services.campaign import status_at
 from bot.services.events import EventService
 from bot.services.pictures import PictureService
-from bot.services.reminders import ReminderPlan, reminder_plan
+from bot.services.reminders import ReminderPlan, plan_for, reminder_plan
 from bot.services.subscriptions import NO_VOTE_TIME, SubscriptionService, vote_time_token
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
@@ -147,8 +147,10 @@ async def settings_screen(db: Storage, campaign: Campaign, now: datetime, user_i
 
 
 def settings_view(campaign: Campaign, now: datetime, prefs: ReminderPrefs, lang: Lang) -> Screen:
-    plan = reminder_plan(campaign, now)
+    plan = plan_for(campaign, now, prefs.voted_on)
     lines = ["🔔 <b>" + _("Reminders") + "</b>"]
+    if prefs.voted_on is not None and prefs.voted_on == campaign.voting_day and campaign.passed("polls-open", now):
+        lines.append("✅ " + _("You said you have voted: nothing more about voting day."))
     builder = InlineKeyboardBuilder()
     if not plan.anything:
         over = status_at(campaign, now).period == "archive" or campaign.passed("polls-close", now)
