@@ -381,3 +381,23 @@ async def test_not_helpful_offers_a_person_when_the_desk_is_on(
     ask = await user.press(follow_up, "Ask a person")  # the desk takes it from here
     assert ask.callback_answer is not None
     no_errors(fake)
+
+
+async def test_the_desk_follows_the_timeline(desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup) -> None:
+    resident = fake.user(5090, first_name="Erlan", language_code="en")
+    desk_bot.clock.set(almaty(2026, 3, 10, 12, 0))
+    screen = (await resident.send("/operator")).replies[0]
+    assert "Operators are on duty now: the staff of the Almaty city call centre for the referendum." in screen.content
+    # from the desk's `until` milestone (results-deadline) nobody answers: it says so, with the commission's site
+    for moment in (almaty(2026, 3, 21, 9, 0), almaty(2026, 9, 10, 12, 0)):
+        desk_bot.clock.set(moment)
+        closed = (await resident.send("/operator")).replies[0]
+        assert "The operators' desk has closed" in closed.content, closed.content
+        assert "on duty" not in closed.content and "call centre" not in closed.content
+        assert "Central Referendum Commission" in closed.content
+        assert "election.gov.kz" in str(closed.html) + str(closed.entities), closed.content
+        rumour = (await resident.send("/rumour")).replies[0]
+        assert "The operators' desk has closed" in rumour.content
+        answer = await resident.send("What is the capital of the moon?")  # no "💬 Ask a person" offered
+        assert not [b for m in answer.replies for b in m.flat_buttons if "Ask a person" in b.text]
+    no_errors(fake)

@@ -20,7 +20,7 @@ from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
 from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
-from bot.handlers.texts import days_left, status_text
+from bot.handlers.texts import days_left, stage_line, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.services.campaign import status_at
 from bot.services.events import EventService
@@ -153,8 +153,7 @@ def settings_view(campaign: Campaign, now: datetime, prefs: ReminderPrefs, lang:
         lines.append("✅ " + _("You said you have voted: nothing more about voting day."))
     builder = InlineKeyboardBuilder()
     if not plan.anything:
-        over = status_at(campaign, now).period == "archive" or campaign.passed("polls-close", now)
-        lines.append(_("The campaign is over: no reminders are planned.") if over else _("No reminders are planned."))
+        lines += [stage_line(campaign, now, lang), _("No reminders are planned.")]
         lines.append(_("If you are subscribed, you stay subscribed: announcements still reach you (/subscribe)."))
         builder.row(back_to_menu())
         return Screen("\n".join(lines), builder.as_markup())

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.config import Lang
 from bot.content import Content
-from bot.handlers.texts import contact_line, status_text
+from bot.handlers.texts import contact_line, stage_line, status_text
 from bot.i18n import N_, _
 from bot.telegram.keyboards import language_menu, main_menu, menu_only
 from bot.telegram.ui import Screen
@@ -47,6 +47,7 @@ def help_screen(content: Content, now: datetime, lang: Lang) -> Screen:
     grouped = {name for _mark, _title, names in HELP_GROUPS for name in names}
     lines = [
         _("I am a neutral information bot. Ask a question in Kazakh, Russian or English, in your own words."),
+        stage_line(content.campaign, now, lang),
     ]
     for mark, title, names in HELP_GROUPS:
         present = [name for name in names if name in described]

@@ -134,6 +134,24 @@ def _counting_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
     return text + ("\n\n" + preliminary if preliminary else "")
 
 
+def stage_line(campaign: Campaign, now: datetime, lang: Lang) -> str:
+    """Where the campaign stands, in one line: the same words on every screen that names the stage
+    (/reminders, /help, /operator); /start and /countdown give the full :func:`status_text`, which
+    follows the same periods of :func:`status_at`."""
+    status = status_at(campaign, now)
+    if status.period == "before":
+        return "🗓 " + _("Voting day is {day}.").format(day=fmt_date(campaign.voting_day, lang))
+    if status.period == "voting_day":
+        return "🗳 " + _("Today is voting day.")
+    if status.period == "counting":
+        if campaign.passed("preliminary-results", now):
+            return "🗳 " + _("Voting is over; the preliminary results are announced.")
+        return "🗳 " + _("Voting is over; the votes are being counted.")
+    if status.period == "results":
+        return "🗳 " + _("Voting is over; the official results are announced.")
+    return "🗄 " + (_("The referendum is over.") if campaign.kind == "referendum" else _("The election is over."))
+
+
 def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
     """Where the campaign stands: countdown, voting day, counting, the outcome, or the archive; then
     the note of the last milestone passed that has one (while it holds)."""

@@ -20,7 +20,7 @@ from bot.content.models.campaign import (
     StationLookup,
 )
 from bot.content.models.faq import ANSWER_LIMIT, FaqCategory, FaqEntry, FaqFile, FaqText, OffTopic, Variant
-from bot.content.models.operators import WEEKDAYS, Operators, OperatorShift, Weekday
+from bot.content.models.operators import WEEKDAYS, OperatorPeriod, Operators, OperatorShift, Weekday
 
 __all__ = [
     "ANSWER_LIMIT",
@@ -43,6 +43,7 @@ __all__ = [
     "Model",
     "Note",
     "OffTopic",
+    "OperatorPeriod",
     "OperatorShift",
     "Operators",
     "Preliminary",

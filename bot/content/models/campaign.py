@@ -205,6 +205,12 @@ class Campaign(Model):
                 problems.append(f"milestone {milestone.id!r}: field note.until: unknown milestone {until!r}")
             elif until is not None and self.at(until) <= self.moment_of(milestone):
                 problems.append(f"milestone {milestone.id!r}: field note.until: {until!r} is not after this milestone")
+        desk = self.operators
+        named: list[tuple[str, str | None]] = [("until", desk.until)] if desk else []
+        named += [(f"periods.{index}.from", period.from_) for index, period in enumerate(desk.periods if desk else [])]
+        for name, ref in named:
+            if ref is not None and ref not in seen:
+                problems.append(f"operators: field {name}: unknown milestone {ref!r}")
         if self.call_centre is not None and self.call_centre.until is not None and self.call_centre.until not in seen:
             problems.append(f"call_centre: field until: unknown milestone {self.call_centre.until!r}")
         lookup = self.station_lookup

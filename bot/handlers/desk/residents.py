@@ -18,6 +18,7 @@ from bot.handlers.desk.screens import (
     ask_screen,
     back_button,
     back_markup,
+    closed_screen,
     context_from,
     done_screen,
     duty_line,
@@ -77,6 +78,10 @@ async def _start_asking(
     if await refused(target, user_id, desk, lang, content, state):
         return
     ticket = await desk.open_ticket_of(user_id)
+    if ticket is None and desk.closed():  # the timeline closed the desk: no new conversations
+        await state.clear()
+        await send(target, closed_screen(content, lang, desk.clock.now()))
+        return
     if ticket is not None:
         await state.set_state(DeskStates.talking)
         await send(
@@ -107,6 +112,10 @@ async def on_operator(
 async def on_rumour(message: Message, state: FSMContext, desk: DeskService, lang: Lang, content: ContentStore) -> None:
     assert message.from_user is not None
     if await refused(message, message.from_user.id, desk, lang, content, state):
+        return
+    if desk.closed():
+        await state.clear()
+        await send(message, closed_screen(content, lang, desk.clock.now()))
         return
     await state.set_state(DeskStates.rumour)
     await send(message, rumour_screen())

@@ -45,7 +45,7 @@ from bot.telegram_text import split_html, strip_html, truncate_plain
 
 
 def _desk_on(desk: DeskService | None) -> bool:
-    return desk is not None and desk.enabled
+    return desk is not None and desk.open_to_residents
 
 
 async def send_answer_pictures(
