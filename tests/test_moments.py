@@ -121,3 +121,28 @@ async def test_checked_on_is_never_after_the_bots_moment(running: RunningBot, fa
     late = await reply(users["en"], "What documents do I need?")
     assert "Checked on 1 December 2026" in late, late
     no_errors(fake)
+
+
+async def test_one_stage_wording_and_the_tense_between_the_results_and_1_july(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    users = await people(fake)
+    running.clock.set(almaty(2026, 4, 1, 12, 0))
+    kurultai = await reply(users["en"], "What is the Kurultai?")
+    assert "parliament will be the unicameral Kurultai" in kurultai and "parliament is the" not in kurultai
+    running.clock.set(almaty(2026, 8, 24, 12, 0))
+    stage = {
+        "en": "Voting is over; the official results are announced.",
+        "ru": "Голосование завершено; официальные итоги объявлены.",
+        "kk": "Дауыс беру аяқталды; ресми қорытынды жарияланды.",
+    }
+    for lang, user in users.items():
+        for command in ("/reminders", "/help"):
+            text = await reply(user, command)
+            assert stage[lang] in text, (lang, command, text)
+        assert "campaign is over" not in await reply(user, "/reminders")
+    running.clock.set(almaty(2026, 9, 10, 12, 0))
+    archive = {lang: await reply(user, "/help") for lang, user in users.items()}
+    assert "The referendum is over." in archive["en"] and "Референдум завершён." in archive["ru"]
+    assert "The referendum is over." in await reply(users["en"], "/countdown")
+    no_errors(fake)
