@@ -348,6 +348,16 @@ async def test_help_offers_both_desk_buttons(desk_bot: RunningBot, fake: FakeTel
     resident = fake.user(5014, language_code="ru")
     help_screen = (await resident.send("/help")).replies[0]
     assert "/operator" in help_screen.content and "/rumour" in help_screen.content and "/done" in help_screen.content
+    # one "💬 A person" group, in the same style as the others, in /help and in the unknown-command help
+    for text in (help_screen.content, (await resident.send("/nosuchcommand")).replies[0].content):
+        group = text[text.index("💬 Человек") :].split("\n\n")[0].splitlines()
+        assert group[1:] == [
+            "/operator — Спросить человека",
+            "/rumour — Проверить слух",
+            "/done — Вернуться к боту из разговора с операторами",
+        ], group
+        settings = text[text.index("⚙️") :]
+        assert "/operator" not in settings and "/done" not in settings
     assert [b.text for b in help_screen.buttons[-1]] == ["💬 Спросить человека", "🔎 Проверить слух"]
     prompt = (await resident.press(help_screen, "Проверить слух")).replies[0]
     assert "Перешлите мне полученное сообщение" in prompt.content

@@ -55,21 +55,17 @@ def residents_router() -> Router:
     return r
 
 
-async def on_help(message: Message, content: ContentStore, lang: Lang, clock: Clock) -> None:
-    screen = help_screen(content.current, clock.now(), lang)
-    lines = [
-        "/operator — " + _("ask a person (the operators' desk)"),
-        "/rumour — " + _("check a rumour you were sent"),
-        "/done — " + _("back to the bot from a conversation with the operators"),
-    ]
-    head, sep, tail = screen.text.rpartition("\n\n")
-    text = f"{head}\n" + "\n".join(lines) + f"{sep}{tail}" if sep else screen.text + "\n" + "\n".join(lines)
+async def on_help(message: Message, content: ContentStore, lang: Lang, clock: Clock, desk: DeskService) -> None:
+    screen = help_screen(content.current, clock.now(), lang, desk=desk.open_to_residents)
+    if not desk.open_to_residents:
+        await send(message, screen)
+        return
     desk_row = [
         ask_button(),
         InlineKeyboardButton(text="🔎 " + _("Check a rumour"), callback_data=DeskCb(action="rumour").pack()),
     ]
     rows = [*(screen.markup.inline_keyboard if screen.markup else []), desk_row]
-    await send(message, Screen(text, InlineKeyboardMarkup(inline_keyboard=rows)))
+    await send(message, Screen(screen.text, InlineKeyboardMarkup(inline_keyboard=rows)))
 
 
 async def _start_asking(
