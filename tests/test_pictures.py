@@ -129,3 +129,23 @@ def test_the_font_carries_kazakh_letters() -> None:
     missing = face.getmask("?").getbbox()
     for letter in "әғқңөұүһіӘҒҚҢӨҰҮҺІ":
         assert face.getmask(letter).getbbox() != missing, letter
+
+
+def test_every_i_voted_title_fits_the_card() -> None:
+    from PIL import ImageDraw
+
+    from bot.i18n import _, create_i18n
+    from bot.services.pictures import CARD_SIZE, CARD_TEXT_LEFT, headline_layout
+
+    i18n = create_i18n("en")
+
+    draw = ImageDraw.Draw(Image.new("RGB", CARD_SIZE))
+    width = CARD_SIZE[0] - CARD_TEXT_LEFT - 56
+    for lang in ("kk", "ru", "en"):
+        with i18n.context(), i18n.use_locale(lang):
+            title = _("I voted")
+        size, lines = headline_layout(draw, title, width)
+        face = font(size, bold=True)
+        assert " ".join(lines) == title, (lang, lines)  # nothing cut: ")" of "проголосовал(а)" included
+        assert all(draw.textlength(line, font=face) <= width for line in lines), (lang, size, lines)
+    assert headline_layout(draw, "I voted", width)[0] == 64  # a short title keeps the large size
