@@ -60,17 +60,18 @@ async def test_results_picture_from_18_march_and_never_before(
     picture = countdown.replies[1]
     image = decoded(picture)
     assert image.width == 1000 and 560 <= image.height <= 800
-    caption = picture.content
+    text, caption = countdown.replies[0].content, picture.content
     for figure in FIGURES[lang]:
-        assert figure in caption, (figure, caption)
+        assert figure in text and figure not in caption, (figure, caption)  # the figures said once, above
     for option in CAMPAIGN.results.options if CAMPAIGN.results else []:
-        assert option.title.get(lang) in caption  # both options, named alike
-    assert "interfax.ru" in (picture.html or "")  # the source, linked
+        assert option.title.get(lang) in text  # both options, named alike
+    assert "interfax.ru" in (picture.html or "")  # the caption: the sources, linked
     upload = fake.calls_of("sendPhoto")[-1]
     assert str(upload.params["photo"]).startswith("attach://")
 
     answer = await user.send("/start faq-results")  # the results answer brings the same picture…
     assert [m.photo is not None for m in answer.replies] == [False, True]
+    assert FIGURES[lang][4] in answer.replies[0].content and FIGURES[lang][4] not in answer.replies[1].content
     reused = fake.calls_of("sendPhoto")[-1]
     assert picture.photo is not None and reused.params["photo"] == picture.photo.file_id  # …uploaded once
     no_errors(fake)

@@ -108,13 +108,27 @@ def results_picture_of(campaign: Campaign, lang: Lang, now: datetime) -> BarsPic
 
 
 async def send_results(
-    bot: Bot, chat_id: int, campaign: Campaign, lang: Lang, pictures: PictureService, now: datetime
+    bot: Bot,
+    chat_id: int,
+    campaign: Campaign,
+    lang: Lang,
+    pictures: PictureService,
+    now: datetime,
+    *,
+    figures_sent: bool = False,
 ) -> None:
-    """The official result as a picture, with its figures and sources (those out at ``now``) in the caption."""
+    """The official result as a picture, with its figures and sources (those out at ``now``) in the
+    caption; ``figures_sent``: the message just before gave every figure (an FAQ answer,
+    /countdown), so the caption is only the sources — the same figures are not said twice."""
     picture_of = results_picture_of(campaign, lang, now)  # translated here, in the handler's locale
     shown = tuple(campaign.shows(source, now) for source in campaign.results.sources) if campaign.results else ()
     picture = await pictures.get(("results", campaign.id, lang, shown), lambda: draw_results(picture_of))
-    await send_picture(bot, chat_id, pictures, picture, results_caption(campaign, lang, now), filename="results.png")
+    caption = (
+        sources_block(campaign.results.sources, lang, campaign, now)
+        if figures_sent and campaign.results
+        else results_caption(campaign, lang, now)
+    )
+    await send_picture(bot, chat_id, pictures, picture, caption, filename="results.png")
 
 
 # --- "I voted" ----------------------------------------------------------------------------------

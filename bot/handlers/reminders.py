@@ -204,7 +204,7 @@ async def on_countdown(
     campaign = content.current.campaign
     await send(message, countdown_screen(campaign, clock.now(), lang))
     if results_known(campaign, clock.now()):
-        await send_results(bot, message.chat.id, campaign, lang, pictures, clock.now())
+        await send_results(bot, message.chat.id, campaign, lang, pictures, clock.now(), figures_sent=True)
 
 
 async def on_settings_command(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:

@@ -54,7 +54,7 @@ async def send_answer_pictures(
     """The results picture with the answers campaign.yaml names (``results.faq``), once known."""
     campaign = faq.content.campaign
     if bot is not None and campaign.results and entry.id in campaign.results.faq and results_known(campaign, now):
-        await send_results(bot, chat_id, campaign, lang, pictures, now)
+        await send_results(bot, chat_id, campaign, lang, pictures, now, figures_sent=True)
 
 
 async def on_questions(message: Message, faq: FaqService, lang: Lang) -> None:
