@@ -372,7 +372,9 @@ async def test_privacy_names_the_desk_and_forget_erases_the_tickets(
 ) -> None:
     resident = fake.user(5015, language_code="en")
     await ask(resident, "Can my employer make me vote?")
-    privacy = (await resident.send("/privacy")).text
+    summary = (await resident.send("/privacy")).replies[0]
+    assert "if you asked a person: your tickets" in summary.content
+    privacy = (await resident.press(summary, 0)).edits[0].content
     assert "If you asked a person: your tickets" in privacy
     confirm = (await resident.send("/forget")).replies[-1]
     await resident.press(confirm, "Yes, erase everything")
