@@ -400,6 +400,7 @@ async def test_the_desk_follows_the_timeline(desk_bot: RunningBot, fake: FakeTel
     desk_bot.clock.set(almaty(2026, 3, 10, 12, 0))
     screen = (await resident.send("/operator")).replies[0]
     assert "Operators are on duty now: the staff of the Almaty city call centre for the referendum." in screen.content
+    assert "🗓 Voting day is 15 March 2026." in screen.content  # the same stage line as /help and /reminders
     # from the desk's `until` milestone (results-deadline) nobody answers: it says so, with the commission's site
     for moment in (almaty(2026, 3, 21, 9, 0), almaty(2026, 9, 10, 12, 0)):
         desk_bot.clock.set(moment)

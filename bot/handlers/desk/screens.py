@@ -74,6 +74,8 @@ def ask_screen(desk: DeskService, lang: Lang, content: ContentStore) -> Screen:
         )
         + "\n"
         + duty_line(desk, lang, content)
+        + "\n"
+        + stage_line(content.current.campaign, desk.clock.now(), lang)
         + "\n\n"
         + _("Write your question in one message; you can add a photo or a document.")
     )
