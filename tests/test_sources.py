@@ -45,6 +45,35 @@ def test_check_reports_a_source_shown_before_its_date(tmp_path: Path) -> None:
     assert unchanged.returncode == 0, unchanged.stdout
 
 
+def test_check_reports_a_deadline_shown_after_its_date(tmp_path: Path) -> None:
+    target = tmp_path / "content"
+    shutil.copytree(FIXTURE, target)
+    faq = (target / "faq.yaml").read_text(encoding="utf-8")
+    faq = faq.replace(
+        'a: "The Fictopolis ballot was purple; voting is over."',
+        'a: "The Fictopolis ballot was purple; the results are announced no later than 5 June 2031."',
+    )
+    faq = faq.replace(
+        'a: "Бюллетень Фиктополя фиолетовый."',
+        'a: ["Бюллетень Фиктополя фиолетовый.", '
+        '{text: "Списки передаются не позднее 20 мая 2031 года.", until: polls-open}]',
+    )  # until a milestone after the date: still too late
+    (target / "faq.yaml").write_text(faq, encoding="utf-8")
+    result = voterbot("check", env={"CONTENT_DIR": str(target)}, forked=True)
+    assert result.returncode == 1, result.stdout
+    lines = result.stdout.splitlines()
+    assert any(
+        "entry 'unicorn-ballot': field en.variants.polls-close.a: 'no later than 5 June 2031' is shown after that date"
+        " (at every later moment)" in line
+        for line in lines
+    ), lines
+    assert any(
+        "entry 'unicorn-ballot': field ru.a: 'не позднее 20 мая 2031' is shown after that date (until 2031-06-01 08:30)"
+        in line
+        for line in lines
+    ), lines
+
+
 def test_check_requires_a_publication_date(tmp_path: Path) -> None:
     target = tmp_path / "content"
     shutil.copytree(FIXTURE, target)

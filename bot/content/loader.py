@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from bot.config import Lang
 from bot.content.events import EventEntry, EventsFile
 from bot.content.models import Campaign, FaqEntry, FaqFile, Source
 from bot.content.models.faq import Answer, answer_parts
@@ -278,47 +279,70 @@ def source_problems(directory: Path, campaign: Campaign, faq: FaqFile, events: E
     return problems
 
 
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_DEADLINE = re.compile(
-    r"\b(no later than|not later than|by|until|before)\s+(?:\d{1,2}:\d{2}\s+on\s+)?(\d{1,2})\s+("
-    + "|".join(_MONTHS)
-    + r")(?:\s+(\d{4}))?"
-)
+_MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "ru": [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ],
+}
+_DEADLINE = {
+    "en": re.compile(
+        r"\b(?:no later than|not later than|by|until|before)\s+(?:\d{1,2}:\d{2}\s+on\s+)?(\d{1,2})\s+("
+        + "|".join(_MONTHS["en"])
+        + r")(?:\s+(\d{4}))?"
+    ),
+    "ru": re.compile(
+        r"(?:не позднее|до)\s+(?:\d{1,2}:\d{2}\s+)?(\d{1,2})\s+(" + "|".join(_MONTHS["ru"]) + r")(?:\s+(\d{4}))?"
+    ),
+}
+_PAST = {
+    "en": re.compile(r"\b(?:was|were|had|ended|closed|did|ran)\b", re.I),
+    "ru": re.compile(r"(?:был|выдавал|проходил|шл[аио]\b|закончил|завершил|объявил|разрешалась)", re.I),
+}
+DATED_LANGUAGES: tuple[Lang, ...] = ("en", "ru")  # the languages whose dated statements are checked
 
 
-_PAST = re.compile(r"\b(was|were|had|ended|closed|did|ran)\b", re.I)
-
-
-def _deadlines(campaign: Campaign, html: str) -> list[tuple[str, datetime]]:
-    """The deadlines an English text states ("no later than 21 February"), each with the end of its
-    day; not those in the past tense ("were issued until 14 March")."""
+def _deadlines(campaign: Campaign, html: str, lang: str = "en") -> list[tuple[str, datetime]]:
+    """The deadlines a text states ("no later than 21 February", "не позднее 21 февраля"), each with
+    the end of its day; not those in the past tense ("were issued until 14 March")."""
     found = []
-    for match in _DEADLINE.finditer(html):
+    for match in _DEADLINE[lang].finditer(html):
         sentence = re.split(r"[.!?;:]\s", html[: match.start()])[-1]
-        if _PAST.search(sentence):
+        if _PAST[lang].search(sentence):
             continue  # "were issued until 18:00 on 14 March" stays true
-        year = int(match.group(4)) if match.group(4) else campaign.voting_day.year
-        day = date(year, _MONTHS.index(match.group(3)) + 1, int(match.group(2)))
+        year = int(match.group(3)) if match.group(3) else campaign.voting_day.year
+        day = date(year, _MONTHS[lang].index(match.group(2)) + 1, int(match.group(1)))
         found.append((match.group(0), datetime.combine(day + timedelta(days=1), time(0, 0), campaign.tz)))
     return found
 
 
 def dated_problems(directory: Path, campaign: Campaign, faq: FaqFile) -> list[str]:
     """A statement of what will happen by a date ("published no later than 21 February") must not be
-    shown after that date: each English answer (and its parts with from/until) and each milestone's
+    shown after that date: each English and Russian answer (and its parts with from/until) and each milestone's
     note holds over a span of the timeline, and a deadline inside it must not end before the span."""
     problems: list[str] = []
     never = datetime.max.replace(tzinfo=campaign.tz)
@@ -326,18 +350,18 @@ def dated_problems(directory: Path, campaign: Campaign, faq: FaqFile) -> list[st
     def until_of(milestone_id: str | None) -> datetime:
         return campaign.at(milestone_id) if milestone_id is not None and campaign.has(milestone_id) else never
 
-    for entry in faq.entries:
-        text = entry.text("en")
+    for entry, lang in ((entry, lang) for entry in faq.entries for lang in DATED_LANGUAGES):
+        text = entry.text(lang)
         starts: list[str | None] = [variant.from_ for variant in text.variants]
-        spans: list[tuple[str, Answer, datetime]] = [("en.a", text.a, until_of(starts[0] if starts else None))]
+        spans: list[tuple[str, Answer, datetime]] = [(f"{lang}.a", text.a, until_of(starts[0] if starts else None))]
         for variant, following in zip(text.variants, [*starts[1:], None], strict=False):
-            spans.append((f"en.variants.{variant.from_}.a", variant.a, until_of(following)))
+            spans.append((f"{lang}.variants.{variant.from_}.a", variant.a, until_of(following)))
         for name, answer, span_end in spans:
             for part in answer_parts(answer):
                 html, shown_until = (
                     (part, span_end) if isinstance(part, str) else (part.text, min(span_end, until_of(part.until)))
                 )
-                for phrase, deadline in _deadlines(campaign, html):
+                for phrase, deadline in _deadlines(campaign, html, lang):
                     if shown_until > deadline:
                         shown = (
                             "at every later moment" if shown_until == never else f"until {shown_until:%Y-%m-%d %H:%M}"
@@ -352,12 +376,13 @@ def dated_problems(directory: Path, campaign: Campaign, faq: FaqFile) -> list[st
             continue
         later = [m.id for m in milestones[index + 1 :] if m.note is not None]
         end = min(until_of(later[0] if later else None), until_of(milestone.note.until))
-        for phrase, deadline in _deadlines(campaign, milestone.note.en):
-            if end > deadline:
-                problems.append(
-                    f"{directory / 'campaign.yaml'}: milestone {milestone.id!r}: field note.en: {phrase!r} is shown "
-                    "after that date: give the note an until: milestone"
-                )
+        for lang in DATED_LANGUAGES:
+            for phrase, deadline in _deadlines(campaign, milestone.note.get(lang), lang):
+                if end > deadline:
+                    problems.append(
+                        f"{directory / 'campaign.yaml'}: milestone {milestone.id!r}: field note.{lang}: {phrase!r} is "
+                        "shown after that date: give the note an until: milestone"
+                    )
     return problems
 
 
