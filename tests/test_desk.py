@@ -401,6 +401,16 @@ async def test_the_desk_follows_the_timeline(desk_bot: RunningBot, fake: FakeTel
     screen = (await resident.send("/operator")).replies[0]
     assert "Operators are on duty now: the staff of the Almaty city call centre for the referendum." in screen.content
     assert "🗓 Voting day is 15 March 2026." in screen.content  # the same stage line as /help and /reminders
+    waiting = fake.user(5092, first_name="Dias", language_code="en")
+    await waiting.send("/operator")  # asked for the question before the desk closes, writes it after
+    talker = fake.user(5091, first_name="Aruzhan", language_code="en")
+    await ask(talker)  # a conversation open before the desk closes
+    desk_bot.clock.set(almaty(2026, 3, 21, 9, 0))
+    later = await talker.send("Any news on my question?")
+    said = " ".join(m.content for m in later.replies + later.edits)
+    assert "The operators' desk has closed" in said and "as soon as they can" not in said, said
+    late = await waiting.send("Where do I vote?")
+    assert "The operators' desk has closed" in late.replies[0].content and len(forum.topics) == 1  # no new ticket
     # from the desk's `until` milestone (results-deadline) nobody answers: it says so, with the commission's site
     for moment in (almaty(2026, 3, 21, 9, 0), almaty(2026, 9, 10, 12, 0)):
         desk_bot.clock.set(moment)

@@ -203,6 +203,10 @@ async def on_talking(
     if await refused(message, user_id, desk, lang, content, state):
         return
     ticket = await desk.open_ticket_of(user_id)
+    if ticket is None and desk.closed():  # the timeline closed the desk: no new ticket
+        await state.clear()
+        await send(message, closed_screen(content, lang, desk.clock.now()))
+        return
     if ticket is None:  # closed by the operators meanwhile: a message after /close opens a new ticket
         await open_and_relay(
             message,
@@ -220,7 +224,7 @@ async def on_talking(
         )
         return
     if await relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang, content) == "sent":
-        await ack(message)
+        await ack(message, duty_line(desk, lang, content) if desk.closed() else "")
 
 
 async def on_rumour_message(

@@ -37,6 +37,8 @@ def duty_line(desk: DeskService, lang: Lang, content: ContentStore) -> str:
         return "🟢 " + _("Operators are on duty now: {staff}.").format(staff=escape(staff.get(lang)))
     if duty.on:
         return "🟢 " + _("Operators are on duty now.")
+    if desk.closed():  # the timeline closed the desk: no promise that anyone answers
+        return "🌙 " + _("The operators' desk has closed: nobody answers messages here any more.")
     if duty.next_start is None:
         return "🌙 " + _("Operators are off duty now; they will answer as soon as they can.")
     campaign = content.current.campaign
