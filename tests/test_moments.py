@@ -146,3 +146,26 @@ async def test_one_stage_wording_and_the_tense_between_the_results_and_1_july(
     assert "The referendum is over." in archive["en"] and "Референдум завершён." in archive["ru"]
     assert "The referendum is over." in await reply(users["en"], "/countdown")
     no_errors(fake)
+
+
+async def test_a_turnout_source_waits_for_its_hour_and_the_silence_note_for_nobody(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    users = await people(fake)
+    questions = {
+        "kk": "Алматыда қатысу қандай болды?",
+        "ru": "Какая явка была в Алматы?",
+        "en": "What was the turnout in Almaty?",
+    }
+    running.clock.set(almaty(2026, 3, 15, 17, 0))
+    for lang, user in users.items():
+        text = await reply(user, questions[lang])
+        assert "Kursiv" not in text and "kursiv" not in text, (lang, text)
+    running.clock.set(almaty(2026, 3, 15, 18, 30))
+    assert "Kursiv" in await reply(users["ru"], questions["ru"])
+    for moment in (almaty(2026, 3, 16, 10, 0), almaty(2026, 3, 17, 10, 0)):
+        texts = await countdowns(running, users, moment)
+        assert not [lang for lang, text in texts.items() if "🤫" in text], texts
+    texts = await countdowns(running, users, almaty(2026, 3, 14, 10, 0))
+    assert all("🤫" in text for text in texts.values())  # on the day of silence itself, it is said
+    no_errors(fake)
