@@ -177,10 +177,9 @@ def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
             )
     elif status.period == "counting":
         text = _counting_text(campaign, now, lang)
-    else:
-        over = _("The referendum is over.") if campaign.kind == "referendum" else _("The election is over.")
+    else:  # the stage in the same words as every other screen (stage_line), then the result
         held = _("Voting day was {day}.").format(day=fmt_date(campaign.voting_day, lang))
-        text = ("🗄 " + over + " " if status.period == "archive" else "🗳 ") + held
+        text = stage_line(campaign, now, lang) + " " + held
         results = results_text(campaign, lang)
         if results:
             text += "\n\n" + results
