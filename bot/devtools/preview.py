@@ -85,6 +85,11 @@ def sources_section(content: Content, moment: datetime, before: datetime | None,
     waiting = [source for source in every if not campaign.shows(source, moment)]
     if waiting:
         lines.append(f"  not yet: {len(waiting)}")
+    bare = [entry.id for entry in content.faq.entries if not campaign.shown_sources(entry.sources, moment)]
+    if bare:  # their answers cite the commission's site instead: is the answer itself known by then?
+        lines.append(
+            "  answers with none of their sources out yet (the commission's site is cited): " + ", ".join(bare)
+        )
     return "\n".join(lines)
 
 
