@@ -55,7 +55,7 @@ def run(report: list[str]) -> None:
     ]
     for lang in LANGUAGES:
         with i18n.context(), i18n.use_locale(lang):
-            bars = results_picture_of(campaign, lang)
+            bars = results_picture_of(campaign, lang, campaign.at("results"))
             card = VotedCard(
                 _("I voted"), campaign.title.get(lang), fmt_date(campaign.voting_day, lang), campaign.place.get(lang)
             )

@@ -197,6 +197,7 @@ async def create_app(
         port=desk_port,
         operators=lambda: content.current.campaign.operators,
         tz=campaign_tz,
+        campaign=lambda: content.current.campaign,
     )
 
     # --- background services: created here, exposed to handlers as workflow data, started with

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import LANGUAGES, ConfigError, Lang, Settings, load_settings
 from bot.content import ContentError, load_content
@@ -33,6 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
     chat.add_argument("--at", metavar="YYYY-MM-DDTHH:MM", help="the moment, in the campaign's time zone")
+    chat.add_argument(
+        "--first-contact",
+        action="store_true",
+        help="do not preset the language: see what a new resident sees first (the language choice)",
+    )
+    chat.add_argument("--save-files", metavar="DIR", help="save the pictures and files the bot sends into DIR")
     db = sub.add_parser("db", help="the database's schema: Alembic migrations of DATABASE_URL")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply the pending migrations (the bot also does at start-up)")
@@ -85,7 +92,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _fail(str(error))
         from bot.devtools.chat import run_chat
 
-        return run_chat(settings, lang=lang, at=args.at)
+        return run_chat(
+            settings,
+            lang=lang,
+            at=args.at,
+            first_contact=args.first_contact,
+            save_files=Path(args.save_files) if args.save_files else None,
+        )
     return EXIT_CONFIG
 
 

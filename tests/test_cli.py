@@ -137,6 +137,23 @@ def test_chat_at_a_moment_in_kazakh() -> None:
 
 
 @pytest.mark.slow
+def test_chat_first_contact_and_saved_pictures(tmp_path: Path) -> None:
+    first = voterbot("chat", "--lang", "en", "--first-contact", stdin=":quit\n", forked=True)
+    assert first.returncode == 0, first.stderr
+    assert "(first contact: no language chosen yet)" in first.stdout
+    assert "Choose your language" in first.stdout and "Hello, Resident!" not in first.stdout
+    folder = tmp_path / "files"
+    saved = voterbot(
+        "chat", "--lang", "en", "--at", "2026-04-01T10:00", "--save-files", str(folder), stdin="/countdown\n:quit\n",
+        forked=True,
+    )  # fmt: skip
+    assert saved.returncode == 0, saved.stderr
+    pictures = list(folder.glob("*.png"))
+    assert len(pictures) == 1 and pictures[0].read_bytes().startswith(b"\x89PNG"), saved.stdout
+    assert f"(saved: {pictures[0]})" in saved.stdout
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_chat_passes_args_and_says_where_it_stands_first() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}

@@ -350,6 +350,16 @@ async def test_help_offers_both_desk_buttons(desk_bot: RunningBot, fake: FakeTel
     resident = fake.user(5014, language_code="ru")
     help_screen = (await resident.send("/help")).replies[0]
     assert "/operator" in help_screen.content and "/rumour" in help_screen.content and "/done" in help_screen.content
+    # one "💬 A person" group, in the same style as the others, in /help and in the unknown-command help
+    for text in (help_screen.content, (await resident.send("/nosuchcommand")).replies[0].content):
+        group = text[text.index("💬 Человек") :].split("\n\n")[0].splitlines()
+        assert group[1:] == [
+            "/operator — Спросить человека",
+            "/rumour — Проверить слух",
+            "/done — Вернуться к боту из разговора с операторами",
+        ], group
+        settings = text[text.index("⚙️") :]
+        assert "/operator" not in settings and "/done" not in settings
     assert [b.text for b in help_screen.buttons[-1]] == ["💬 Спросить человека", "🔎 Проверить слух"]
     prompt = (await resident.press(help_screen, "Проверить слух")).replies[0]
     assert "Перешлите мне полученное сообщение" in prompt.content
@@ -364,7 +374,9 @@ async def test_privacy_names_the_desk_and_forget_erases_the_tickets(
 ) -> None:
     resident = fake.user(5015, language_code="en")
     await ask(resident, "Can my employer make me vote?")
-    privacy = (await resident.send("/privacy")).text
+    summary = (await resident.send("/privacy")).replies[0]
+    assert "if you asked a person: your tickets" in summary.content
+    privacy = (await resident.press(summary, 0)).edits[0].content
     assert "If you asked a person: your tickets" in privacy
     confirm = (await resident.send("/forget")).replies[-1]
     await resident.press(confirm, "Yes, erase everything")
@@ -405,6 +417,7 @@ RUMOUR = """
     sources:
       - title: "Test source"
         url: "https://example.org/tickets"
+        published: 2026-02-20
     kk:
       claim: "Учаскелерде тегін билет береді"
       explanation: "Жоқ."
@@ -448,3 +461,34 @@ async def test_a_rumour_the_operators_checked_reaches_the_resident_once_publishe
         no_errors(fake)
     finally:
         await bot.stop()
+
+
+async def test_the_desk_follows_the_timeline(desk_bot: RunningBot, fake: FakeTelegram, forum: FakeGroup) -> None:
+    resident = fake.user(5090, first_name="Erlan", language_code="en")
+    desk_bot.clock.set(almaty(2026, 3, 10, 12, 0))
+    screen = (await resident.send("/operator")).replies[0]
+    assert "Operators are on duty now: the staff of the Almaty city call centre for the referendum." in screen.content
+    assert "🗓 Voting day is 15 March 2026." in screen.content  # the same stage line as /help and /reminders
+    waiting = fake.user(5092, first_name="Dias", language_code="en")
+    await waiting.send("/operator")  # asked for the question before the desk closes, writes it after
+    talker = fake.user(5091, first_name="Aruzhan", language_code="en")
+    await ask(talker)  # a conversation open before the desk closes
+    desk_bot.clock.set(almaty(2026, 3, 21, 9, 0))
+    later = await talker.send("Any news on my question?")
+    said = " ".join(m.content for m in later.replies + later.edits)
+    assert "The operators' desk has closed" in said and "as soon as they can" not in said, said
+    late = await waiting.send("Where do I vote?")
+    assert "The operators' desk has closed" in late.replies[0].content and len(forum.topics) == 1  # no new ticket
+    # from the desk's `until` milestone (results-deadline) nobody answers: it says so, with the commission's site
+    for moment in (almaty(2026, 3, 21, 9, 0), almaty(2026, 9, 10, 12, 0)):
+        desk_bot.clock.set(moment)
+        closed = (await resident.send("/operator")).replies[0]
+        assert "The operators' desk has closed" in closed.content, closed.content
+        assert "on duty" not in closed.content and "call centre" not in closed.content
+        assert "Central Referendum Commission" in closed.content
+        assert "election.gov.kz" in str(closed.html) + str(closed.entities), closed.content
+        rumour = (await resident.send("/rumour")).replies[0]
+        assert "The operators' desk has closed" in rumour.content
+        answer = await resident.send("What is the capital of the moon?")  # no "💬 Ask a person" offered
+        assert not [b for m in answer.replies for b in m.flat_buttons if "Ask a person" in b.text]
+    no_errors(fake)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import parse_database_url
 from bot.content.models import Operators
-from bot.services.desk import DeskService, ForumInfo, duty_at, format_draft, median_seconds, topic_name
+from bot.services.desk import DeskService, ForumInfo, closed_at, duty_at, format_draft, median_seconds, topic_name
 from bot.storage import Storage, open_storage
 from bot.storage.base_desk import Ticket
 
@@ -142,3 +142,29 @@ def test_duty_hours_from_content() -> None:
 def test_the_start_up_check_names_the_problem(info: ForumInfo, problem: str | None) -> None:
     found = DeskService.diagnose(info)
     assert found == problem if problem is None else (found is not None and problem in found)
+
+
+def test_duty_hours_follow_the_stages_of_a_campaign() -> None:
+    from bot.content import load_content
+    from tests.test_campaign_b import FIXTURE
+
+    campaign = load_content(FIXTURE).campaign  # Fictopolis: polls 08:30-21:00 on 1 June 2031, Tokyo time
+    tz = campaign.tz
+    operators = Operators.model_validate(
+        {
+            "hours": [{"from": "10:00", "to": "17:00"}],
+            "periods": [{"from": "polls-open", "hours": [{"from": "08:00", "to": "22:00"}]}],
+            "until": "hotline-off",
+        }
+    )
+    eve = datetime(2031, 5, 31, 18, 0, tzinfo=tz)
+    duty = duty_at(operators, tz, eve, campaign)
+    assert not duty.on and duty.next_start == datetime(2031, 6, 1, 8, 0, tzinfo=tz)  # voting day's hours, all day
+    assert not duty_at(operators, tz, datetime(2031, 5, 31, 9, 0, tzinfo=tz), campaign).on  # the usual hours before
+    assert duty_at(operators, tz, datetime(2031, 6, 1, 21, 30, tzinfo=tz), campaign).on  # voting day's longer hours
+    assert not duty_at(operators, tz, datetime(2031, 6, 2, 7, 0, tzinfo=tz), campaign).on
+    assert not closed_at(operators, campaign, datetime(2031, 6, 9, 12, 0, tzinfo=tz))
+    late = datetime(2031, 6, 9, 18, 0, tzinfo=tz)
+    assert duty_at(operators, tz, late, campaign).next_start is None  # the desk closes before it would open again
+    closed = duty_at(operators, tz, campaign.at("hotline-off"), campaign)
+    assert not closed.on and closed.next_start is None and closed_at(operators, campaign, campaign.at("hotline-off"))

@@ -60,17 +60,18 @@ async def test_results_picture_from_18_march_and_never_before(
     picture = countdown.replies[1]
     image = decoded(picture)
     assert image.width == 1000 and 560 <= image.height <= 800
-    caption = picture.content
+    text, caption = countdown.replies[0].content, picture.content
     for figure in FIGURES[lang]:
-        assert figure in caption, (figure, caption)
+        assert figure in text and figure not in caption, (figure, caption)  # the figures said once, above
     for option in CAMPAIGN.results.options if CAMPAIGN.results else []:
-        assert option.title.get(lang) in caption  # both options, named alike
-    assert "interfax.ru" in (picture.html or "")  # the source, linked
+        assert option.title.get(lang) in text  # both options, named alike
+    assert "interfax.ru" in (picture.html or "")  # the caption: the sources, linked
     upload = fake.calls_of("sendPhoto")[-1]
     assert str(upload.params["photo"]).startswith("attach://")
 
     answer = await user.send("/start faq-results")  # the results answer brings the same picture…
     assert [m.photo is not None for m in answer.replies] == [False, True]
+    assert FIGURES[lang][4] in answer.replies[0].content and FIGURES[lang][4] not in answer.replies[1].content
     reused = fake.calls_of("sendPhoto")[-1]
     assert picture.photo is not None and reused.params["photo"] == picture.photo.file_id  # …uploaded once
     no_errors(fake)
@@ -129,3 +130,23 @@ def test_the_font_carries_kazakh_letters() -> None:
     missing = face.getmask("?").getbbox()
     for letter in "әғқңөұүһіӘҒҚҢӨҰҮҺІ":
         assert face.getmask(letter).getbbox() != missing, letter
+
+
+def test_every_i_voted_title_fits_the_card() -> None:
+    from PIL import ImageDraw
+
+    from bot.i18n import _, create_i18n
+    from bot.services.pictures import CARD_SIZE, CARD_TEXT_LEFT, headline_layout
+
+    i18n = create_i18n("en")
+
+    draw = ImageDraw.Draw(Image.new("RGB", CARD_SIZE))
+    width = CARD_SIZE[0] - CARD_TEXT_LEFT - 56
+    for lang in ("kk", "ru", "en"):
+        with i18n.context(), i18n.use_locale(lang):
+            title = _("I voted")
+        size, lines = headline_layout(draw, title, width)
+        face = font(size, bold=True)
+        assert " ".join(lines) == title, (lang, lines)  # nothing cut: ")" of "проголосовал(а)" included
+        assert all(draw.textlength(line, font=face) <= width for line in lines), (lang, size, lines)
+    assert headline_layout(draw, "I voted", width)[0] == 64  # a short title keeps the large size

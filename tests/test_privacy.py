@@ -64,7 +64,11 @@ def chat_commands(fake: FakeTelegram, chat_id: int) -> list[str] | None:
 async def test_privacy_says_what_why_and_how_long_in_each_language(
     running: RunningBot, fake: FakeTelegram, lang: str, phrases: list[str]
 ) -> None:
-    reply = (await fake.user(8100, language_code=lang).send("/privacy")).replies[0]
+    user = fake.user(8100, language_code=lang)
+    summary = (await user.send("/privacy")).replies[0]
+    assert phrases[0] in summary.content and phrases[3] in summary.content  # the short version first
+    assert len(summary.content.split()) < 120 and len(summary.flat_buttons) == 1
+    reply = (await user.press(summary, 0)).edits[0]  # 📄 More: the full list, in place
     for phrase in phrases:
         assert phrase in reply.content
     for command in ("privacy", "forget", "stop"):  # in the command menu, in this language
@@ -184,7 +188,7 @@ async def test_retention_days_come_from_the_configuration(
     try:
         privacy, *_ = app_parts(bot)
         await fake.user(8402, language_code="en").send("who will win the champions league")
-        assert "Deleted after 2 days" in (await fake.user(8403, language_code="en").send("/privacy")).text
+        assert "deleted after 2 days" in (await fake.user(8403, language_code="en").send("/privacy")).text
         clock.set(BEFORE + timedelta(days=2, seconds=1))
         assert (await privacy.tick(clock.now())).unanswered == 1
     finally:

@@ -179,10 +179,14 @@ async def test_personal_vote_time_reminder_and_i_voted(running: RunningBot, fake
 @pytest.mark.parametrize(
     ("moment", "expected"),
     [
-        (almaty(2026, 3, 14, 10, 0), "1 day left"),
+        (almaty(2026, 3, 13, 10, 0), "2 days left"),
+        (almaty(2026, 3, 14, 10, 0), "Polling stations open tomorrow at 07:00."),
         (almaty(2026, 3, 15, 19, 0), "polls are open until 20:00 (1 hour left)"),
-        (almaty(2026, 3, 15, 21, 0), "the votes are being counted"),
-        (almaty(2026, 3, 16, 10, 0), "counted. Official results are due no later than 21 March 2026."),
+        (almaty(2026, 3, 15, 21, 0), "The votes are being counted."),
+        (
+            almaty(2026, 3, 16, 10, 0),
+            "preliminary results today. Official results are due no later than 21 March 2026.",
+        ),
         (almaty(2026, 4, 1, 10, 0), "«No, I do not accept»: 898,099 votes (9.84%)"),
     ],
 )

@@ -90,8 +90,8 @@ def test_screens_follow_the_timeline(label: str, now: datetime, lang: Lang) -> N
     plain = {name: strip_html(screen.text) for name, screen in screens.items()}
     every = "\n".join(plain.values())
     known = CAMPAIGN.passed("results", now)
-    # no result figure and no "adopted" before the results are announced
-    assert bool(FIGURES.search(every)) == known, (label, lang)
+    # no result figure before the preliminary results, no "adopted" before the official ones
+    assert bool(FIGURES.search(every)) == CAMPAIGN.passed("preliminary-results", now), (label, lang)
     if not known:
         assert not ADOPTED[lang].search(every), (label, lang, ADOPTED[lang].search(every))
     # "polls are open" only while they are
@@ -137,11 +137,16 @@ def test_screens_follow_the_timeline(label: str, now: datetime, lang: Lang) -> N
 def test_faq_answers_follow_the_timeline(label: str, now: datetime, lang: Lang) -> None:
     known = CAMPAIGN.passed("results", now)
     closed = CAMPAIGN.passed("polls-close", now)
+    preliminary = CAMPAIGN.passed("preliminary-results", now)
     under_way = {"en": "voting is under way", "ru": "идёт голосование", "kk": "дауыс беру жүріп жатыр"}
+    counted = {"en": "being counted", "ru": "идёт подсчёт", "kk": "саналып жатыр"}
     for entry in CONTENT.faq.entries:
         answer = strip_html(answer_text(FAQ, entry, lang, now))  # the sources' titles included
-        if not known:
+        if not preliminary:
             assert not FIGURES.search(answer), (label, entry.id, lang)
+        else:  # the count is over once the preliminary results are out
+            assert counted[lang] not in answer, (label, entry.id, lang)
+        if not known:
             assert not ADOPTED[lang].search(answer), (label, entry.id, lang, ADOPTED[lang].search(answer))
         if closed:
             assert under_way[lang] not in answer.lower(), (label, entry.id, lang)
@@ -205,11 +210,38 @@ def test_a_source_whose_title_tells_the_outcome_waits_for_its_milestone() -> Non
     from bot.handlers.texts import sources_block
 
     sources = [
-        Source.model_validate({"title": "Polling hours", "url": "https://example.org/hours"}),
-        Source.model_validate({"title": "Constitution in force", "url": "https://example.org/x", "from": "results"}),
+        Source.model_validate(
+            {"title": "Polling hours", "url": "https://example.org/hours", "published": "2026-02-11"}
+        ),
+        Source.model_validate(
+            {
+                "title": "Constitution in force",
+                "url": "https://example.org/x",
+                "from": "results",
+                "published": "2026-03-16",
+            }
+        ),
     ]
     with I18N.context(), I18N.use_locale("en"):
-        before = sources_block(sources, "en", CAMPAIGN.passed_ids(CAMPAIGN.at("polls-close") + MINUTE))
-        after = sources_block(sources, "en", CAMPAIGN.passed_ids(CAMPAIGN.at("results") + MINUTE))
+        before = sources_block(sources, "en", CAMPAIGN, CAMPAIGN.at("polls-close") + MINUTE)
+        after = sources_block(sources, "en", CAMPAIGN, CAMPAIGN.at("results") + MINUTE)
     assert "Polling hours" in before and "Constitution in force" not in before
     assert "Constitution in force" in after
+
+
+def test_a_source_is_shown_from_its_publication_on() -> None:
+    from bot.content.models import Source
+    from bot.handlers.texts import sources_block
+
+    turnout = Source.model_validate(
+        {"title": "Turnout at 18:00", "url": "https://example.org/t", "published": "2026-03-15 18:00"}
+    )
+    results = Source.model_validate({"title": "Results", "url": "https://example.org/r", "published": "2026-03-17"})
+    day = datetime(2026, 3, 15, tzinfo=CAMPAIGN.tz)
+    with I18N.context(), I18N.use_locale("en"):
+        at = {hour: sources_block([turnout, results], "en", CAMPAIGN, day + timedelta(hours=hour)) for hour in (17, 18)}
+        on_17 = sources_block([turnout, results], "en", CAMPAIGN, day + timedelta(days=2))
+        early = sources_block([results], "en", CAMPAIGN, day)
+    assert "Turnout" not in at[17] and "Turnout" in at[18] and "Results" not in at[18]
+    assert "Results" in on_17
+    assert CAMPAIGN.commission.url in early  # none out yet: the commission's site stands for them

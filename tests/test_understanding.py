@@ -144,6 +144,7 @@ NEW_ENTRY = """
     sources:
       - title: "Test source"
         url: "https://example.org/dogs"
+        published: 2026-02-20
     kk: {q: "Учаскеге итпен баруға бола ма?", a: "Тест жауабы.", alt: ["учаскеге ит апаруға бола ма"]}
     ru: {q: "Можно ли прийти на участок с собакой?", a: "Тестовый ответ.", alt: ["собакам можно на участок"]}
     en: {q: "Can I bring my dog to the polling station?", a: "A test answer.", alt: ["{question}"]}

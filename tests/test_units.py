@@ -289,3 +289,24 @@ def test_no_filter_or_handler_runs_in_a_thread() -> None:
                 checks.extend([handler, *(handler.filters or [])])
             synchronous.extend(f"{router.name}.{event}: {check.callback!r}" for check in checks if not check.awaitable)
     assert synchronous == []
+
+
+@pytest.mark.parametrize(
+    ("seconds", "ru", "kk", "en"),
+    [
+        (59, "осталось меньше минуты", "бір минуттан аз қалды", "less than a minute left"),
+        (60, "осталась 1 минута", "1 минут қалды", "1 minute left"),
+        (3 * 60 + 59, "осталось 3 минуты", "3 минут қалды", "3 minutes left"),
+        (21 * 60, "осталась 21 минута", "21 минут қалды", "21 minutes left"),
+        (3599, "осталось 59 минут", "59 минут қалды", "59 minutes left"),
+        (3600, "остался 1 час", "1 сағат қалды", "1 hour left"),
+        (2 * 3600 + 5 * 60, "осталось 2 часа 5 минут", "2 сағат 5 минут қалды", "2 hours 5 minutes left"),
+        (3 * 3600 + 59 * 60, "осталось 3 часа", "3 сағат қалды", "3 hours left"),  # never rounded up
+    ],
+)
+def test_time_left_in_hours_and_minutes(i18n, seconds: int, ru: str, kk: str, en: str) -> None:  # type: ignore[no-untyped-def]
+    from bot.handlers.texts import time_left
+
+    for lang, expected in (("ru", ru), ("kk", kk), ("en", en)):
+        with i18n.context(), i18n.use_locale(lang):
+            assert time_left(seconds) == expected

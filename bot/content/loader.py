@@ -7,17 +7,20 @@ Every problem names the file, the entry and the field, e.g.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.config import LANGUAGES
+from bot.config import LANGUAGES, Lang
 from bot.content.events import EventEntry, EventsFile
-from bot.content.models import Campaign, FaqEntry, FaqFile, Rumour, RumoursFile
+from bot.content.models import Campaign, FaqEntry, FaqFile, Rumour, RumoursFile, Source
+from bot.content.models.faq import Answer, answer_parts
 
 M = TypeVar("M", bound=BaseModel)
 CONTENT_FILES = ("campaign.yaml", "faq.yaml", "events.yaml")
@@ -207,6 +210,17 @@ def cross_check(
                     f"{source.from_!r} (campaign.yaml has: {known})"
                 )
         for lang in ("kk", "ru", "en"):
+            text = entry.text(lang)
+            for name, answer in [("a", text.a), *((f"variants.{v.from_}.a", v.a) for v in text.variants)]:
+                for part in answer_parts(answer):
+                    if isinstance(part, str):
+                        continue
+                    for key, milestone in (("from", part.from_), ("until", part.until)):
+                        if milestone is not None and milestone not in order:
+                            problems.append(
+                                f"{faq_path}: entry {entry.id!r}: field {lang}.{name}: {key}: unknown milestone "
+                                f"{milestone!r} (campaign.yaml has: {known})"
+                            )
             last = -1
             for variant in entry.text(lang).variants:
                 where = f"{faq_path}: entry {entry.id!r}: field {lang}.variants"
@@ -225,6 +239,8 @@ def cross_check(
             for variant in rumour.text(lang).variants:
                 if variant.from_ not in order:
                     problems.append(f"{where}: field {lang}.variants: unknown milestone {variant.from_!r}")
+    problems += source_problems(directory, campaign, faq, events)
+    problems += dated_problems(directory, campaign, faq)
     entry_ids = {entry.id for entry in faq.entries}
     for entry_id in campaign.results.faq if campaign.results else []:
         if entry_id not in entry_ids:
@@ -245,6 +261,162 @@ def cross_check(
                 f"{events_path}: event {event.id!r}: field venue.district: unknown district {district!r} "
                 f"(campaign.yaml has: {districts})"
             )
+    return problems
+
+
+def _early(campaign: Campaign, source: Source, shown_from: datetime) -> str:
+    """Why ``source`` would be shown before its date from ``shown_from`` on ("" if it would not)."""
+    published = campaign.published_at(source)
+    if shown_from >= published:
+        return ""
+    return (
+        f"shown from {shown_from:%Y-%m-%d %H:%M} but published {published:%Y-%m-%d %H:%M}: it would be shown "
+        "before its date (fix published, or show it from a later milestone)"
+    )
+
+
+def source_problems(directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile) -> list[str]:
+    """Every place that shows a source from a moment the content names (a source's ``from``, the
+    results, a milestone's own sources) must not come before the source's ``published`` date."""
+    problems: list[str] = []
+    faq_path, events_path, campaign_path = (
+        directory / "faq.yaml",
+        directory / "events.yaml",
+        directory / "campaign.yaml",
+    )
+
+    def declared(where: str, sources: Sequence[Source], shown_from: datetime | None = None) -> None:
+        for index, source in enumerate(sources):
+            moments = [moment for moment in (shown_from,) if moment is not None]
+            if source.from_ is not None and campaign.has(source.from_):
+                moments.append(campaign.at(source.from_))
+            if moments:
+                why = _early(campaign, source, max(moments))
+                if why:
+                    problems.append(f"{where}: field sources.{index}: {why}")
+
+    for entry in faq.entries:
+        declared(f"{faq_path}: entry {entry.id!r}", entry.sources)
+    for event in events.events:
+        declared(f"{events_path}: event {event.id!r}", event.sources)
+    for milestone in campaign.milestones:
+        declared(f"{campaign_path}: milestone {milestone.id!r}", milestone.sources, campaign.moment_of(milestone))
+    if campaign.results is not None and campaign.has("results"):
+        declared(f"{campaign_path}: results", campaign.results.sources, campaign.at("results"))
+    preliminary = campaign.results.preliminary if campaign.results is not None else None
+    if preliminary is not None:
+        if not campaign.has("preliminary-results"):
+            problems.append(f"{campaign_path}: results: field preliminary: needs a 'preliminary-results' milestone")
+        else:
+            shown_from = campaign.at("preliminary-results")
+            declared(f"{campaign_path}: results.preliminary", preliminary.sources, shown_from)
+    return problems
+
+
+_MONTHS = {
+    "en": [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ],
+    "ru": [
+        "января",
+        "февраля",
+        "марта",
+        "апреля",
+        "мая",
+        "июня",
+        "июля",
+        "августа",
+        "сентября",
+        "октября",
+        "ноября",
+        "декабря",
+    ],
+}
+_DEADLINE = {
+    "en": re.compile(
+        r"\b(?:no later than|not later than|by|until|before)\s+(?:\d{1,2}:\d{2}\s+on\s+)?(\d{1,2})\s+("
+        + "|".join(_MONTHS["en"])
+        + r")(?:\s+(\d{4}))?"
+    ),
+    "ru": re.compile(
+        r"(?:не позднее|до)\s+(?:\d{1,2}:\d{2}\s+)?(\d{1,2})\s+(" + "|".join(_MONTHS["ru"]) + r")(?:\s+(\d{4}))?"
+    ),
+}
+_PAST = {
+    "en": re.compile(r"\b(?:was|were|had|ended|closed|did|ran)\b", re.I),
+    "ru": re.compile(r"(?:был|выдавал|проходил|шл[аио]\b|закончил|завершил|объявил|разрешалась)", re.I),
+}
+DATED_LANGUAGES: tuple[Lang, ...] = ("en", "ru")  # the languages whose dated statements are checked
+
+
+def _deadlines(campaign: Campaign, html: str, lang: str = "en") -> list[tuple[str, datetime]]:
+    """The deadlines a text states ("no later than 21 February", "не позднее 21 февраля"), each with
+    the end of its day; not those in the past tense ("were issued until 14 March")."""
+    found = []
+    for match in _DEADLINE[lang].finditer(html):
+        sentence = re.split(r"[.!?;:]\s", html[: match.start()])[-1]
+        if _PAST[lang].search(sentence):
+            continue  # "were issued until 18:00 on 14 March" stays true
+        year = int(match.group(3)) if match.group(3) else campaign.voting_day.year
+        day = date(year, _MONTHS[lang].index(match.group(2)) + 1, int(match.group(1)))
+        found.append((match.group(0), datetime.combine(day + timedelta(days=1), time(0, 0), campaign.tz)))
+    return found
+
+
+def dated_problems(directory: Path, campaign: Campaign, faq: FaqFile) -> list[str]:
+    """A statement of what will happen by a date ("published no later than 21 February") must not be
+    shown after that date: each English and Russian answer (and its parts with from/until) and each milestone's
+    note holds over a span of the timeline, and a deadline inside it must not end before the span."""
+    problems: list[str] = []
+    never = datetime.max.replace(tzinfo=campaign.tz)
+
+    def until_of(milestone_id: str | None) -> datetime:
+        return campaign.at(milestone_id) if milestone_id is not None and campaign.has(milestone_id) else never
+
+    for entry, lang in ((entry, lang) for entry in faq.entries for lang in DATED_LANGUAGES):
+        text = entry.text(lang)
+        starts: list[str | None] = [variant.from_ for variant in text.variants]
+        spans: list[tuple[str, Answer, datetime]] = [(f"{lang}.a", text.a, until_of(starts[0] if starts else None))]
+        for variant, following in zip(text.variants, [*starts[1:], None], strict=False):
+            spans.append((f"{lang}.variants.{variant.from_}.a", variant.a, until_of(following)))
+        for name, answer, span_end in spans:
+            for part in answer_parts(answer):
+                html, shown_until = (
+                    (part, span_end) if isinstance(part, str) else (part.text, min(span_end, until_of(part.until)))
+                )
+                for phrase, deadline in _deadlines(campaign, html, lang):
+                    if shown_until > deadline:
+                        shown = (
+                            "at every later moment" if shown_until == never else f"until {shown_until:%Y-%m-%d %H:%M}"
+                        )
+                        problems.append(
+                            f"{directory / 'faq.yaml'}: entry {entry.id!r}: field {name}: {phrase!r} is shown after "
+                            f"that date ({shown}): give the sentence an until: milestone, or a variant"
+                        )
+    milestones = campaign.milestones
+    for index, milestone in enumerate(milestones):
+        if milestone.note is None:
+            continue
+        later = [m.id for m in milestones[index + 1 :] if m.note is not None]
+        end = min(until_of(later[0] if later else None), until_of(milestone.note.until))
+        for lang in DATED_LANGUAGES:
+            for phrase, deadline in _deadlines(campaign, milestone.note.get(lang), lang):
+                if end > deadline:
+                    problems.append(
+                        f"{directory / 'campaign.yaml'}: milestone {milestone.id!r}: field note.{lang}: {phrase!r} is "
+                        "shown after that date: give the note an until: milestone"
+                    )
     return problems
 
 

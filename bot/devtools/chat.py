@@ -45,13 +45,28 @@ def parse_moment(value: str, settings: Settings) -> datetime:
     return moment
 
 
-def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
+def run_chat(
+    settings: Settings,
+    *,
+    lang: Lang | None,
+    at: str | None,
+    first_contact: bool = False,
+    save_files: Path | None = None,
+) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     # previewing a past moment: the scheduler's "reminder skipped" notes are not for the editor
     logging.getLogger("bot.services.reminders").setLevel(logging.ERROR)
     try:
         clock: Clock = ShiftedClock(parse_moment(at, settings)) if at else SystemClock()
-        return asyncio.run(chat(settings, clock=clock, lang=lang or settings.default_language))
+        return asyncio.run(
+            chat(
+                settings,
+                clock=clock,
+                lang=lang or settings.default_language,
+                first_contact=first_contact,
+                save_files=save_files,
+            )
+        )
     except (ConfigError, ContentError, TranslationsError) as error:
         print(f"voterbot: {error}", file=sys.stderr)
         return 2
@@ -60,7 +75,14 @@ def run_chat(settings: Settings, *, lang: Lang | None, at: str | None) -> int:
 
 
 async def chat(
-    settings: Settings, *, clock: Clock, lang: Lang, stdin: TextIO | None = None, stdout: TextIO | None = None
+    settings: Settings,
+    *,
+    clock: Clock,
+    lang: Lang,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    first_contact: bool = False,
+    save_files: Path | None = None,
 ) -> int:
     from bot.app import create_app
     from bot.devtools.fake_api import FakeMessage, FakeTelegram, render
@@ -85,11 +107,23 @@ async def chat(
         keyboard: FakeMessage | None = None
         shown: set[tuple[int, int]] = set()
 
+        def save(message: FakeMessage) -> None:
+            """With --save-files: the picture or file the bot sent, written into that folder."""
+            upload = message.photo or message.document
+            if save_files is None or upload is None:
+                return
+            save_files.mkdir(parents=True, exist_ok=True)
+            name = upload.filename or ("photo.png" if message.photo is not None else "file.bin")
+            path = save_files / f"{message.message_id:04d}-{Path(name).name}"
+            path.write_bytes(upload.content)
+            print(f"(saved: {path})", file=out)
+
         def show(messages: list[FakeMessage]) -> None:
             nonlocal keyboard
             for message in messages:
                 shown.add((message.chat_id, message.message_id))
                 print("\n" + render(message), file=out)
+                save(message)
                 if message.buttons:
                     keyboard = message
 
@@ -124,9 +158,12 @@ async def chat(
         try:
             # On first contact the bot asks for the language; the language of --lang counts as chosen
             # (one update fewer: a burst of piped input stays within the per-chat pacing).
-            await app.storage.touch_user(CHAT_USER_ID, lang, clock.now())
-            await app.storage.set_language(CHAT_USER_ID, lang)
-            print(f"(language {lang} chosen for you; /language changes it)", file=out)
+            if first_contact:  # --first-contact: what a new resident sees first (the language choice)
+                print("(first contact: no language chosen yet)", file=out)
+            else:
+                await app.storage.touch_user(CHAT_USER_ID, lang, clock.now())
+                await app.storage.set_language(CHAT_USER_ID, lang)
+                print(f"(language {lang} chosen for you; /language changes it; --first-contact does not)", file=out)
             exchange = await user.send("/start")
             show(exchange.replies + exchange.edits)
             while True:

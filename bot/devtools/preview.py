@@ -5,7 +5,7 @@ bot across the whole campaign. Nothing is sent anywhere; no token or database is
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TextIO
@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentError, ContentStore
 from bot.content.loader import format_validation_error
-from bot.content.models import Model, Text
+from bot.content.models import Model, Source, Text
 from bot.i18n import create_i18n, fmt_date, fmt_time
 from bot.storage.base import ReminderPrefs
 from bot.telegram.ui import Screen
@@ -55,6 +55,44 @@ def moments(content: Content) -> Iterator[tuple[datetime, str]]:
         yield campaign.moment_of(milestone) + JUST_AFTER, f"after '{milestone.id}': {milestone.title.en}"
 
 
+def all_sources(content: Content) -> list[Source]:
+    """Every source the content cites, once per URL and ``from`` (in file order)."""
+    campaign = content.campaign
+    groups: list[Sequence[Source]] = [entry.sources for entry in content.faq.entries]
+    groups += [event.sources for event in content.events]
+    groups += [milestone.sources for milestone in campaign.milestones]
+    groups += [campaign.sources]
+    preliminary = campaign.results.preliminary if campaign.results else None
+    groups += [part.sources for part in (campaign.results, preliminary) if part]
+    groups += [part.sources for part in (campaign.call_centre, campaign.station_lookup) if part]
+    seen: dict[tuple[str, str | None], Source] = {}
+    for sources in groups:
+        for source in sources:
+            seen.setdefault((source.url, source.from_), source)
+    return list(seen.values())
+
+
+def sources_section(content: Content, moment: datetime, before: datetime | None, lang: Lang) -> str:
+    """The sources out at ``moment``: how many, and those that came out since ``before``."""
+    campaign = content.campaign
+    every = all_sources(content)
+    out = [source for source in every if campaign.shows(source, moment)]
+    new = [source for source in out if before is None or not campaign.shows(source, before)]
+    lines = [f"{len(out)} of {len(every)} sources may be cited now; " + (f"{len(new)} new since the heading above:")]
+    for source in new:
+        published = campaign.published_at(source)
+        lines.append(f"  + {source.title_in(lang)} (published {published:%Y-%m-%d %H:%M}) {source.url}")
+    waiting = [source for source in every if not campaign.shows(source, moment)]
+    if waiting:
+        lines.append(f"  not yet: {len(waiting)}")
+    bare = [entry.id for entry in content.faq.entries if not campaign.shown_sources(entry.sources, moment)]
+    if bare:  # their answers cite the commission's site instead: is the answer itself known by then?
+        lines.append(
+            "  answers with none of their sources out yet (the commission's site is cited): " + ", ".join(bare)
+        )
+    return "\n".join(lines)
+
+
 def _plain(screen: Screen) -> str:
     lines = [strip_html(screen.text)]
     if isinstance(screen.markup, InlineKeyboardMarkup):
@@ -74,6 +112,7 @@ def preview(content: Content, langs: list[Lang], out: TextIO) -> None:
     faq = FaqService(ContentStore(content))
     questions = load_questions(content.directory)
     for lang in langs:
+        before: datetime | None = None
         for moment, heading in moments(content):
             with i18n.context(), i18n.use_locale(lang):
                 local = moment.astimezone(campaign.tz)
@@ -96,6 +135,8 @@ def preview(content: Content, langs: list[Lang], out: TextIO) -> None:
                     sections.append((f"» {question}", screen))
                 for title, screen in sections:
                     out.write(f"\n--- {title}\n{_plain(screen)}\n")
+                out.write(f"\n--- sources\n{sources_section(content, moment, before, lang)}\n")
+            before = moment
 
 
 def all_languages(lang: Lang | None) -> list[Lang]:

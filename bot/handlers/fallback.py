@@ -14,6 +14,7 @@ from bot.content import Campaign, ContentStore
 from bot.handlers.screens import help_screen
 from bot.handlers.texts import contact_line, sources_block
 from bot.i18n import _
+from bot.services.desk import DeskService
 from bot.telegram.filters import Magic
 from bot.telegram.keyboards import main_menu
 from bot.telegram.ui import Screen, answer_stale, send
@@ -31,8 +32,10 @@ def router() -> Router:
     return r
 
 
-async def on_unknown_command(message: Message, content: ContentStore, clock: Clock, lang: Lang) -> None:
-    screen = help_screen(content.current, clock.now(), lang)
+async def on_unknown_command(
+    message: Message, content: ContentStore, clock: Clock, lang: Lang, desk: DeskService | None = None
+) -> None:
+    screen = help_screen(content.current, clock.now(), lang, desk=desk is not None and desk.open_to_residents)
     await send(message, Screen("🤷 " + _("I do not know this command.") + "\n\n" + screen.text, screen.markup))
 
 
@@ -56,7 +59,7 @@ def location_screen(campaign: Campaign, now: datetime, lang: Lang) -> Screen:
     lines = ["📍 " + _("I do not look up polling stations by location, and I do not keep your location.")]
     lookup = campaign.station_lookup
     if lookup is not None and (lookup.until is None or not campaign.passed(lookup.until, now)):
-        lines += ["", "🗳 " + lookup.text.get(lang), sources_block(lookup.sources, lang)]
+        lines += ["", "🗳 " + lookup.text.get(lang), sources_block(lookup.sources, lang, campaign, now)]
     lines += ["", contact_line(campaign, now, lang)]
     return Screen("\n".join(lines), main_menu())
 

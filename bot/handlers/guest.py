@@ -63,7 +63,7 @@ def short_answer(faq: FaqService, entry: FaqEntry, lang: Lang, clock: Clock, *, 
     now = clock.now()
     text = entry.text(lang)
     lead = lead_html(faq.answer(entry, lang, now))
-    sources = sources_block(entry.sources, lang, faq.content.campaign.passed_ids(now))
+    sources = sources_block(entry.sources, lang, faq.content.campaign, now)
     head = "🔎 " + _("What official sources say:") + "\n" if rumour else ""
     return f"{head}❓ <b>{escape(text.q)}</b>\n{lead}\n{sources}"
 

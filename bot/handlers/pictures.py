@@ -69,17 +69,17 @@ def results_known(campaign: Campaign, now: datetime) -> bool:
     return campaign.results is not None and campaign.passed("results", now)
 
 
-def results_caption(campaign: Campaign, lang: Lang) -> str:
+def results_caption(campaign: Campaign, lang: Lang, now: datetime) -> str:
     """Every figure of the picture, and its sources (the picture is never the only carrier)."""
     results = campaign.results
     assert results is not None
-    caption = results_text(campaign, lang) + "\n" + sources_block(results.sources, lang)
+    caption = results_text(campaign, lang) + "\n" + sources_block(results.sources, lang, campaign, now)
     if len(strip_html(caption)) > CAPTION_LIMIT:  # long source titles: the figures come first
         caption = results_text(campaign, lang)
     return caption
 
 
-def results_picture_of(campaign: Campaign, lang: Lang) -> BarsPicture:
+def results_picture_of(campaign: Campaign, lang: Lang, now: datetime) -> BarsPicture:
     results = campaign.results
     assert results is not None
     turnout = share(results.voted, results.eligible)
@@ -97,7 +97,8 @@ def results_picture_of(campaign: Campaign, lang: Lang) -> BarsPicture:
                 f"«{option.title.get(lang)}»", part / 100, f"{fmt_share(part, lang)} · {fmt_number(option.votes, lang)}"
             )
         )
-    sources = "; ".join(source.title_in(lang) for source in results.sources)
+    shown = campaign.shown_sources(results.sources, now)
+    sources = "; ".join(source.title_in(lang) for source in shown) or campaign.commission.title.get(lang)
     return BarsPicture(
         title=campaign.title.get(lang),
         subtitle=_("Official results ({announced})").format(announced=results.announced.get(lang)),
@@ -106,11 +107,28 @@ def results_picture_of(campaign: Campaign, lang: Lang) -> BarsPicture:
     )
 
 
-async def send_results(bot: Bot, chat_id: int, campaign: Campaign, lang: Lang, pictures: PictureService) -> None:
-    """The official result as a picture, with its figures and sources in the caption."""
-    picture_of = results_picture_of(campaign, lang)  # translated here, in the handler's locale
-    picture = await pictures.get(("results", campaign.id, lang), lambda: draw_results(picture_of))
-    await send_picture(bot, chat_id, pictures, picture, results_caption(campaign, lang), filename="results.png")
+async def send_results(
+    bot: Bot,
+    chat_id: int,
+    campaign: Campaign,
+    lang: Lang,
+    pictures: PictureService,
+    now: datetime,
+    *,
+    figures_sent: bool = False,
+) -> None:
+    """The official result as a picture, with its figures and sources (those out at ``now``) in the
+    caption; ``figures_sent``: the message just before gave every figure (an FAQ answer,
+    /countdown), so the caption is only the sources — the same figures are not said twice."""
+    picture_of = results_picture_of(campaign, lang, now)  # translated here, in the handler's locale
+    shown = tuple(campaign.shows(source, now) for source in campaign.results.sources) if campaign.results else ()
+    picture = await pictures.get(("results", campaign.id, lang, shown), lambda: draw_results(picture_of))
+    caption = (
+        sources_block(campaign.results.sources, lang, campaign, now)
+        if figures_sent and campaign.results
+        else results_caption(campaign, lang, now)
+    )
+    await send_picture(bot, chat_id, pictures, picture, caption, filename="results.png")
 
 
 # --- "I voted" ----------------------------------------------------------------------------------

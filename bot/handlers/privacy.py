@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 class PrivacyCb(CallbackData, prefix="prv"):
-    action: str  # forget_yes, forget_no
+    action: str  # forget_yes, forget_no, more
 
 
 def router() -> Router:
@@ -36,6 +36,7 @@ def router() -> Router:
     r.message.register(on_stop, Command("stop"))
     r.callback_query.register(on_forget_yes, PrivacyCb.filter(F.action == "forget_yes"))
     r.callback_query.register(on_forget_no, PrivacyCb.filter(F.action == "forget_no"))
+    r.callback_query.register(on_privacy_more, PrivacyCb.filter(F.action == "more"))
     return r
 
 
@@ -107,8 +108,40 @@ def privacy_text(retention_days: int, desk: bool = False) -> str:
     return "\n".join(lines)
 
 
+def privacy_summary(retention_days: int, desk: bool = False) -> Screen:
+    """/privacy in short, with a button for the full list (:func:`privacy_text`)."""
+    items = [
+        _("your Telegram id and language, to answer you in it;"),
+        _("if you subscribed: your district and reminder choices;"),
+        _("your 👍 / 👎 on answers, and the questions I could not answer (deleted after {days} days);").format(
+            days=retention_days
+        ),
+    ]
+    if desk:
+        items.append(_("if you asked a person: your tickets;"))
+    lines = ["🔒 <b>" + _("What the bot stores about you") + "</b>", "", _("In short:")]
+    lines += [f"• {item}" for item in items]
+    lines += [
+        _("not your name, phone number or location."),
+        "",
+        "🗑 " + _("/forget erases all of it at once. /stop only stops the messages."),
+    ]
+    builder = InlineKeyboardBuilder()
+    builder.button(text="📄 " + _("More: what exactly, why and for how long"), callback_data=PrivacyCb(action="more"))
+    return Screen("\n".join(lines), builder.as_markup())
+
+
+def _desk_on(desk: DeskService | None) -> bool:
+    return desk is not None and desk.enabled
+
+
 async def on_privacy(message: Message, privacy: PrivacyService, desk: DeskService | None = None) -> None:
-    await send(message, Screen(privacy_text(privacy.retention_days, desk=desk is not None and desk.enabled)))
+    await send(message, privacy_summary(privacy.retention_days, desk=_desk_on(desk)))
+
+
+async def on_privacy_more(query: CallbackQuery, privacy: PrivacyService, desk: DeskService | None = None) -> None:
+    await query.answer()
+    await show(query, Screen(privacy_text(privacy.retention_days, desk=_desk_on(desk))))
 
 
 def forget_screen() -> Screen:

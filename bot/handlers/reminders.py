@@ -20,12 +20,12 @@ from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
 from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
-from bot.handlers.texts import days_left, status_text
+from bot.handlers.texts import days_left, stage_line, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.services.campaign import status_at
 from bot.services.events import EventService
 from bot.services.pictures import PictureService
-from bot.services.reminders import ReminderPlan, reminder_plan
+from bot.services.reminders import ReminderPlan, plan_for, reminder_plan
 from bot.services.subscriptions import NO_VOTE_TIME, SubscriptionService, vote_time_token
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
@@ -147,12 +147,13 @@ async def settings_screen(db: Storage, campaign: Campaign, now: datetime, user_i
 
 
 def settings_view(campaign: Campaign, now: datetime, prefs: ReminderPrefs, lang: Lang) -> Screen:
-    plan = reminder_plan(campaign, now)
+    plan = plan_for(campaign, now, prefs.voted_on)
     lines = ["🔔 <b>" + _("Reminders") + "</b>"]
+    if prefs.voted_on is not None and prefs.voted_on == campaign.voting_day and campaign.passed("polls-open", now):
+        lines.append("✅ " + _("You said you have voted: nothing more about voting day."))
     builder = InlineKeyboardBuilder()
     if not plan.anything:
-        over = status_at(campaign, now).period == "archive" or campaign.passed("polls-close", now)
-        lines.append(_("The campaign is over: no reminders are planned.") if over else _("No reminders are planned."))
+        lines += [stage_line(campaign, now, lang), _("No reminders are planned.")]
         lines.append(_("If you are subscribed, you stay subscribed: announcements still reach you (/subscribe)."))
         builder.row(back_to_menu())
         return Screen("\n".join(lines), builder.as_markup())
@@ -203,7 +204,7 @@ async def on_countdown(
     campaign = content.current.campaign
     await send(message, countdown_screen(campaign, clock.now(), lang))
     if results_known(campaign, clock.now()):
-        await send_results(bot, message.chat.id, campaign, lang, pictures)
+        await send_results(bot, message.chat.id, campaign, lang, pictures, clock.now(), figures_sent=True)
 
 
 async def on_settings_command(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from bot.config import Lang
 from bot.content import Content
-from bot.handlers.texts import contact_line, status_text
+from bot.handlers.texts import contact_line, stage_line, status_text
 from bot.i18n import N_, _
 from bot.telegram.keyboards import language_menu, main_menu, menu_only
 from bot.telegram.ui import Screen
@@ -32,7 +32,7 @@ def home_screen(content: Content, now: datetime, lang: Lang, *, name: str = "") 
 # appears here with its menu description; one not named below goes under "Settings").
 HELP_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
     ("❓", N_("Questions"), ("questions",)),
-    ("🙋", N_("Ask a person"), ("operator",)),
+    ("💬", N_("A person"), ("operator", "rumour", "done")),  # while the operators' desk is open
     ("📅", N_("Events and dates"), ("events", "countdown")),
     ("🔔", N_("Reminders"), ("reminders", "subscribe", "unsubscribe", "stop")),
     ("🔒", N_("Privacy"), ("privacy", "forget")),
@@ -40,13 +40,19 @@ HELP_GROUPS: list[tuple[str, str, tuple[str, ...]]] = [
 ]
 
 
-def help_screen(content: Content, now: datetime, lang: Lang) -> Screen:
-    from bot.telegram.commands import USER_COMMANDS  # the one list of commands (also Telegram's menu)
+DONE_DESCRIPTION = N_("Back to the bot from a conversation with the operators")
 
-    described = {name: description for name, description in USER_COMMANDS if name != "start"}
+
+def help_screen(content: Content, now: datetime, lang: Lang, *, desk: bool = False) -> Screen:
+    """The commands by group; ``desk``: the operators' desk is open to residents (its commands shown)."""
+    from bot.telegram.commands import DESK_COMMANDS, USER_COMMANDS  # the one list of commands (also Telegram's menu)
+
+    commands = USER_COMMANDS + ([*DESK_COMMANDS, ("done", DONE_DESCRIPTION)] if desk else [])
+    described = {name: description for name, description in commands if name != "start"}
     grouped = {name for _mark, _title, names in HELP_GROUPS for name in names}
     lines = [
         _("I am a neutral information bot. Ask a question in Kazakh, Russian or English, in your own words."),
+        stage_line(content.campaign, now, lang),
     ]
     for mark, title, names in HELP_GROUPS:
         present = [name for name in names if name in described]

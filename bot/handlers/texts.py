@@ -5,7 +5,7 @@ Every text that depends on the moment asks the timeline (``bot.services.campaign
 
 from __future__ import annotations
 
-from collections.abc import Container
+from collections.abc import Sequence
 from datetime import datetime
 
 from bot.config import Lang
@@ -23,6 +23,22 @@ def days_left(n: int) -> str:
 
 def hours_left(n: int) -> str:
     return ngettext("{n} hour left", "{n} hours left", n).format(n=n)
+
+
+def time_left(seconds: int) -> str:
+    """The time left until a moment ``seconds`` away, never rounded up past it: whole hours from 3
+    hours on, hours and minutes below, minutes in the last hour ("12 minutes left")."""
+    hours, minutes = seconds // 3600, seconds % 3600 // 60
+    if hours >= 3 or (hours and not minutes):
+        return hours_left(hours)
+    if hours:
+        return _("{hours} {minutes} left").format(
+            hours=ngettext("{n} hour", "{n} hours", hours).format(n=hours),
+            minutes=ngettext("{n} minute", "{n} minutes", minutes).format(n=minutes),
+        )
+    if minutes:
+        return ngettext("{n} minute left", "{n} minutes left", minutes).format(n=minutes)
+    return _("less than a minute left")
 
 
 def local_time(campaign: Campaign, lang: Lang) -> str:
@@ -48,14 +64,21 @@ def contact_line(campaign: Campaign, now: datetime, lang: Lang) -> str:
     return "🌐 " + _("Official information: {commission}.").format(commission=commission_link(campaign, lang))
 
 
-def results_text(campaign: Campaign, lang: Lang) -> str:
-    """The official result: turnout, then every option the same way (votes and share of those who
-    voted), the outcome. Empty when the content has no results."""
+def results_text(campaign: Campaign, lang: Lang, *, preliminary: bool = False) -> str:
+    """The result: turnout, then every option the same way (votes and share of those who voted),
+    the outcome. ``preliminary``: the same figures as the preliminary results, without the outcome.
+    Empty when the content has no results (or no preliminary ones when asked for them)."""
     results = campaign.results
-    if results is None:
+    if results is None or (preliminary and results.preliminary is None):
         return ""
+    if results.preliminary is not None and preliminary:
+        heading = _("Preliminary results ({announced}):").format(
+            announced=escape(results.preliminary.announced.get(lang))
+        )
+    else:
+        heading = _("Official results ({announced}):").format(announced=escape(results.announced.get(lang)))
     lines = [
-        "📊 " + _("Official results ({announced}):").format(announced=escape(results.announced.get(lang))),
+        "📊 " + heading,
         _("{eligible} eligible voters, {voted} voted ({turnout}).").format(
             eligible=fmt_number(results.eligible, lang),
             voted=fmt_number(results.voted, lang),
@@ -73,13 +96,65 @@ def results_text(campaign: Campaign, lang: Lang) -> str:
         )
     if results.invalid is not None:
         lines.append(_("Invalid ballots: {count}.").format(count=fmt_number(results.invalid, lang)))
-    lines.append(results.outcome.get(lang))
+    if not preliminary:
+        lines.append(results.outcome.get(lang))
     return "\n".join(lines)
+
+
+def _on_its_day(campaign: Campaign, milestone_id: str, now: datetime) -> bool:
+    """``now`` is on the day of ``milestone_id`` and before it counts as passed ("announced today")."""
+    if not campaign.has(milestone_id) or campaign.passed(milestone_id, now):
+        return False
+    return campaign.milestone(milestone_id).date == now.astimezone(campaign.tz).date()
+
+
+def _counting_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
+    """After the polls close, until the official results: the count, then the preliminary results
+    (from their milestone), then when the official ones come ("today" on their own day)."""
+    close, day = fmt_time(campaign.closes_at, lang, campaign.tz), fmt_date(campaign.voting_day, lang)
+    text = "🗳 " + _("Polls closed at {close} on {day}.").format(close=close, day=day)
+    preliminary = ""
+    if campaign.passed("preliminary-results", now):
+        preliminary = results_text(campaign, lang, preliminary=True)
+        if not preliminary:
+            text += " " + _("The Central Referendum Commission has announced the preliminary results.")
+    elif _on_its_day(campaign, "preliminary-results", now):
+        text += " " + _("The Central Referendum Commission announces the preliminary results today.")
+    else:
+        text += " " + _("The votes are being counted.")
+    due = campaign.results_due
+    if _on_its_day(campaign, "results", now):
+        text += " " + _("The official results are announced today, {date}.").format(
+            date=fmt_date(campaign.milestone("results").date, lang)
+        )
+    elif due is not None and not campaign.passed("results-deadline", now):
+        text += " " + _("Official results are due no later than {date}.").format(date=fmt_date(due, lang))
+    else:
+        text += " " + _("The official results have not been announced yet.")
+    return text + ("\n\n" + preliminary if preliminary else "")
+
+
+def stage_line(campaign: Campaign, now: datetime, lang: Lang) -> str:
+    """Where the campaign stands, in one line: the same words on every screen that names the stage
+    (/reminders, /help, /operator); /start and /countdown give the full :func:`status_text`, which
+    follows the same periods of :func:`status_at`."""
+    status = status_at(campaign, now)
+    if status.period == "before":
+        return "🗓 " + _("Voting day is {day}.").format(day=fmt_date(campaign.voting_day, lang))
+    if status.period == "voting_day":
+        return "🗳 " + _("Today is voting day.")
+    if status.period == "counting":
+        if campaign.passed("preliminary-results", now):
+            return "🗳 " + _("Voting is over; the preliminary results are announced.")
+        return "🗳 " + _("Voting is over; the votes are being counted.")
+    if status.period == "results":
+        return "🗳 " + _("Voting is over; the official results are announced.")
+    return "🗄 " + (_("The referendum is over.") if campaign.kind == "referendum" else _("The election is over."))
 
 
 def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
     """Where the campaign stands: countdown, voting day, counting, the outcome, or the archive; then
-    the note of the last milestone passed that has one."""
+    the note of the last milestone passed that has one (while it holds)."""
     status = status_at(campaign, now)
     tz = campaign.tz
     opens, closes = fmt_time(campaign.opens_at, lang, tz), fmt_time(campaign.closes_at, lang, tz)
@@ -87,30 +162,24 @@ def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
         lead = _("Voting day: <b>{day}</b>, polling stations are open from {open} to {close} ({local}).").format(
             day=fmt_date(campaign.voting_day, lang), open=opens, close=closes, local=local_time(campaign, lang)
         )
-        text = f"🗓 {lead}\n⏳ {days_left(status.days_left)}."
+        if status.days_left == 1:  # hours, not "1 day", before the polls open tomorrow morning
+            text = f"🗓 {lead}\n⏳ " + _("Polling stations open tomorrow at {open}.").format(open=opens)
+        else:
+            text = f"🗓 {lead}\n⏳ {days_left(status.days_left)}."
     elif status.period == "voting_day":
         if status.polls == "not_open":
             text = "🗳 " + _("Today is voting day. Polling stations open at {open} and close at {close}.").format(
                 open=opens, close=closes
             )
         else:
-            left = max(1, (status.seconds_to_close + 3599) // 3600)
             text = "🗳 " + _("Today is voting day: polls are open until {close} ({left}).").format(
-                close=closes, left=hours_left(left)
+                close=closes, left=time_left(status.seconds_to_close)
             )
     elif status.period == "counting":
-        text = "🗳 " + _("Polls closed at {close} on {day}; the votes are being counted.").format(
-            close=closes, day=fmt_date(campaign.voting_day, lang)
-        )
-        due = campaign.results_due
-        if due is not None and not campaign.passed("results-deadline", now):
-            text += " " + _("Official results are due no later than {date}.").format(date=fmt_date(due, lang))
-        else:
-            text += " " + _("The official results have not been announced yet.")
-    else:
-        over = _("The referendum is over.") if campaign.kind == "referendum" else _("The election is over.")
+        text = _counting_text(campaign, now, lang)
+    else:  # the stage in the same words as every other screen (stage_line), then the result
         held = _("Voting day was {day}.").format(day=fmt_date(campaign.voting_day, lang))
-        text = ("🗄 " + over + " " if status.period == "archive" else "🗳 ") + held
+        text = stage_line(campaign, now, lang) + " " + held
         results = results_text(campaign, lang)
         if results:
             text += "\n\n" + results
@@ -120,8 +189,9 @@ def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
     return text
 
 
-def sources_block(sources: list[Source], lang: Lang, passed: Container[str] = ()) -> str:
-    """The sources as links; one with ``from`` only once that milestone is in ``passed``."""
-    shown = [source for source in sources if source.from_ is None or source.from_ in passed]
+def sources_block(sources: Sequence[Source], lang: Lang, campaign: Campaign, now: datetime) -> str:
+    """The sources shown at ``now`` as links: each only from its ``published`` date (and its
+    ``from`` milestone). When none is out yet, the commission's site stands for them."""
+    shown = campaign.shown_sources(sources, now)
     links = [f'<a href="{escape_attr(source.url)}">{escape(source.title_in(lang))}</a>' for source in shown]
-    return "📎 " + _("Sources:") + " " + "; ".join(links)
+    return "📎 " + _("Sources:") + " " + ("; ".join(links) if links else commission_link(campaign, lang))

@@ -70,12 +70,14 @@ def status_at(campaign: Campaign, moment: datetime) -> CampaignStatus:
 
 
 def note_at(campaign: Campaign, moment: datetime) -> Milestone | None:
-    """The milestone whose ``note`` holds at ``moment``: the last one passed that has a note."""
+    """The milestone whose ``note`` holds at ``moment``: the last one passed that has a note, unless
+    that note's ``until`` milestone has passed too."""
     found = None
     for milestone in campaign.milestones:
         if milestone.note is not None and campaign.moment_of(milestone) <= moment:
             found = milestone
-    return found
+    until = found.note.until if found is not None and found.note is not None else None
+    return None if until is not None and campaign.passed(until, moment) else found
 
 
 def share(part: int, whole: int) -> float:

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 import yaml
 
 from bot.clock import Clock
-from bot.content.models import WEEKDAYS, Operators
+from bot.content.models import WEEKDAYS, Campaign, Operators, OperatorShift
 from bot.storage import Storage
 from bot.storage.base_desk import FaqDraft, Ticket
 
@@ -98,20 +98,41 @@ def topic_name(ticket: Ticket) -> str:
     return name[:TOPIC_NAME_LIMIT]
 
 
-def duty_at(operators: Operators | None, tz: ZoneInfo, now: datetime) -> Duty:
-    """Whether operators are on duty at ``now``, else when they next are (within two weeks)."""
+def shifts_at(operators: Operators, campaign: Campaign | None, day: date) -> list[OperatorShift]:
+    """The desk's hours on ``day``: those of the last period whose milestone falls on or before it
+    (a period's hours hold for the whole day of its milestone)."""
+    hours = operators.hours
+    if campaign is not None:
+        for period in operators.periods:
+            if campaign.has(period.from_) and campaign.milestone(period.from_).date <= day:
+                hours = period.hours
+    return hours
+
+
+def closed_at(operators: Operators | None, campaign: Campaign | None, moment: datetime) -> bool:
+    """The desk is closed from its ``until`` milestone on."""
+    return bool(operators and operators.until and campaign and campaign.passed(operators.until, moment))
+
+
+def duty_at(operators: Operators | None, tz: ZoneInfo, now: datetime, campaign: Campaign | None = None) -> Duty:
+    """Whether operators are on duty at ``now``, else when they next are (within two weeks, and
+    before the desk closes), following the hours of each stage of the campaign."""
     if operators is None:
         return Duty(on=True, next_start=None)
+    if closed_at(operators, campaign, now):
+        return Duty(on=False, next_start=None)
     local = now.astimezone(tz)
     starts: list[datetime] = []
     for offset in range(15):
         day = local.date() + timedelta(days=offset)
         weekday = WEEKDAYS[day.weekday()]
-        for shift in operators.hours:
+        for shift in shifts_at(operators, campaign, day):
             if weekday not in shift.days:
                 continue
             start = datetime.combine(day, shift.from_, tz)
             end = datetime.combine(day, shift.to, tz)
+            if closed_at(operators, campaign, start):
+                continue  # the desk has closed by then
             if start <= local < end:
                 return Duty(on=True, next_start=None)
             if start > local:
@@ -142,6 +163,7 @@ class DeskService:
         port: DeskPort | None,
         operators: Callable[[], Operators | None],
         tz: Callable[[], ZoneInfo],
+        campaign: Callable[[], Campaign | None] = lambda: None,
     ) -> None:
         self.storage = storage
         self.clock = clock
@@ -149,6 +171,7 @@ class DeskService:
         self.port = port
         self._operators = operators
         self._tz = tz
+        self._campaign = campaign
         self.enabled = False
         self.problem: str | None = None
         self.album_wait = ALBUM_WAIT
@@ -193,7 +216,16 @@ class DeskService:
         return self._operators()
 
     def duty(self, now: datetime | None = None) -> Duty:
-        return duty_at(self.operators, self._tz(), now or self.clock.now())
+        return duty_at(self.operators, self._tz(), now or self.clock.now(), self._campaign())
+
+    def closed(self, now: datetime | None = None) -> bool:
+        """Past the desk's ``until`` milestone: nobody answers any more."""
+        return closed_at(self.operators, self._campaign(), now or self.clock.now())
+
+    @property
+    def open_to_residents(self) -> bool:
+        """Residents may ask a person now: the desk is on and not closed by the timeline."""
+        return self.enabled and not self.closed()
 
     @property
     def budget(self) -> int:
@@ -381,7 +413,7 @@ def drafts_as_yaml(drafts: list[FaqDraft], today: date) -> str:
                 "id": f"draft-{draft.id}",
                 "category": "TODO",
                 "reviewed": today.isoformat(),
-                "sources": [{"title": "TODO", "url": "https://TODO"}],
+                "sources": [{"title": "TODO", "url": "https://TODO", "published": "TODO"}],
                 **texts,
             }
         )

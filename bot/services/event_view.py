@@ -108,9 +108,14 @@ def _district_names(campaign: Campaign, district: str | None) -> dict[str, str]:
 
 
 def from_entry(
-    entry: EventEntry, campaign: Campaign, cancelled: bool = False, passed: frozenset[str] = frozenset()
+    entry: EventEntry,
+    campaign: Campaign,
+    cancelled: bool = False,
+    passed: frozenset[str] = frozenset(),
+    now: datetime | None = None,
 ) -> EventView:
-    """The file's event as worded once the milestones in ``passed`` have passed."""
+    """The file's event as worded once the milestones in ``passed`` have passed; its sources those
+    out at ``now`` (all published ones when ``now`` is not given)."""
     tz = campaign.tz
     title, description = entry.worded(passed)
     start = datetime.combine(entry.date, entry.time or time(0, 0), tz)
@@ -141,7 +146,11 @@ def from_entry(
         latitude=venue.latitude if venue else None,
         longitude=venue.longitude if venue else None,
         link=entry.link,
-        sources=[source for source in entry.sources if source.from_ is None or source.from_ in passed],
+        sources=[
+            source
+            for source in entry.sources
+            if (source.from_ is None or source.from_ in passed) and (now is None or campaign.shows(source, now))
+        ],
         cancelled=cancelled,
         district_names=_district_names(campaign, venue.district if venue else None),
     )

@@ -100,9 +100,10 @@ class EventService:
         """Every event as worded now; the file's events only between their ``from`` and ``until``."""
         cancelled = await self.storage.cancelled_event_ids()
         campaign = self.campaign
-        passed = campaign.passed_ids(self.clock.now())
+        now = self.clock.now()
+        passed = campaign.passed_ids(now)
         events = [
-            from_entry(entry, campaign, entry.id in cancelled, passed)
+            from_entry(entry, campaign, entry.id in cancelled, passed, now)
             for entry in self.content.current.events
             if entry.listed(passed)
         ]
@@ -118,11 +119,12 @@ class EventService:
         campaign = self.campaign
         for entry in self.content.current.events:
             if entry.id == event_id:
-                passed = campaign.passed_ids(self.clock.now())
+                now = self.clock.now()
+                passed = campaign.passed_ids(now)
                 if entry.from_ is not None and entry.from_ not in passed:
                     return None  # not announced yet: its wording may presume what is not known
                 cancelled = event_id in await self.storage.cancelled_event_ids()
-                return from_entry(entry, campaign, cancelled, passed)
+                return from_entry(entry, campaign, cancelled, passed, now)
         record = await self.storage.get_event(event_id)
         if record is None:
             return None

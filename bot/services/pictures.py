@@ -133,6 +133,22 @@ class VotedCard:
 
 
 CARD_SIZE = (1000, 560)
+CARD_TEXT_LEFT = 400
+HEADLINE_SIZES = (64, 56, 48, 42, 36)
+
+
+def headline_layout(draw: ImageDraw.ImageDraw, text: str, width: int) -> tuple[int, list[str]]:
+    """The largest headline size at which ``text`` fits ``width`` in at most two lines, no word cut
+    ("Я проголосовал(а)" is one long word in Russian); the smallest size otherwise."""
+    for size in HEADLINE_SIZES:
+        face = font(size, bold=True)
+        lines = _wrap(draw, text, face, width, max_lines=2)
+        if all(draw.textlength(line, font=face) <= width for line in lines) and " ".join(lines) == " ".join(
+            text.split()
+        ):
+            return size, lines
+    size = HEADLINE_SIZES[-1]
+    return size, _wrap(draw, text, font(size, bold=True), width, max_lines=2)
 
 
 def draw_voted(card: VotedCard) -> bytes:
@@ -148,11 +164,12 @@ def draw_voted(card: VotedCard) -> bytes:
     draw.rectangle((174, 150, 254, 250), fill=PAPER, outline=INK, width=4)  # a folded ballot, blank
     draw.line((186, 176, 242, 176), fill=TRACK, width=6)
     draw.line((186, 196, 242, 196), fill=TRACK, width=6)
-    left, inner = 400, width - 400 - 56
+    left, inner = CARD_TEXT_LEFT, width - CARD_TEXT_LEFT - 56
     y = 120
-    for line in _wrap(draw, card.headline, font(64, bold=True), inner, max_lines=2):
-        draw.text((left, y), line, font=font(64, bold=True), fill=INK)
-        y += 78
+    size, lines = headline_layout(draw, card.headline, inner)
+    for line in lines:
+        draw.text((left, y), line, font=font(size, bold=True), fill=INK)
+        y += round(size * 1.22)
     y += 14
     for line in _wrap(draw, card.title, font(28), inner, max_lines=4):
         draw.text((left, y), line, font=font(28), fill=INK)

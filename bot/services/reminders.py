@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 from typing import Literal, Protocol
 
 from bot.clock import Clock
@@ -64,6 +64,15 @@ def reminder_plan(campaign: Campaign, now: datetime) -> ReminderPlan:
         after=after,
         vote_times=vote_times,
     )
+
+
+def plan_for(campaign: Campaign, now: datetime, voted_on: date | None) -> ReminderPlan:
+    """:func:`reminder_plan` for one subscriber: once they said "I voted", nothing about voting day
+    (its reminders, a time to vote) is offered any more."""
+    plan = reminder_plan(campaign, now)
+    if voted_on is not None and voted_on == campaign.voting_day:
+        return replace(plan, voting_day=False, vote_times=[])
+    return plan
 
 
 class Broadcaster(Protocol):

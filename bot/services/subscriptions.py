@@ -10,7 +10,7 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
-from bot.services.reminders import ReminderService, reminder_plan
+from bot.services.reminders import ReminderService, plan_for
 from bot.services.scheduler import ReminderScheduler
 from bot.storage import Storage
 from bot.storage.base import Subscription
@@ -59,7 +59,8 @@ class SubscriptionService:
 
     async def set_reminder_mode(self, user_id: int, mode: str) -> bool:
         """False when the choice is no longer on offer (nothing ahead, or voting day passed)."""
-        plan = reminder_plan(self.campaign, self.clock.now())
+        prefs = await self.storage.reminder_prefs(user_id)
+        plan = plan_for(self.campaign, self.clock.now(), prefs.voted_on)
         if not plan.anything or (mode == "voting_day" and not plan.voting_day):
             return False
         await self.storage.set_reminder_mode(user_id, mode)
@@ -68,9 +69,9 @@ class SubscriptionService:
     async def set_vote_time(self, user_id: int, value: str) -> bool:
         """``value`` one of the times still on offer ("0930") or ``off``; False otherwise (polls
         closed, the time passed, the hours changed, or a forged button)."""
-        offered = {
-            vote_time_token(choice): choice for choice in reminder_plan(self.campaign, self.clock.now()).vote_times
-        }
+        prefs = await self.storage.reminder_prefs(user_id)
+        plan = plan_for(self.campaign, self.clock.now(), prefs.voted_on)
+        offered = {vote_time_token(choice): choice for choice in plan.vote_times}
         if value == NO_VOTE_TIME:
             chosen = None
         elif value in offered:

@@ -12,13 +12,15 @@ from bot.content.models.campaign import (
     Campaign,
     District,
     Milestone,
+    Note,
+    Preliminary,
     Reminder,
     ResultOption,
     Results,
     StationLookup,
 )
 from bot.content.models.faq import ANSWER_LIMIT, FaqCategory, FaqEntry, FaqFile, FaqText, OffTopic, Variant
-from bot.content.models.operators import WEEKDAYS, Operators, OperatorShift, Weekday
+from bot.content.models.operators import WEEKDAYS, OperatorPeriod, Operators, OperatorShift, Weekday
 from bot.content.models.rumours import Rumour, RumoursFile, RumourText, Verdict
 
 __all__ = [
@@ -40,9 +42,12 @@ __all__ = [
     "LocalizedHtml",
     "Milestone",
     "Model",
+    "Note",
     "OffTopic",
+    "OperatorPeriod",
     "OperatorShift",
     "Operators",
+    "Preliminary",
     "Reminder",
     "ResultOption",
     "Results",

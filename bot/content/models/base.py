@@ -4,6 +4,7 @@ identifiers), the strict base model, texts per language, sources and links."""
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -73,10 +74,13 @@ class LocalizedHtml(Model):
 
 class Source(Model):
     """A public source. ``title`` is one string, or a title per language (shown in the reader's).
-    ``from``: a milestone before which it is not shown (its title would tell the outcome)."""
+    ``published``: when it was published (a day, or a day and hour on the campaign's clock, e.g.
+    ``"2026-03-15 18:00"``); it is never shown before. ``from``: a milestone before which it is not
+    shown either (its title would tell the outcome)."""
 
     title: Text | Localized
     url: Url
+    published: datetime | date
     from_: Identifier | None = Field(default=None, alias="from")
 
     def title_in(self, lang: Lang) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -41,6 +42,12 @@ class District(Model):
     name: Localized
 
 
+class Note(LocalizedHtml):
+    """A milestone's note; ``until``: the milestone from which it is no longer shown."""
+
+    until: Identifier | None = None
+
+
 class Milestone(Model):
     """A named moment of the campaign. Without ``time`` it counts from the start of its day; with
     ``counts_from: day-end`` from the end of its day (a thing known to happen that day, hour unknown)."""
@@ -50,7 +57,7 @@ class Milestone(Model):
     time: dt.time | None = None
     counts_from: Literal["day-start", "day-end"] = "day-start"
     title: Localized
-    note: LocalizedHtml | None = None  # added to the status line from this milestone on (until the next note)
+    note: Note | None = None  # added to the status line from this milestone on (until the next note, or its until)
     sources: list[Source] = []
 
     @model_validator(mode="after")
@@ -65,6 +72,14 @@ class ResultOption(Model):
     votes: Annotated[int, Field(ge=0)]
 
 
+class Preliminary(Model):
+    """The same figures announced earlier as preliminary results (from the ``preliminary-results``
+    milestone): who announced them and when, and the sources."""
+
+    announced: Localized
+    sources: list[Source] = Field(min_length=1)
+
+
 class Results(Model):
     """The official result, shown from the ``results`` milestone on. Every option is shown the same
     way (votes and share of those who voted)."""
@@ -75,6 +90,7 @@ class Results(Model):
     options: list[ResultOption] = Field(min_length=2)
     outcome: LocalizedHtml  # e.g. "declared valid; the new Constitution adopted"
     announced: Localized  # who announced them and when, e.g. "Central Referendum Commission, 17 March 2026"
+    preliminary: Preliminary | None = None
     sources: list[Source] = Field(min_length=1)
     faq: list[Identifier] = []  # FAQ answers sent with the results picture (ids in faq.yaml)
 
@@ -183,6 +199,18 @@ class Campaign(Model):
         opening, closing = self._by_id("polls-open"), self._by_id("polls-close")
         if opening is not None and closing is not None and opening.date != closing.date:
             problems.append("milestone 'polls-close': field date: must be the same day as 'polls-open'")
+        for milestone in self.milestones:
+            until = milestone.note.until if milestone.note is not None else None
+            if until is not None and until not in seen:
+                problems.append(f"milestone {milestone.id!r}: field note.until: unknown milestone {until!r}")
+            elif until is not None and self.at(until) <= self.moment_of(milestone):
+                problems.append(f"milestone {milestone.id!r}: field note.until: {until!r} is not after this milestone")
+        desk = self.operators
+        named: list[tuple[str, str | None]] = [("until", desk.until)] if desk else []
+        named += [(f"periods.{index}.from", period.from_) for index, period in enumerate(desk.periods if desk else [])]
+        for name, ref in named:
+            if ref is not None and ref not in seen:
+                problems.append(f"operators: field {name}: unknown milestone {ref!r}")
         if self.call_centre is not None and self.call_centre.until is not None and self.call_centre.until not in seen:
             problems.append(f"call_centre: field until: unknown milestone {self.call_centre.until!r}")
         lookup = self.station_lookup
@@ -257,6 +285,22 @@ class Campaign(Model):
 
     def upcoming(self, moment: datetime) -> list[Milestone]:
         return [milestone for milestone in self.milestones if self.moment_of(milestone) > moment]
+
+    # --- sources ------------------------------------------------------------------------------
+    def published_at(self, source: Source) -> datetime:
+        """When ``source`` was published, on the campaign's clock (a day counts from its start)."""
+        value = source.published
+        if isinstance(value, datetime):
+            return value if value.tzinfo is not None else value.replace(tzinfo=self.tz)
+        return datetime.combine(value, time(0, 0), self.tz)
+
+    def shows(self, source: Source, moment: datetime) -> bool:
+        """Whether ``source`` may be shown at ``moment``: published by then, and its ``from``
+        milestone (if any) passed."""
+        return self.published_at(source) <= moment and (source.from_ is None or self.passed(source.from_, moment))
+
+    def shown_sources(self, sources: Sequence[Source], moment: datetime) -> list[Source]:
+        return [source for source in sources if self.shows(source, moment)]
 
     # --- voting day --------------------------------------------------------------------------
     @property

@@ -20,16 +20,47 @@ class FaqCategory(Model):
     title: Localized
 
 
+class Sentence(Model):
+    """A part of an answer shown only from the milestone ``from`` and/or until the milestone
+    ``until`` (e.g. "polling stations are published no later than 21 February", until that day)."""
+
+    text: Html
+    from_: Identifier | None = Field(default=None, alias="from")
+    until: Identifier | None = None
+
+    def holds(self, passed: Container[str]) -> bool:
+        return (self.from_ is None or self.from_ in passed) and (self.until is None or self.until not in passed)
+
+
+# An answer: one text, or a list of parts (texts and sentences with from/until), joined with spaces
+Answer = Html | list[Html | Sentence]
+
+
+def answer_parts(answer: Answer) -> list[Html | Sentence]:
+    return [answer] if isinstance(answer, str) else answer
+
+
+def render_answer(answer: Answer, passed: Container[str] | None = None) -> str:
+    """The answer's text when the milestones in ``passed`` have passed (every part when None)."""
+    texts = []
+    for part in answer_parts(answer):
+        if isinstance(part, str):
+            texts.append(part)
+        elif passed is None or part.holds(passed):
+            texts.append(part.text)
+    return " ".join(text for text in texts if text)
+
+
 class Variant(Model):
     """An answer that holds from a milestone on (until the next variant's milestone)."""
 
     from_: Identifier = Field(alias="from")
-    a: Html
+    a: Answer
 
 
 class FaqText(Model):
     q: Text
-    a: Html  # holds until the first variant's milestone
+    a: Answer  # holds until the first variant's milestone
     variants: list[Variant] = []
     alt: list[Text] = Field(min_length=1)
     keywords: list[Text] = []  # search vocabulary only, never shown
@@ -37,23 +68,25 @@ class FaqText(Model):
     @model_validator(mode="after")
     def _within_limits(self) -> FaqText:
         for name, value in [("a", self.a), *((f"variants.{v.from_}.a", v.a) for v in self.variants)]:
-            if visible_length(value) > ANSWER_LIMIT:
-                raise ValueError(f"{name} is {visible_length(value)} characters; keep answers under {ANSWER_LIMIT}")
+            length = visible_length(render_answer(value))
+            if length > ANSWER_LIMIT:
+                raise ValueError(f"{name} is {length} characters; keep answers under {ANSWER_LIMIT}")
         if len(self.q) > 200:
             raise ValueError("q is longer than 200 characters")
         return self
 
     def answers(self) -> list[str]:
-        return [self.a, *(variant.a for variant in self.variants)]
+        """Every answer's full text (all its parts)."""
+        return [render_answer(self.a), *(render_answer(variant.a) for variant in self.variants)]
 
     def answer(self, passed: Container[str]) -> str:
         """The answer at a moment when the milestones in ``passed`` have passed (variants are in
-        milestone order: the last one passed holds)."""
+        milestone order: the last one passed holds; of its parts, those whose from/until hold)."""
         chosen = self.a
         for variant in self.variants:
             if variant.from_ in passed:
                 chosen = variant.a
-        return chosen
+        return render_answer(chosen, passed)
 
 
 class FaqEntry(Model):

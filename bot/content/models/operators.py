@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from bot.content.models.base import Model
+from bot.content.models.base import Identifier, Localized, Model
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
@@ -29,8 +29,20 @@ class OperatorShift(Model):
         return self
 
 
-class Operators(Model):
-    """The operators' desk ("💬 Ask a person"): when people answer, and how much one resident may send."""
+class OperatorPeriod(Model):
+    """Other hours from the milestone ``from`` on (until the next period)."""
 
+    from_: Identifier = Field(alias="from")
     hours: list[OperatorShift] = Field(min_length=1)
+
+
+class Operators(Model):
+    """The operators' desk ("💬 Ask a person"): who answers, when, and how much one resident may send.
+    ``periods``: other hours from a milestone on; ``until``: the milestone from which the desk is
+    closed (nobody answers: residents are told so and given the commission's site)."""
+
+    staff: Localized | None = None  # who answers, e.g. "the city call centre's staff"
+    hours: list[OperatorShift] = Field(min_length=1)
+    periods: list[OperatorPeriod] = []
+    until: Identifier | None = None
     messages_per_hour: Annotated[int, Field(ge=1, le=200)] = 20

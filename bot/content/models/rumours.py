@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from bot.config import Lang
 from bot.content.models.base import Html, Identifier, Model, Source, Text
-from bot.content.models.faq import Variant
+from bot.content.models.faq import Answer, Variant, render_answer
 
 
 class Verdict(StrEnum):
@@ -35,11 +35,11 @@ class RumourText(Model):
         return self
 
     def explanation_at(self, passed: Container[str]) -> str:
-        chosen = self.explanation
+        chosen: Answer = self.explanation
         for variant in self.variants:
             if variant.from_ in passed:
                 chosen = variant.a
-        return chosen
+        return render_answer(chosen, passed)
 
 
 class Rumour(Model):

@@ -13,7 +13,7 @@ from aiogram.types import Message
 
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.handlers.desk.screens import back_markup, blocked_screen, duty_line, unreachable_screen
+from bot.handlers.desk.screens import back_markup, blocked_screen, closed_screen, duty_line, unreachable_screen
 from bot.handlers.desk.states import DeskStates
 from bot.i18n import _
 from bot.services.desk import DeskService, DeskUnavailable, Kind, TicketIntro
@@ -57,6 +57,10 @@ async def open_and_relay(
     """Open a ticket (or find the open one) and pass the resident's message ``message_id`` on."""
     if await refused(target, user_id, desk, lang, content, state):
         return
+    if desk.closed() and await desk.open_ticket_of(user_id) is None:  # closed by the timeline meanwhile
+        await state.clear()
+        await send(target, closed_screen(content, lang, desk.clock.now()))
+        return
     try:
         ticket, created = await desk.open_ticket(
             user_id, kind, lang, question or _("(see the message below)"), TicketIntro(first_name, context)
@@ -85,11 +89,13 @@ async def open_and_relay(
             text += "\n" + duty_line(desk, lang, content)
         await send(target, Screen(text, back_markup()))
     elif relayed == "sent":
-        await ack(target)
+        await ack(target, duty_line(desk, lang, content) if desk.closed() else "")
 
 
-async def ack(target: Message) -> None:
-    await target.answer("✓ " + _("Passed on to the operators."), reply_markup=back_markup(), disable_notification=True)
+async def ack(target: Message, note: str = "") -> None:
+    """The quiet "passed on"; ``note``: a line to add (the desk has closed since the ticket opened)."""
+    text = "✓ " + _("Passed on to the operators.") + (f"\n{note}" if note else "")
+    await target.answer(text, reply_markup=back_markup(), disable_notification=bool(not note))
 
 
 Relayed = Literal["sent", "elsewhere", "told"]

@@ -21,6 +21,7 @@ from bot.handlers.desk.screens import (
     ask_screen,
     back_button,
     back_markup,
+    closed_screen,
     context_from,
     done_screen,
     duty_line,
@@ -101,21 +102,17 @@ async def on_edited(message: Message, desk: DeskService, bot: Bot, settings: Set
         log.info("could not pass an edit of ticket #%s on: %s", ticket.id, error)
 
 
-async def on_help(message: Message, content: ContentStore, lang: Lang, clock: Clock) -> None:
-    screen = help_screen(content.current, clock.now(), lang)
-    lines = [
-        "/operator — " + _("ask a person (the operators' desk)"),
-        "/rumour — " + _("check a rumour you were sent"),
-        "/done — " + _("back to the bot from a conversation with the operators"),
-    ]
-    head, sep, tail = screen.text.rpartition("\n\n")
-    text = f"{head}\n" + "\n".join(lines) + f"{sep}{tail}" if sep else screen.text + "\n" + "\n".join(lines)
+async def on_help(message: Message, content: ContentStore, lang: Lang, clock: Clock, desk: DeskService) -> None:
+    screen = help_screen(content.current, clock.now(), lang, desk=desk.open_to_residents)
+    if not desk.open_to_residents:
+        await send(message, screen)
+        return
     desk_row = [
         ask_button(),
         InlineKeyboardButton(text="🔎 " + _("Check a rumour"), callback_data=DeskCb(action="rumour").pack()),
     ]
     rows = [*(screen.markup.inline_keyboard if screen.markup else []), desk_row]
-    await send(message, Screen(text, InlineKeyboardMarkup(inline_keyboard=rows)))
+    await send(message, Screen(screen.text, InlineKeyboardMarkup(inline_keyboard=rows)))
 
 
 async def _start_asking(
@@ -124,6 +121,10 @@ async def _start_asking(
     if await refused(target, user_id, desk, lang, content, state):
         return
     ticket = await desk.open_ticket_of(user_id)
+    if ticket is None and desk.closed():  # the timeline closed the desk: no new conversations
+        await state.clear()
+        await send(target, closed_screen(content, lang, desk.clock.now()))
+        return
     if ticket is not None:
         await state.set_state(DeskStates.talking)
         await send(
@@ -154,6 +155,10 @@ async def on_operator(
 async def on_rumour(message: Message, state: FSMContext, desk: DeskService, lang: Lang, content: ContentStore) -> None:
     assert message.from_user is not None
     if await refused(message, message.from_user.id, desk, lang, content, state):
+        return
+    if desk.closed():
+        await state.clear()
+        await send(message, closed_screen(content, lang, desk.clock.now()))
         return
     await state.set_state(DeskStates.rumour)
     await send(message, rumour_screen())
@@ -250,6 +255,10 @@ async def on_talking(
     if await refused(message, user_id, desk, lang, content, state):
         return
     ticket = await desk.open_ticket_of(user_id)
+    if ticket is None and desk.closed():  # the timeline closed the desk: no new ticket
+        await state.clear()
+        await send(message, closed_screen(content, lang, desk.clock.now()))
+        return
     if ticket is None:  # closed by the operators meanwhile: a message after /close opens a new ticket
         await open_and_relay(
             message,
@@ -267,7 +276,7 @@ async def on_talking(
         )
         return
     if await relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang, content) == "sent":
-        await ack(message)
+        await ack(message, duty_line(desk, lang, content) if desk.closed() else "")
 
 
 async def on_rumour_message(

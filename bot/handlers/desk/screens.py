@@ -8,12 +8,13 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.config import Lang
 from bot.content import ContentStore
-from bot.handlers.texts import contact_line, local_time
+from bot.handlers.texts import contact_line, local_time, stage_line
 from bot.i18n import _, fmt_date, fmt_time
 from bot.services.desk import DeskService
 from bot.telegram.callbacks import DeskCb
 from bot.telegram.keyboards import main_menu
 from bot.telegram.ui import Screen
+from bot.telegram_text import escape
 
 
 def back_button() -> InlineKeyboardButton:
@@ -31,8 +32,13 @@ def ask_button(ctx: str = "") -> InlineKeyboardButton:
 
 def duty_line(desk: DeskService, lang: Lang, content: ContentStore) -> str:
     duty = desk.duty()
+    staff = desk.operators.staff if desk.operators is not None else None
+    if duty.on and staff is not None:  # who answers, from the content
+        return "🟢 " + _("Operators are on duty now: {staff}.").format(staff=escape(staff.get(lang)))
     if duty.on:
         return "🟢 " + _("Operators are on duty now.")
+    if desk.closed():  # the timeline closed the desk: no promise that anyone answers
+        return "🌙 " + _("The operators' desk has closed: nobody answers messages here any more.")
     if duty.next_start is None:
         return "🌙 " + _("Operators are off duty now; they will answer as soon as they can.")
     campaign = content.current.campaign
@@ -40,6 +46,22 @@ def duty_line(desk: DeskService, lang: Lang, content: ContentStore) -> str:
     at = f"{fmt_time(duty.next_start, lang, tz)} ({local_time(campaign, lang)})"  # "08:00 (Almaty time)"
     return "🌙 " + _("Operators are off duty now; they will answer from {time}, {date}.").format(
         time=at, date=fmt_date(duty.next_start, lang, tz)
+    )
+
+
+def closed_screen(content: ContentStore, lang: Lang, now: datetime) -> Screen:
+    """The desk past its ``until`` milestone: nobody answers here any more; where to turn instead."""
+    campaign = content.current.campaign
+    return Screen(
+        "💬 "
+        + _("The operators' desk has closed: nobody answers messages here any more.")
+        + "\n"
+        + stage_line(campaign, now, lang)
+        + "\n\n"
+        + _("I still answer your questions; for an official answer:")
+        + "\n"
+        + contact_line(campaign, now, lang),
+        main_menu(),
     )
 
 
@@ -54,6 +76,8 @@ def ask_screen(desk: DeskService, lang: Lang, content: ContentStore) -> Screen:
         )
         + "\n"
         + duty_line(desk, lang, content)
+        + "\n"
+        + stage_line(content.current.campaign, desk.clock.now(), lang)
         + "\n\n"
         + _("Write your question in one message; you can add a photo or a document.")
     )

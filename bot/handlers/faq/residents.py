@@ -52,7 +52,7 @@ from bot.telegram_text import split_html, strip_html, truncate_plain
 
 
 def _desk_on(desk: DeskService | None) -> bool:
-    return desk is not None and desk.enabled
+    return desk is not None and desk.open_to_residents
 
 
 async def send_answer_pictures(
@@ -61,7 +61,7 @@ async def send_answer_pictures(
     """The results picture with the answers campaign.yaml names (``results.faq``), once known."""
     campaign = faq.content.campaign
     if bot is not None and campaign.results and entry.id in campaign.results.faq and results_known(campaign, now):
-        await send_results(bot, chat_id, campaign, lang, pictures)
+        await send_results(bot, chat_id, campaign, lang, pictures, now, figures_sent=True)
 
 
 async def on_questions(message: Message, faq: FaqService, lang: Lang) -> None:

@@ -67,12 +67,15 @@ def category_screen(faq: FaqService, category_id: str, page: int, lang: Lang) ->
 
 def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
     text = entry.text(lang)
-    sources = sources_block(entry.sources, lang, faq.content.campaign.passed_ids(now))
-    return (
-        f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources}\n"
-        + "🗓 "
-        + _("Checked on {date}").format(date=fmt_date(entry.reviewed, lang))
-    )
+    sources = sources_block(entry.sources, lang, faq.content.campaign, now)
+    checked = ""
+    if _reviewed_by(entry, faq, now):  # never a date after the moment the bot stands at
+        checked = "\n🗓 " + _("Checked on {date}").format(date=fmt_date(entry.reviewed, lang))
+    return f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources}{checked}"
+
+
+def _reviewed_by(entry: FaqEntry, faq: FaqService, now: datetime) -> bool:
+    return entry.reviewed <= now.astimezone(faq.content.campaign.tz).date()
 
 
 def _cached(faq: FaqService, key: tuple[object, ...], build: Callable[[], Screen]) -> Screen:
@@ -89,8 +92,10 @@ def _cached(faq: FaqService, key: tuple[object, ...], build: Callable[[], Screen
 
 
 def answer_screen(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime, back: str = "") -> Screen:
-    stage = faq.content.campaign.stage_at(now)  # the answer follows the timeline: one screen per stage
-    key = ("answer", entry.id, lang, stage.id if stage else "", back)
+    campaign = faq.content.campaign
+    stage = campaign.stage_at(now)  # the answer follows the timeline: one screen per stage
+    shown = tuple(campaign.shows(source, now) for source in entry.sources)  # and per sources out
+    key = ("answer", entry.id, lang, stage.id if stage else "", shown, _reviewed_by(entry, faq, now), back)
     return _cached(faq, key, lambda: _answer_screen(faq, entry, lang, now, back))
 
 
@@ -301,7 +306,7 @@ def rumour_text(faq: FaqService, rumour: Rumour, lang: Lang, now: datetime) -> s
     return (
         f"🔎 <b>{escape(text.claim)}</b>\n"
         + _("Verdict: {verdict}").format(verdict=verdict_label(rumour.verdict))
-        + f"\n\n{text.explanation_at(passed)}\n\n{sources_block(rumour.sources, lang, passed)}\n"
+        + f"\n\n{text.explanation_at(passed)}\n\n{sources_block(rumour.sources, lang, faq.content.campaign, now)}\n"
         + "🗓 "
         + _("Checked on {date}").format(date=fmt_date(rumour.reviewed, lang))
     )
