@@ -65,7 +65,9 @@ def privacy_text(retention_days: int, desk: bool = False) -> str:
         _("Your 👍 / 👎 on answers, per answer: to improve the answers. Kept until /forget."),
         _(
             "Questions the bot could not answer: the text, its language, your id and the time, so that the team "
-            "can add missing answers; at most {cap} a day per person. Deleted after {days} days."
+            "can add missing answers; at most {cap} a day per person. If you pressed «🔔 Tell me when there is an "
+            "answer» (or sent a rumour to check), also that you want the answer, and which answer you were sent "
+            "(once); /stop ends that. Deleted after {days} days."
         ).format(cap=UNANSWERED_DAILY_CAP, days=retention_days),
         _(
             "Which announcements and reminders were sent to you, and whether they arrived: to send each one "
