@@ -1,4 +1,6 @@
-"""Time is injected: every part of the bot asks a :class:`Clock`, never ``datetime.now``."""
+"""Time is injected: the bot's rules ask a :class:`Clock`, never ``datetime.now``. Only the edges that
+meet real time read the system clock: :class:`SystemClock` itself, the scheduler turning a moment into
+real time (``services.scheduler``) and the scheduler lag shown in ``/metrics``."""
 
 from __future__ import annotations
 

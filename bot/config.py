@@ -367,13 +367,6 @@ def _parse_listen(value: str, example: str) -> tuple[str, int]:
     return host, int(port)
 
 
-def parse_listen(value: str, variable: str = "WEBHOOK_LISTEN", example: str = "0.0.0.0:8080") -> tuple[str, int]:
-    try:
-        return _parse_listen(value, example)
-    except ValueError as error:
-        raise ConfigError(variable, str(error)) from None
-
-
 def config_error(error: ValidationError) -> ConfigError:
     """The first problem of a validation, as one line naming its variable."""
     first = error.errors(include_url=False)[0]

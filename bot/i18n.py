@@ -14,14 +14,13 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES, Lang
 from bot.locales import DOMAIN, TranslationsError, locales_dir
-from bot.storage.base import UserRecord
 
 __all__ = ["DOMAIN", "I18n", "TranslationsError", "locales_dir"]
 
@@ -105,7 +104,21 @@ def normalize_language(code: str | None) -> Lang | None:
     return None
 
 
-def resolve_language(record: UserRecord | None, language_code: str | None, default: Lang) -> Lang:
+# How each language names itself (the language picker, /stats, the desk's ticket intro).
+LANGUAGE_NAMES: dict[str, str] = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
+
+
+class LanguageRecord(Protocol):
+    """What the language choice reads of a stored user (``storage.base.UserRecord`` has it)."""
+
+    @property
+    def language(self) -> str | None: ...
+
+    @property
+    def telegram_language(self) -> str | None: ...
+
+
+def resolve_language(record: LanguageRecord | None, language_code: str | None, default: Lang) -> Lang:
     """The saved choice, else Telegram's language when we speak it, else the default."""
     if record is not None:
         chosen = normalize_language(record.language)
@@ -114,7 +127,7 @@ def resolve_language(record: UserRecord | None, language_code: str | None, defau
     return normalize_language(language_code) or default
 
 
-def stored_language(record: UserRecord | None, default: Lang) -> Lang:
+def stored_language(record: LanguageRecord | None, default: Lang) -> Lang:
     """The language of a stored user outside an update: their choice, else Telegram's, else default."""
     if record is None:
         return default

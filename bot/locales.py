@@ -1,5 +1,6 @@
 """Where the gettext catalogues are, without importing aiogram: the command-line tools that only read
-content (``voterbot check``, ``ask``, ``preview``) start fast."""
+content (``voterbot check``, ``ask``, ``eval``) start fast. (``preview`` renders the bot's screens, so
+it imports aiogram.)"""
 
 from __future__ import annotations
 

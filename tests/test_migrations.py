@@ -568,7 +568,7 @@ def test_db_upgrade_and_current_by_hand(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_alembic_command_line_finds_the_scripts() -> None:
-    """`alembic heads` in the checkout (README: how to add a migration) sees the same head."""
+    """`alembic heads` in the checkout (docs/architecture.md: how to add a migration) sees the same head."""
     alembic = Path(sys.executable).with_name("alembic")
     result = subprocess.run([str(alembic), "heads"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

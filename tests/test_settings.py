@@ -110,3 +110,18 @@ def test_errors_are_the_same_lines_as_before(env: dict[str, str], line: str) -> 
 
 def test_paid_broadcasts_allow_a_higher_rate() -> None:
     assert load_settings({"BROADCAST_PAID": "yes", "BROADCAST_RATE": "1000"}, dotenv=None).broadcast_rate == 1000
+
+
+ENV_EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
+
+
+def test_env_example_lists_every_setting_and_its_examples_load() -> None:
+    """`.env.example` names every variable `Settings` reads, no other, and each example value loads."""
+    lines = [line.removeprefix("# ").strip() for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()]
+    examples = dict(line.split("=", 1) for line in lines if line and line.split("=", 1)[0].isupper() and "=" in line)
+    variables = {(field.alias or name).upper() for name, field in Settings.model_fields.items()}
+    assert set(examples) == variables, set(examples) ^ variables
+    values = {name: value for name, value in examples.items() if value}
+    settings = load_settings(values, dotenv=None)  # every example value is a valid one
+    assert settings.admin_ids == frozenset() and settings.operators_chat_id == -1001234567890
+    assert load_settings({}, dotenv=ENV_EXAMPLE) == load_settings({}, dotenv=None)  # all commented out

@@ -27,8 +27,8 @@ from bot.handlers.broadcast_progress import BcastCb, audience_label, progress_ma
 from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.guest import guest_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
-from bot.handlers.texts import LANGUAGE_NAMES, local_time
-from bot.i18n import _
+from bot.handlers.texts import local_time
+from bot.i18n import LANGUAGE_NAMES, _
 from bot.services.announcements import AnnouncementService, Draft, audience_token, parse_start
 from bot.services.desk import DeskService
 from bot.services.guest import GuestService

@@ -15,8 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
-from bot.handlers.texts import LANGUAGE_NAMES
-from bot.i18n import I18n, _, stored_language
+from bot.i18n import LANGUAGE_NAMES, I18n, _, stored_language
 from bot.services.delivery import BroadcastProgress, ProgressListener
 from bot.storage import Storage
 from bot.storage.broadcasts import (

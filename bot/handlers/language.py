@@ -12,8 +12,7 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang, Settings
 from bot.content import ContentStore
 from bot.handlers.screens import home_screen, language_screen
-from bot.handlers.texts import LANGUAGE_NAMES
-from bot.i18n import I18n, _
+from bot.i18n import LANGUAGE_NAMES, I18n, _
 from bot.services.desk import DeskService
 from bot.services.residents import ResidentService
 from bot.telegram.callbacks import LangCb

@@ -15,8 +15,7 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
 from bot.handlers.reminders import plan_text
-from bot.handlers.texts import LANGUAGE_NAMES
-from bot.i18n import _
+from bot.i18n import LANGUAGE_NAMES, _
 from bot.services.reminders import reminder_plan
 from bot.services.subscriptions import NO_DISTRICT, SubscriptionService
 from bot.storage import Storage

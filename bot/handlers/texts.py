@@ -14,8 +14,6 @@ from bot.i18n import _, fmt_date, fmt_number, fmt_share, fmt_time, ngettext
 from bot.services.campaign import note_at, share, status_at
 from bot.telegram_text import escape, escape_attr
 
-LANGUAGE_NAMES: dict[str, str] = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
-
 
 def days_left(n: int) -> str:
     return ngettext("{n} day left", "{n} days left", n).format(n=n)

@@ -31,11 +31,6 @@ class CampaignStatus:
         return self.polls == "open"
 
     @property
-    def vote_ahead(self) -> bool:
-        """Voting has not finished: voting reminders and vote-time choices still make sense."""
-        return self.polls != "closed"
-
-    @property
     def results_known(self) -> bool:
         return self.period in ("results", "archive")
 

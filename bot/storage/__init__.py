@@ -1,4 +1,6 @@
-"""Storage: one module family owns all SQL. Handlers and services see only :class:`Storage`."""
+"""Storage: one package owns all SQL (``sql/``, tables in ``schema.py``, migrations in ``alembic/``).
+Services and handlers use the :class:`Storage` protocol and its row types (``base.py``); a few
+constants of the queries (``UNANSWERED_DAILY_CAP``, ``normalize_question``) are shared with them too."""
 
 from bot.config import DatabaseConfig
 from bot.storage.base import FeedbackCounts, Storage, UnansweredRow, UserCounts, UserRecord

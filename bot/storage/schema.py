@@ -6,7 +6,7 @@ AS IDENTITY`` on PostgreSQL, the rowid (``INTEGER PRIMARY KEY``) on SQLite.
 
 This is what the code expects; the Alembic revisions in ``bot/storage/alembic/versions`` are what
 brings a database there (a test checks that both agree, on both backends). A change here needs a
-new revision (see README, "Architecture").
+new revision (see docs/architecture.md).
 """
 
 from __future__ import annotations

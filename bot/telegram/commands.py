@@ -19,7 +19,8 @@ from bot.storage import Storage
 
 log = logging.getLogger(__name__)
 
-# (command, description) — descriptions are translated; admin commands are added by later features.
+# (command, description) — descriptions are translated. The residents' menu; the desk's and the
+# admins' commands are the lists below, added to a chat's menu when they apply.
 USER_COMMANDS: list[tuple[str, str]] = [
     ("start", N_("Start and main menu")),
     ("menu", N_("Main menu")),

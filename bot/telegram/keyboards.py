@@ -8,8 +8,7 @@ from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
-from bot.handlers.texts import LANGUAGE_NAMES
-from bot.i18n import _
+from bot.i18n import LANGUAGE_NAMES, _
 from bot.telegram.callbacks import LangCb, MenuCb
 
 

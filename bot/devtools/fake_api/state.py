@@ -171,10 +171,6 @@ class FakeState:
         return self._store_file(content, filename, mime_type).file_id
 
     @property
-    def pending_updates(self) -> int:
-        return len(self._pending)
-
-    @property
     def last_confirmed_update(self) -> int:
         return self._confirmed
 

@@ -16,8 +16,7 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.handlers.desk.screens import back_button, back_markup, blocked_screen
 from bot.handlers.desk.states import DeskStates, InOperatorsChat
-from bot.handlers.texts import LANGUAGE_NAMES
-from bot.i18n import I18n, _
+from bot.i18n import LANGUAGE_NAMES, I18n, _
 from bot.services.desk import DeskService, is_internal_note
 from bot.services.residents import ResidentService
 from bot.storage.base_desk import Ticket, TicketStatus

@@ -11,8 +11,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import ChatMemberAdministrator, ChatMemberOwner
 
 from bot.config import Lang
-from bot.handlers.texts import LANGUAGE_NAMES
-from bot.i18n import I18n, _, fmt_date, fmt_time
+from bot.i18n import LANGUAGE_NAMES, I18n, _, fmt_date, fmt_time
 from bot.services.desk import DeskUnavailable, ForumInfo, TicketIntro
 from bot.storage.base_desk import Ticket
 from bot.telegram_text import escape, split_html, truncate_plain
