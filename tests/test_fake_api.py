@@ -652,3 +652,21 @@ async def test_an_uploaded_photo_is_checked_as_telegram_does(fake: FakeTelegram,
         await bot.send_photo(1018, BufferedInputFile(png(2100, 100), "thin.png"))
     with pytest.raises(TelegramBadRequest, match="caption is too long"):
         await bot.send_photo(1018, BufferedInputFile(png(30, 20), "long.png"), caption="x" * 1025)
+
+
+def test_the_fake_knows_the_current_bot_api_and_checks_its_own_answers() -> None:
+    from bot.devtools.fake_api import load_methods
+    from bot.devtools.fake_api.answers_spec import problems
+
+    meta = load_methods()
+    assert meta["version"].startswith("Bot API 10."), meta["version"]  # aiogram 3.31 speaks 10.3
+    types = meta["types"]
+    user = {"id": 1, "is_bot": False, "first_name": "A"}
+    message = {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"}, "from": user}
+    assert problems(types, ["Message"], message) == []
+    assert problems(types, ["Message"], {**message, "from": {"id": 1, "is_bot": False}}) == [
+        "result.from: User.first_name is required"
+    ]
+    assert problems(types, ["Array of Update"], [{"message": message}]) == ["result: Update.update_id is required"]
+    chat = {"id": 1, "type": "private"}
+    assert "result: ChatFullInfo.accepted_gift_types is required" in problems(types, ["ChatFullInfo"], chat)

@@ -16,6 +16,7 @@ from aiohttp import web
 from multidict import MultiDictProxy
 
 from .answers import AnswerMethods
+from .answers_spec import problems as answer_problems
 from .chats import ChatMethods
 from .errors import ApiError, bad_request
 from .forum import ForumMethods
@@ -184,6 +185,9 @@ class FakeTelegram(UpdateMethods, ProfileMethods, MessageMethods, AnswerMethods,
             if sending:
                 self._check_rate(params, chat)
             result = await handler(Request(canonical, params, files, call))
+            missing = answer_problems(self.types, meta.get("returns", []), result)
+            if missing:  # the fake's own bug: Telegram would have sent these fields
+                self.spec_violations += [f"{canonical}: {problem}" for problem in missing]
             if canonical in self.garbled:  # a fault: an answer the client cannot parse
                 result = {"garbled": True}
             if sending:

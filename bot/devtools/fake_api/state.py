@@ -67,6 +67,8 @@ class FakeState:
         meta = load_methods()
         self.api_version: str = str(meta.get("version", ""))
         self.methods: dict[str, JSON] = meta["methods"]
+        self.types: dict[str, JSON] = meta.get("types", {})
+        self.spec_violations: list[str] = []  # answers of the fake missing fields the spec requires
         self._method_names = {name.lower(): name for name in self.methods}
 
         self.calls: list[ApiCall] = []
