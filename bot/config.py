@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from dotenv import dotenv_values
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_serializer, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -301,25 +302,11 @@ class Variables(PydanticBaseSettingsSource):
 
 
 def read_dotenv(path: Path) -> dict[str, str]:
-    """Parse a ``.env`` file: KEY=VALUE lines, ``#`` comments, optional quotes and ``export``."""
-    values: dict[str, str] = {}
+    """A ``.env`` file's values, read by python-dotenv as pydantic-settings reads them (KEY=VALUE lines,
+    ``#`` comments, quotes, ``export``); a key without a value counts as unset."""
     if not path.is_file():
-        return values
-    for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export ") :].strip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
-            raise ConfigError(f"{path}:{number}", "expected KEY=VALUE")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
+        return {}
+    return {key: value for key, value in dotenv_values(path, encoding="utf-8").items() if value is not None}
 
 
 def parse_database_url(url: str) -> DatabaseConfig:
