@@ -1,0 +1,252 @@
+"""Deadlines and priorities of deliveries (issue 27), with the injected clock and no real sends.
+
+The planner on its own (a reminder to a million subscribers starts early enough to finish inside its
+window, or says it cannot), and the delivery engine with a real SQLite store and a fake sender: a
+broadcast past its deadline is not sent and is counted, a reminder due sooner goes before an
+announcement that is already running, and an event notice before a large broadcast."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.clock import ManualClock
+from bot.content.loader import load_content
+from bot.content.models import Campaign, Reminder
+from bot.services.delivery import SENT, DeliveryEngine, MessageSender, SendOutcome
+from bot.services.delivery.planner import PAID_RATE, plan, send_time
+from bot.services.reminders import plan_advice, reminder_window
+from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastMessage, BroadcastStatus, MessageKind
+from bot.storage.sql import SqlStorage
+from tests.conftest import BEFORE, sqlite_database
+
+FIXTURE = Path(__file__).resolve().parent / "fixtures" / "campaign-b"
+MILLION = 1_000_000
+
+
+@pytest.fixture(scope="module")
+def campaign() -> Campaign:
+    return load_content(FIXTURE).campaign
+
+
+def reminder(campaign: Campaign, reminder_id: str) -> Reminder:
+    return next(r for r in campaign.reminders if r.id == reminder_id)
+
+
+def local(campaign: Campaign, moment: datetime) -> tuple[int, int, int, int]:
+    at = moment.astimezone(campaign.tz)
+    return at.month, at.day, at.hour, at.minute
+
+
+# --------------------------------------------------------------------------- the planner
+def test_a_million_subscribers_at_25_a_second_take_11_hours() -> None:
+    assert send_time(MILLION, 25) == timedelta(hours=11, minutes=6, seconds=40)
+    assert send_time(MILLION, PAID_RATE) == timedelta(minutes=16, seconds=40)
+
+
+def test_a_voting_day_reminder_to_a_million_fits_between_its_time_and_the_polls_closing(campaign: Campaign) -> None:
+    day = reminder(campaign, "day")  # 08:30 on voting day; the polls close at 21:00
+    earliest, deadline = reminder_window(campaign, day)
+    assert deadline == campaign.closes_at
+    delivery_plan = plan(MILLION, 25, wanted=campaign.reminder_moment(day), deadline=deadline, earliest=earliest)
+    assert delivery_plan.start == campaign.reminder_moment(day)  # no need to start earlier
+    assert delivery_plan.fits and local(campaign, delivery_plan.finish) == (6, 1, 19, 36)
+
+
+def test_a_countdown_reminder_to_a_million_starts_early_enough_to_end_before_the_night(campaign: Campaign) -> None:
+    d2 = reminder(campaign, "d-2")  # 12:00, two days before; nothing after 22:00 (quiet hours)
+    earliest, deadline = reminder_window(campaign, d2)
+    assert local(campaign, earliest)[2:] == (7, 0) and local(campaign, deadline)[2:] == (22, 0)
+    delivery_plan = plan(MILLION, 25, wanted=campaign.reminder_moment(d2), deadline=deadline, earliest=earliest)
+    assert delivery_plan.fits and delivery_plan.finish == deadline
+    assert local(campaign, delivery_plan.start) == (5, 30, 10, 53)  # 1 h 7 min before its 12:00
+    assert earliest <= delivery_plan.start < campaign.reminder_moment(d2)
+
+
+def test_a_plan_that_cannot_fit_says_when_it_would_have_to_start_and_that_paid_broadcasts_would(
+    campaign: Campaign,
+) -> None:
+    day = reminder(campaign, "day")
+    earliest, deadline = reminder_window(campaign, day)
+    delivery_plan = plan(MILLION * 2, 25, wanted=campaign.reminder_moment(day), deadline=deadline, earliest=earliest)
+    assert not delivery_plan.fits
+    assert delivery_plan.start == earliest  # as early as the night allows: 07:00
+    assert delivery_plan.latest_start == deadline - timedelta(hours=22, minutes=13, seconds=20)
+    assert delivery_plan.fits_at(PAID_RATE)
+    advice = plan_advice(delivery_plan, paid=False)
+    assert "after its deadline 01.06 21:00" in advice and "or switch on paid broadcasts" in advice
+    assert "start at 31.05 22:46" in advice
+    assert "paid" not in plan_advice(delivery_plan, paid=True)
+
+
+def test_a_small_audience_starts_at_its_time_and_no_deadline_never_moves_it(campaign: Campaign) -> None:
+    d2 = reminder(campaign, "d-2")
+    moment = campaign.reminder_moment(d2)
+    earliest, deadline = reminder_window(campaign, d2)
+    assert plan(10_000, 25, wanted=moment, deadline=deadline, earliest=earliest).start == moment
+    endless = plan(MILLION * 50, 25, wanted=moment, deadline=None)
+    assert endless.start == moment and endless.fits and endless.latest_start is None
+
+
+def test_a_reminder_the_editors_put_in_the_night_keeps_its_time(campaign: Campaign) -> None:
+    night = Reminder.model_validate(
+        {"id": "late", "days_before": 1, "at": time(23, 0), "scope": "countdown", "text": d2_text(campaign)}
+    )
+    earliest, deadline = reminder_window(campaign, night)
+    moment = campaign.reminder_moment(night)
+    assert earliest <= moment < deadline and local(campaign, deadline)[2:] == (0, 0)  # midnight: "tomorrow"
+
+
+def d2_text(campaign: Campaign) -> object:
+    return reminder(campaign, "d-2").text.model_dump()
+
+
+# --------------------------------------------------------------------------- the engine
+@dataclass
+class Sends:
+    """A :class:`~bot.services.delivery.ports.Sender` that records (message text, chat) of every send;
+    sends of a message whose text is in ``held`` wait until ``hold`` is set."""
+
+    log: list[tuple[str, int]] = field(default_factory=list)
+    hold: asyncio.Event = field(default_factory=asyncio.Event)
+    held: set[str] = field(default_factory=set)
+    sending: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def prepare(self, message: BroadcastMessage, *, paid: bool) -> MessageSender:
+        return Prepared(self, message.text or "")
+
+    def of(self, text: str) -> list[int]:
+        return [chat for said, chat in self.log if said == text]
+
+
+@dataclass
+class Prepared:
+    sends: Sends
+    text: str
+
+    async def send(self, chat_id: int) -> SendOutcome:
+        self.sends.sending.set()
+        if self.text in self.sends.held:
+            await self.sends.hold.wait()
+        self.sends.log.append((self.text, chat_id))
+        return SENT
+
+
+def text(words: str) -> BroadcastMessage:
+    return BroadcastMessage(kind=MessageKind.TEXT, text=words)
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[SqlStorage]:
+    store = SqlStorage(sqlite_database(tmp_path / "deadlines.sqlite3"))
+    await store.connect()
+    yield store
+    await store.close()
+
+
+async def subscribe(storage: SqlStorage, ids: Iterable[int]) -> None:
+    for user_id in ids:
+        await storage.touch_user(user_id, "en", BEFORE)
+        await storage.subscribe(user_id, "en", BEFORE)
+
+
+def engine_for(sends: Sends, storage: SqlStorage, clock: ManualClock, rate: float = 200.0) -> DeliveryEngine:
+    return DeliveryEngine(sends, storage, clock, rate=rate, chat_pacing=False, status_seconds=0.05, poll_seconds=0.05)
+
+
+async def test_a_reminder_past_its_deadline_is_not_sent_and_is_counted(storage: SqlStorage) -> None:
+    await subscribe(storage, range(1, 31))
+    clock = ManualClock(BEFORE)
+    sends = Sends()
+    engine = engine_for(sends, storage, clock)
+    # scheduled before the bot went down; it comes back after the deadline
+    record = await engine.create_broadcast(
+        text("Polls close at 20:00"), ALL_SUBSCRIBERS, start_at=BEFORE, deadline=BEFORE + timedelta(hours=1)
+    )
+    clock.advance(timedelta(hours=1))
+    await engine.start()
+    try:
+        final = await engine.wait_finished(record.id, timeout=20)
+    finally:
+        await engine.stop()
+    assert final.status is BroadcastStatus.DONE and final.deadline == BEFORE + timedelta(hours=1)
+    counts = await storage.delivery_counts(record.id)
+    assert (counts.total, counts.expired, counts.sent, counts.pending) == (30, 30, 0, 0)
+    assert sends.log == []
+    summary, queued = await storage.delivery_summary(BEFORE)
+    assert summary.get("expired") == 30 and queued == 0
+
+
+async def test_what_is_left_when_the_deadline_passes_mid_way_is_not_sent(storage: SqlStorage) -> None:
+    await subscribe(storage, range(1, 41))
+    clock = ManualClock(BEFORE)
+    sends = Sends(held={"Two hours left"})
+    engine = engine_for(sends, storage, clock, rate=100.0)
+    await engine.start()
+    try:
+        record = await engine.create_broadcast(
+            text("Two hours left"), ALL_SUBSCRIBERS, deadline=BEFORE + timedelta(minutes=10)
+        )
+        await asyncio.wait_for(sends.sending.wait(), 10)  # the first sends are under way, held
+        clock.advance(timedelta(minutes=10))  # the polls close
+        sends.hold.set()
+        final = await engine.wait_finished(record.id, timeout=20)
+    finally:
+        await engine.stop()
+    counts = await storage.delivery_counts(record.id)
+    assert final.status is BroadcastStatus.DONE and counts.pending == 0
+    assert counts.sent == len(sends.log) < 40  # the ones in flight were sent; nothing after the deadline
+    assert counts.expired == 40 - counts.sent
+
+
+async def test_an_announcement_does_not_delay_a_due_reminder(storage: SqlStorage) -> None:
+    await subscribe(storage, range(1, 101))
+    clock = ManualClock(BEFORE)
+    sends = Sends(held={"announcement"})
+    engine = engine_for(sends, storage, clock)
+    await engine.start()
+    try:
+        announcement = await engine.create_broadcast(text("announcement"), ALL_SUBSCRIBERS)  # no deadline
+        await asyncio.wait_for(sends.sending.wait(), 10)  # it is running
+        reminder = await engine.create_broadcast(
+            text("reminder"), ALL_SUBSCRIBERS, deadline=BEFORE + timedelta(hours=2)
+        )
+        sends.hold.set()
+        await engine.wait_finished(reminder.id, timeout=20)
+        left = (await storage.delivery_counts(announcement.id)).pending
+        final = await engine.wait_finished(announcement.id, timeout=20)
+    finally:
+        await engine.stop()
+    assert left > 50  # the reminder went first: the announcement had sent no more than its first few
+    assert sorted(sends.of("reminder")) == list(range(1, 101))
+    assert final.status is BroadcastStatus.DONE and sorted(sends.of("announcement")) == list(range(1, 101))
+    last_reminder = max(i for i, (said, _chat) in enumerate(sends.log) if said == "reminder")
+    assert sum(said == "announcement" for said, _chat in sends.log[: last_reminder + 1]) < 50
+
+
+async def test_a_sooner_deadline_goes_first_and_an_event_notice_before_a_large_broadcast(storage: SqlStorage) -> None:
+    await subscribe(storage, range(1, 101))
+    clock = ManualClock(BEFORE)
+    sends = Sends(held={"later"})
+    engine = engine_for(sends, storage, clock)
+    await engine.start()
+    try:
+        later = await engine.create_broadcast(text("later"), ALL_SUBSCRIBERS, deadline=BEFORE + timedelta(hours=5))
+        await asyncio.wait_for(sends.sending.wait(), 10)
+        sooner = await engine.create_broadcast(text("sooner"), ALL_SUBSCRIBERS, deadline=BEFORE + timedelta(hours=1))
+        notice = await engine.create_notice(text("notice"), [7, 8, 9], key="event:1:cancelled", label="event 1")
+        sends.hold.set()
+        for broadcast in (notice, sooner, later):
+            await engine.wait_finished(broadcast.id, timeout=20)
+    finally:
+        await engine.stop()
+    order = [said for said, _chat in sends.log]
+    first = {said: order.index(said) for said in ("notice", "sooner")}
+    last = {said: len(order) - 1 - order[::-1].index(said) for said in ("notice", "sooner", "later")}
+    assert last["notice"] < first["sooner"] and last["sooner"] < last["later"]
+    assert order[: first["notice"]].count("later") < 50
