@@ -14,16 +14,19 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import Connection
 
 from bot.clock import ManualClock
 from bot.content.loader import load_content
 from bot.content.models import Campaign, Reminder
+from bot.devtools.fake_api import FakeTelegram
 from bot.services.delivery import SENT, DeliveryEngine, MessageSender, SendOutcome
 from bot.services.delivery.planner import PAID_RATE, plan, send_time
 from bot.services.reminders import plan_advice, reminder_window
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastMessage, BroadcastStatus, MessageKind
+from bot.storage.schema import subscriptions, users
 from bot.storage.sql import SqlStorage
-from tests.conftest import BEFORE, sqlite_database
+from tests.conftest import ADMIN_ID, ALMATY, BEFORE, RunningBot, almaty, no_errors, sqlite_database
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "campaign-b"
 MILLION = 1_000_000
@@ -250,3 +253,78 @@ async def test_a_sooner_deadline_goes_first_and_an_event_notice_before_a_large_b
     last = {said: len(order) - 1 - order[::-1].index(said) for said in ("notice", "sooner", "later")}
     assert last["notice"] < first["sooner"] and last["sooner"] < last["later"]
     assert order[: first["notice"]].count("later") < 50
+
+
+# --------------------------------------------------------------------------- the admin, through the fake Bot API
+async def many_subscribers(running: RunningBot, count: int) -> None:
+    """``count`` English subscribers written at once (the fake has no chats for them: nothing is sent)."""
+    assert running.app is not None
+    ids = range(5_000_000, 5_000_000 + count)
+
+    def seed(connection: Connection) -> None:
+        connection.execute(
+            users.insert(),
+            [{"id": i, "telegram_language": "en", "first_seen": 0, "last_seen": 0, "blocked": 0} for i in ids],
+        )
+        connection.execute(subscriptions.insert(), [{"user_id": i, "language": "en", "subscribed_at": 0} for i in ids])
+
+    storage = running.app.storage
+    assert isinstance(storage, SqlStorage)
+    await storage.run_sync(seed, transaction=True)
+
+
+async def test_an_impossible_deadline_is_reported_to_the_admin_when_scheduling(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    await many_subscribers(running, 4000)  # 160 s at the default 25 messages a second
+    admin = fake.user(ADMIN_ID, language_code="en")
+    await admin.send("/announce")
+    control = (await admin.send("The commission's open day is moved to 15:00")).replies[-1]
+    asked = await admin.press(control, "Deadline")
+    assert "By when must it reach subscribers?" in asked.edits[0].content
+    assert "future date" in (await admin.send("2020-01-01 10:00")).text  # in the past: asked again
+    control = (await admin.send("2026-03-12 12:31")).replies[-1]  # the clock stands at 12:00
+    assert "Deadline: 2026-03-12 12:31 (Almaty time)" in control.content and "4000 subscribers" in control.content
+
+    await admin.press(control, "Schedule")
+    scheduled = (await admin.send("2026-03-12 12:30")).text
+    assert "scheduled for 2026-03-12 12:30" in scheduled and "Estimated finish: 12:32" in scheduled
+    assert (
+        "At 25 messages a second it finishes at 2026-03-12 12:32, after its deadline 2026-03-12 12:31: "
+        "start at 2026-03-12 12:28, or switch on paid broadcasts (BROADCAST_PAID)." in scheduled
+    )
+    listing = (await admin.send("/broadcasts")).replies[0].content
+    assert "#1 · 🕒 scheduled" in listing and "finishes about 12:32 ⚠️ after its deadline 12:31" in listing
+    assert running.app is not None
+    audit = {(entry.action, entry.details) for entry in await running.app.storage.audit_entries(20)}
+    assert ("announce.deadline", almaty(2026, 3, 12, 12, 31).isoformat()) in audit
+
+    running.clock.set(almaty(2026, 3, 12, 12, 31))  # the bot was busy elsewhere until the deadline
+    record = await running.app.dispatcher["delivery"].wait_finished(1, timeout=20)
+    counts = await running.app.storage.delivery_counts(record.id)
+    assert record.status is BroadcastStatus.DONE and (counts.expired, counts.sent) == (4000, 0)
+    assert "not sent by the deadline: 4000" in (await admin.send("/broadcasts")).replies[0].content
+    no_errors(fake)
+
+
+async def test_a_reminder_starts_early_when_its_audience_needs_it(running: RunningBot, fake: FakeTelegram) -> None:
+    """The voting-day 18:00 reminder ("two hours left") must be sent before the polls close at 20:00:
+    with an audience that takes 2 h 13 min at the rate the plans count with, it starts at 17:46."""
+    from tests.test_reminders import at, service
+
+    people = [fake.user(4100 + i, language_code="en") for i in range(4)]
+    for user in people:
+        await user.send("/subscribe")
+    reminders = service(running)
+    reminders.rate = 4 / (2 * 3600 + 13 * 60 + 20)  # the four of them take as long as a big audience
+    close = next(r for r, _m in reminders.schedule() if r.id == "day-close")
+    planned = (await reminders.plan_of(close)).start
+    assert planned.astimezone(ALMATY).strftime("%H:%M") == "17:46"
+    before = [len(user.bot_messages()) for user in people]
+    await at(running, almaty(2026, 3, 15, 17, 45))
+    assert [len(user.bot_messages()) for user in people] == before
+    await at(running, almaty(2026, 3, 15, 17, 47))
+    assert all("2 hours" in user.bot_messages()[-1].content for user in people)
+    assert running.app is not None
+    record = await running.app.storage.get_broadcast_by_key("reminder:kz-referendum-2026:day-close:en")
+    assert record is not None and record.deadline == almaty(2026, 3, 15, 20, 0)

@@ -29,6 +29,7 @@ from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats
 from bot.handlers.texts import LANGUAGE_NAMES, local_time
 from bot.i18n import _
 from bot.services.announcements import AnnouncementService, Draft, audience_token, parse_start
+from bot.services.delivery.planner import DeliveryPlan
 from bot.services.desk import DeskService
 from bot.services.pictures import PictureService
 from bot.storage import Storage
@@ -44,10 +45,11 @@ class AnnounceForm(StatesGroup):
     message = State()  # waiting for the announcement
     confirm = State()  # preview shown: audience, Send / Schedule / Cancel
     schedule = State()  # waiting for the start time
+    deadline = State()  # waiting for the deadline
 
 
 class AnnCb(CallbackData, prefix="ann"):
-    action: str  # aud, langs, dists, back, send, schedule, cancel
+    action: str  # aud, langs, dists, back, send, schedule, deadline, cancel
     value: str = ""  # for aud: an audience token (all, lang-<code>, dist-<id>: services.announcements)
 
 
@@ -61,6 +63,7 @@ def router() -> Router:
     r.message.register(on_cancel_dialog, Command("cancel"), StateFilter(AnnounceForm))
     r.message.register(on_announcement, StateFilter(AnnounceForm.message), Magic(~F.text.startswith("/")))
     r.message.register(on_schedule_time, StateFilter(AnnounceForm.schedule), Magic(F.text & ~F.text.startswith("/")))
+    r.message.register(on_deadline_time, StateFilter(AnnounceForm.deadline), Magic(F.text & ~F.text.startswith("/")))
     r.callback_query.register(on_announce_button, StateFilter(AnnounceForm.confirm), AnnCb.filter())
     r.callback_query.register(on_cancel_broadcast, BcastCb.filter(F.action == "cancel"))
     return r
@@ -115,8 +118,9 @@ async def _control_screen(
         builder.button(text="📍 " + _("By district"), callback_data=AnnCb(action="dists"))
         builder.button(text="✅ " + _("Send"), callback_data=AnnCb(action="send"))
         builder.button(text="🕒 " + _("Schedule"), callback_data=AnnCb(action="schedule"))
+        builder.button(text="⏰ " + _("Deadline"), callback_data=AnnCb(action="deadline"))
         builder.button(text="✖️ " + _("Cancel"), callback_data=AnnCb(action="cancel"))
-        builder.adjust(3, 3)
+        builder.adjust(3, 4)
     label = audience_label(draft.audience, campaign, lang)
     text = (
         "☝️ "
@@ -124,7 +128,29 @@ async def _control_screen(
         + "\n\n"
         + _("Audience: {audience} — {n} subscribers.").format(audience=label, n=size)
     )
+    if draft.deadline is not None:
+        text += "\n" + _("Deadline: {time} ({local}); what is not sent by then is not sent.").format(
+            time=f"{draft.deadline.astimezone(campaign.tz):%Y-%m-%d %H:%M}", local=local_time(campaign, lang)
+        )
     return Screen(text, builder.as_markup())
+
+
+def plan_warning(delivery_plan: DeliveryPlan, paid_would_fit: bool, campaign: Campaign) -> str | None:
+    """The advice when a broadcast cannot finish by its deadline (None when it can)."""
+    if delivery_plan.fits or delivery_plan.deadline is None or delivery_plan.latest_start is None:
+        return None
+    tz = campaign.tz
+    text = "⚠️ " + _(
+        "At {rate} messages a second it finishes at {finish}, after its deadline {deadline}: start at {start}"
+    ).format(
+        rate=f"{delivery_plan.rate:g}",
+        finish=f"{delivery_plan.finish.astimezone(tz):%Y-%m-%d %H:%M}",
+        deadline=f"{delivery_plan.deadline.astimezone(tz):%Y-%m-%d %H:%M}",
+        start=f"{delivery_plan.latest_start.astimezone(tz):%Y-%m-%d %H:%M}",
+    )
+    if paid_would_fit:
+        text += _(", or switch on paid broadcasts (BROADCAST_PAID)")
+    return text + "."
 
 
 async def on_announcement(
@@ -205,13 +231,32 @@ async def on_announce_button(
                 ).format(local=local_time(campaign, lang), example=example)
             ),
         )
+    elif action == "deadline":
+        await state.set_state(AnnounceForm.deadline)
+        await query.answer()
+        example = (clock.now().astimezone(campaign.tz) + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+        await show(
+            query,
+            Screen(
+                "⏰ "
+                + _(
+                    "By when must it reach subscribers? Send the date and time ({local}), for example {example}: "
+                    "what is not sent by then is not sent. /cancel to stop."
+                ).format(local=local_time(campaign, lang), example=example)
+            ),
+        )
     elif action == "send" and isinstance(query.message, Message):
         await state.clear()
+        warning = plan_warning(
+            delivery_plan := await announcements.plan(draft), announcements.paid_would_fit(delivery_plan), campaign
+        )
         # The control message becomes the progress message; from here on only the engine's
         # reporter edits it (so a fast broadcast's final report cannot be overwritten).
         await show(query, Screen("⏳ " + _("Starting the broadcast…")))
         await announcements.send(admin, draft, progress=(query.message.chat.id, query.message.message_id))
         await query.answer(_("Sending started"))
+        if warning is not None:
+            await send(query.message, Screen(warning))
     else:
         await answer_stale(query)
 
@@ -235,15 +280,49 @@ async def on_schedule_time(
     if draft is None:  # the conversation's data is gone: start again
         await send(message, Screen(stale()))
         return
+    if draft.deadline is not None and draft.deadline <= moment:
+        await state.set_state(AnnounceForm.schedule)
+        await send(message, Screen("🕒 " + _("Please send a time before the deadline, or /cancel.")))
+        return
     note = await send(message, Screen("🕒 " + _("Scheduling…")))
     record = await announcements.schedule(message.from_user.id, draft, moment, progress=(note.chat.id, note.message_id))
+    delivery_plan = await announcements.plan(draft, moment)
     text = "🕒 " + _("Broadcast #{id} is scheduled for {time} ({local}); audience: {audience}.").format(
         id=record.id,
         time=moment.strftime("%Y-%m-%d %H:%M"),
         local=local_time(campaign, lang),
         audience=audience_label(draft.audience, campaign, lang),
     )
+    text += "\n" + _("Estimated finish: {time}.").format(time=f"{delivery_plan.finish.astimezone(campaign.tz):%H:%M}")
+    warning = plan_warning(delivery_plan, announcements.paid_would_fit(delivery_plan), campaign)
+    if warning is not None:
+        text += "\n\n" + warning
     await note.edit_text(text, reply_markup=progress_markup(record))
+
+
+async def on_deadline_time(
+    message: Message,
+    state: FSMContext,
+    clock: Clock,
+    announcements: AnnouncementService,
+    content: ContentStore,
+    lang: Lang,
+) -> None:
+    campaign = content.current.campaign
+    assert message.from_user is not None and message.text is not None
+    moment = parse_start(message.text, campaign.tz, clock.now())
+    if moment is None:
+        await send(message, Screen("⏰ " + _("Please send a future date and time as YYYY-MM-DD HH:MM, or /cancel.")))
+        return
+    draft = announcements.draft(await state.get_data())
+    if draft is None:  # the conversation's data is gone: start again
+        await state.clear()
+        await send(message, Screen(stale()))
+        return
+    draft = await announcements.set_deadline(message.from_user.id, draft, moment)
+    await state.set_data(draft.to_data())
+    await state.set_state(AnnounceForm.confirm)
+    await send(message, await _control_screen(draft, announcements, campaign, lang))
 
 
 # ---------------------------------------------------------------- /broadcasts and cancelling
@@ -265,12 +344,20 @@ async def _broadcasts_screen(announcements: AnnouncementService, content: Conten
     builder = InlineKeyboardBuilder()
     for record, counts in recent:
         moment = (record.start_at if record.status == BroadcastStatus.SCHEDULED else record.created_at).astimezone(tz)
-        lines.append(
+        line = (
             f"#{record.id} · {statuses.get(record.status, escape(record.status))} · {moment:%Y-%m-%d %H:%M} · "
             + audience_label(record.audience, campaign, lang)
             + " · "
             + _("sent {sent} of {total}").format(sent=counts.sent, total=counts.total)
         )
+        finish = await announcements.estimated_finish(record, counts)
+        if finish is not None:
+            line += " · " + _("finishes about {time}").format(time=f"{finish.astimezone(tz):%H:%M}")
+            if record.deadline is not None and finish > record.deadline:
+                line += " ⚠️ " + _("after its deadline {time}").format(time=f"{record.deadline.astimezone(tz):%H:%M}")
+        if counts.expired:
+            line += " · " + _("not sent by the deadline: {n}").format(n=counts.expired)
+        lines.append(line)
         if record.status.active:
             builder.button(
                 text="✖️ " + _("Cancel #{id}").format(id=record.id),

@@ -81,6 +81,8 @@ def progress_text(progress: BroadcastProgress, campaign: Campaign, lang: Lang) -
     ]
     if counts.cancelled:
         lines.append(_("Not sent (cancelled): {n}").format(n=counts.cancelled))
+    if counts.expired:
+        lines.append(_("Not sent by the deadline: {n}").format(n=counts.expired))
     if progress.final:
         if record.started_at and record.finished_at:
             lines.append(

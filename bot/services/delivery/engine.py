@@ -210,8 +210,9 @@ class DeliveryEngine:
         return BroadcastProgress(record, counts, rate, eta, final)
 
     def plan(self, recipients: int, *, wanted: datetime, deadline: datetime | None) -> DeliveryPlan:
-        """When a broadcast to ``recipients`` starting at ``wanted`` finishes at this engine's rate."""
-        return plan(recipients, self.rate, wanted=wanted, deadline=deadline)
+        """When a broadcast to ``recipients`` starting at ``wanted`` (never moved: the admin's choice)
+        finishes at this engine's rate, against ``deadline``."""
+        return plan(recipients, self.rate, wanted=wanted, deadline=deadline, earliest=wanted)
 
     def estimated_finish(self, record: BroadcastRecord, counts: DeliveryCounts, recipients: int) -> datetime | None:
         """When a scheduled or running broadcast will be done, at the recent rate (the configured
