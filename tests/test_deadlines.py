@@ -23,7 +23,15 @@ from bot.devtools.fake_api import FakeTelegram
 from bot.services.delivery import SENT, DeliveryEngine, MessageSender, SendOutcome
 from bot.services.delivery.planner import PAID_RATE, plan, send_time
 from bot.services.reminders import plan_advice, reminder_window
-from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastMessage, BroadcastStatus, MessageKind
+from bot.storage import Storage
+from bot.storage.broadcasts import (
+    ALL_SUBSCRIBERS,
+    BroadcastMessage,
+    BroadcastStatus,
+    DeliveryResult,
+    DeliveryStatus,
+    MessageKind,
+)
 from bot.storage.schema import subscriptions, users
 from bot.storage.sql import SqlStorage
 from tests.conftest import ADMIN_ID, ALMATY, BEFORE, RunningBot, almaty, no_errors, sqlite_database
@@ -145,7 +153,7 @@ def text(words: str) -> BroadcastMessage:
 
 
 @pytest.fixture
-async def storage(tmp_path: Path) -> AsyncIterator[SqlStorage]:
+async def store(tmp_path: Path) -> AsyncIterator[SqlStorage]:
     store = SqlStorage(sqlite_database(tmp_path / "deadlines.sqlite3"))
     await store.connect()
     yield store
@@ -162,11 +170,11 @@ def engine_for(sends: Sends, storage: SqlStorage, clock: ManualClock, rate: floa
     return DeliveryEngine(sends, storage, clock, rate=rate, chat_pacing=False, status_seconds=0.05, poll_seconds=0.05)
 
 
-async def test_a_reminder_past_its_deadline_is_not_sent_and_is_counted(storage: SqlStorage) -> None:
-    await subscribe(storage, range(1, 31))
+async def test_a_reminder_past_its_deadline_is_not_sent_and_is_counted(store: SqlStorage) -> None:
+    await subscribe(store, range(1, 31))
     clock = ManualClock(BEFORE)
     sends = Sends()
-    engine = engine_for(sends, storage, clock)
+    engine = engine_for(sends, store, clock)
     # scheduled before the bot went down; it comes back after the deadline
     record = await engine.create_broadcast(
         text("Polls close at 20:00"), ALL_SUBSCRIBERS, start_at=BEFORE, deadline=BEFORE + timedelta(hours=1)
@@ -178,18 +186,18 @@ async def test_a_reminder_past_its_deadline_is_not_sent_and_is_counted(storage: 
     finally:
         await engine.stop()
     assert final.status is BroadcastStatus.DONE and final.deadline == BEFORE + timedelta(hours=1)
-    counts = await storage.delivery_counts(record.id)
+    counts = await store.delivery_counts(record.id)
     assert (counts.total, counts.expired, counts.sent, counts.pending) == (30, 30, 0, 0)
     assert sends.log == []
-    summary, queued = await storage.delivery_summary(BEFORE)
+    summary, queued = await store.delivery_summary(BEFORE)
     assert summary.get("expired") == 30 and queued == 0
 
 
-async def test_what_is_left_when_the_deadline_passes_mid_way_is_not_sent(storage: SqlStorage) -> None:
-    await subscribe(storage, range(1, 41))
+async def test_what_is_left_when_the_deadline_passes_mid_way_is_not_sent(store: SqlStorage) -> None:
+    await subscribe(store, range(1, 41))
     clock = ManualClock(BEFORE)
     sends = Sends(held={"Two hours left"})
-    engine = engine_for(sends, storage, clock, rate=100.0)
+    engine = engine_for(sends, store, clock, rate=100.0)
     await engine.start()
     try:
         record = await engine.create_broadcast(
@@ -201,17 +209,17 @@ async def test_what_is_left_when_the_deadline_passes_mid_way_is_not_sent(storage
         final = await engine.wait_finished(record.id, timeout=20)
     finally:
         await engine.stop()
-    counts = await storage.delivery_counts(record.id)
+    counts = await store.delivery_counts(record.id)
     assert final.status is BroadcastStatus.DONE and counts.pending == 0
     assert counts.sent == len(sends.log) < 40  # the ones in flight were sent; nothing after the deadline
     assert counts.expired == 40 - counts.sent
 
 
-async def test_an_announcement_does_not_delay_a_due_reminder(storage: SqlStorage) -> None:
-    await subscribe(storage, range(1, 101))
+async def test_an_announcement_does_not_delay_a_due_reminder(store: SqlStorage) -> None:
+    await subscribe(store, range(1, 101))
     clock = ManualClock(BEFORE)
     sends = Sends(held={"announcement"})
-    engine = engine_for(sends, storage, clock)
+    engine = engine_for(sends, store, clock)
     await engine.start()
     try:
         announcement = await engine.create_broadcast(text("announcement"), ALL_SUBSCRIBERS)  # no deadline
@@ -221,7 +229,7 @@ async def test_an_announcement_does_not_delay_a_due_reminder(storage: SqlStorage
         )
         sends.hold.set()
         await engine.wait_finished(reminder.id, timeout=20)
-        left = (await storage.delivery_counts(announcement.id)).pending
+        left = (await store.delivery_counts(announcement.id)).pending
         final = await engine.wait_finished(announcement.id, timeout=20)
     finally:
         await engine.stop()
@@ -232,11 +240,11 @@ async def test_an_announcement_does_not_delay_a_due_reminder(storage: SqlStorage
     assert sum(said == "announcement" for said, _chat in sends.log[: last_reminder + 1]) < 50
 
 
-async def test_a_sooner_deadline_goes_first_and_an_event_notice_before_a_large_broadcast(storage: SqlStorage) -> None:
-    await subscribe(storage, range(1, 101))
+async def test_a_sooner_deadline_goes_first_and_an_event_notice_before_a_large_broadcast(store: SqlStorage) -> None:
+    await subscribe(store, range(1, 101))
     clock = ManualClock(BEFORE)
     sends = Sends(held={"later"})
-    engine = engine_for(sends, storage, clock)
+    engine = engine_for(sends, store, clock)
     await engine.start()
     try:
         later = await engine.create_broadcast(text("later"), ALL_SUBSCRIBERS, deadline=BEFORE + timedelta(hours=5))
@@ -328,3 +336,45 @@ async def test_a_reminder_starts_early_when_its_audience_needs_it(running: Runni
     assert running.app is not None
     record = await running.app.storage.get_broadcast_by_key("reminder:kz-referendum-2026:day-close:en")
     assert record is not None and record.deadline == almaty(2026, 3, 15, 20, 0)
+
+
+# --------------------------------------------------------------------------- storage, on both backends
+async def test_the_due_broadcasts_rank_notices_then_deadlines_and_expire_counts_what_was_left(
+    storage: Storage,
+) -> None:
+    for user_id in (1, 2, 3):
+        await storage.touch_user(user_id, "en", BEFORE)
+        await storage.subscribe(user_id, "en", BEFORE)
+
+    async def create(words: str, deadline: timedelta | None, start: timedelta = timedelta(0)) -> int:
+        record, _created = await storage.create_broadcast(
+            text(words),
+            ALL_SUBSCRIBERS,
+            created_by=None,
+            now=BEFORE,
+            start_at=BEFORE + start,
+            deadline=BEFORE + deadline if deadline is not None else None,
+        )
+        return record.id
+
+    endless = await create("announcement", None)
+    later = await create("later", timedelta(hours=5))
+    sooner = await create("sooner", timedelta(hours=1))
+    await create("not yet", timedelta(minutes=30), start=timedelta(hours=1))  # not due: never ranked
+    await storage.start_broadcast(endless, BEFORE)  # running already: it still yields to deadlines
+    ranked = await storage.next_due_broadcast(BEFORE)
+    assert ranked is not None and ranked.id == sooner and ranked.deadline == BEFORE + timedelta(hours=1)
+    notice, _created = await storage.create_notice_broadcast(
+        text("notice"), [2], key="event:x", label="event x", created_by=None, now=BEFORE
+    )
+    first = await storage.next_due_broadcast(BEFORE)
+    assert first is not None and first.id == notice.id and first.notice
+
+    await storage.start_broadcast(later, BEFORE)
+    await storage.record_deliveries(later, [DeliveryResult(1, DeliveryStatus.SENT)], BEFORE)
+    assert await storage.expire_broadcast(later, BEFORE + timedelta(hours=5)) == 2
+    counts = await storage.delivery_counts(later)
+    assert (counts.sent, counts.expired, counts.pending) == (1, 2, 0)
+    record = await storage.get_broadcast(later)
+    assert record is not None and record.status is BroadcastStatus.DONE
+    assert await storage.expire_broadcast(later, BEFORE + timedelta(hours=6)) == 0  # once
