@@ -32,6 +32,7 @@ from bot.services.announcements import AnnouncementService, Draft, audience_toke
 from bot.services.delivery.planner import DeliveryPlan
 from bot.services.desk import DeskService
 from bot.services.pictures import PictureService
+from bot.services.reminders import ReminderService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
 from bot.telegram.filters import IsAdmin, Magic
@@ -328,12 +329,34 @@ async def on_deadline_time(
 # ---------------------------------------------------------------- /broadcasts and cancelling
 
 
-async def _broadcasts_screen(announcements: AnnouncementService, content: ContentStore, lang: Lang) -> Screen:
+async def _reminder_lines(reminders: ReminderService | None, campaign: Campaign, limit: int = 3) -> list[str]:
+    """The next campaign reminders with their plan: start, estimated finish, deadline."""
+    if reminders is None:
+        return []
+    plans = (await reminders.plans())[:limit]
+    if not plans:
+        return []
+    tz = campaign.tz
+    lines = ["", "⏰ " + _("Next campaign reminders:")]
+    for reminder, delivery_plan in plans:
+        line = f"{escape(reminder.id)} · {delivery_plan.start.astimezone(tz):%Y-%m-%d %H:%M} · " + _(
+            "finishes about {time}"
+        ).format(time=f"{delivery_plan.finish.astimezone(tz):%H:%M}")
+        if delivery_plan.deadline is not None and not delivery_plan.fits:
+            line += " ⚠️ " + _("after its deadline {time}").format(time=f"{delivery_plan.deadline.astimezone(tz):%H:%M}")
+        lines.append(line)
+    return lines
+
+
+async def _broadcasts_screen(
+    announcements: AnnouncementService, content: ContentStore, lang: Lang, reminders: ReminderService | None = None
+) -> Screen:
     campaign = content.current.campaign
     tz = campaign.tz
     recent = await announcements.recent(10)
+    upcoming = await _reminder_lines(reminders, campaign)
     if not recent:
-        return Screen("📭 " + _("No broadcasts yet."))
+        return Screen("\n".join(["📭 " + _("No broadcasts yet."), *upcoming]))
     statuses = {
         BroadcastStatus.SCHEDULED: "🕒 " + _("scheduled"),
         BroadcastStatus.RUNNING: "📣 " + _("sending"),
@@ -363,16 +386,21 @@ async def _broadcasts_screen(announcements: AnnouncementService, content: Conten
                 text="✖️ " + _("Cancel #{id}").format(id=record.id),
                 callback_data=BcastCb(action="cancel", id=record.id, where="l"),
             )
+    lines.extend(upcoming)
     builder.adjust(2)
     return Screen("\n".join(lines), builder.as_markup())
 
 
 async def on_broadcasts(
-    message: Message, announcements: AnnouncementService, content: ContentStore, lang: Lang
+    message: Message,
+    announcements: AnnouncementService,
+    content: ContentStore,
+    lang: Lang,
+    reminders: ReminderService | None = None,
 ) -> None:
     assert message.from_user is not None
     await announcements.audit(message.from_user.id, "broadcasts.view")
-    await send(message, await _broadcasts_screen(announcements, content, lang))
+    await send(message, await _broadcasts_screen(announcements, content, lang, reminders))
 
 
 async def on_cancel_broadcast(
@@ -381,11 +409,12 @@ async def on_cancel_broadcast(
     announcements: AnnouncementService,
     content: ContentStore,
     lang: Lang,
+    reminders: ReminderService | None = None,
 ) -> None:
     cancelled = await announcements.cancel(query.from_user.id, callback_data.id)
     await query.answer(_("Cancelled") if cancelled else _("This broadcast has already ended."))
     if callback_data.where == "l":
-        await show(query, await _broadcasts_screen(announcements, content, lang))
+        await show(query, await _broadcasts_screen(announcements, content, lang, reminders))
     else:  # a running broadcast's final report comes from the engine; anything else is shown now
         progress = await announcements.progress(callback_data.id)
         if progress is not None and progress.final:

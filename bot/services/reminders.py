@@ -179,13 +179,13 @@ class ReminderService:
             [await self.storage.audience_size(ReminderAudience(lang, scope, campaign.voting_day)) for lang in LANGUAGES]
         )
 
-    async def plan_of(self, reminder: Reminder) -> DeliveryPlan:
-        """The reminder's plan with its audience as counted in the last ``PLAN_SECONDS``; a plan
-        that cannot finish by its deadline is logged once as a warning."""
+    async def plan_of(self, reminder: Reminder, *, fresh: bool = False) -> DeliveryPlan:
+        """The reminder's plan with its audience as counted in the last ``PLAN_SECONDS`` (``fresh``:
+        counted now); a plan that cannot finish by its deadline is logged once as a warning."""
         now = self.clock.now()
         key = (self.campaign.id, reminder.id)
         cached = self._plans.get(key)
-        if cached is not None and now - cached[0] < timedelta(seconds=PLAN_SECONDS):
+        if not fresh and cached is not None and now - cached[0] < timedelta(seconds=PLAN_SECONDS):
             return cached[1]
         delivery_plan = self.plan_for(reminder, await self.recipients(reminder))
         self._plans[key] = (now, delivery_plan)
@@ -195,10 +195,13 @@ class ReminderService:
         return delivery_plan
 
     async def plans(self) -> list[tuple[Reminder, DeliveryPlan]]:
-        """The plans of the reminders still ahead (for ``/broadcasts`` and the start-up log)."""
+        """The plans of the reminders still ahead, their audiences counted now (for ``/broadcasts``
+        and the start-up log)."""
         now = self.clock.now()
-        ahead = [r for r, _m in self.schedule() if reminder_window(self.campaign, r)[1] > now]
-        return [(reminder, await self.plan_of(reminder)) for reminder in ahead if not self.campaign.passed("end", now)]
+        if self.campaign.passed("end", now):
+            return []
+        ahead = [reminder for reminder, moment in self.schedule() if moment > now]
+        return [(reminder, await self.plan_of(reminder, fresh=True)) for reminder in ahead]
 
     async def fire(self, reminder_id: str) -> Outcome:
         """Create the reminder's broadcasts if it is due now (idempotent): at its planned start
