@@ -9,10 +9,21 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime", "bench.cli", "bench.pictures"]
+SUITES = [
+    "bench.faq",
+    "bench.delivery",
+    "bench.scale",
+    "bench.plan",
+    "bench.pacing",
+    "bench.runtime",
+    "bench.cli",
+    "bench.pictures",
+]
 TITLES = {
     "## Questions and answers": "bench.faq",
     "## Delivery engine": "bench.delivery",
+    "## Deliveries at scale": "bench.scale",
+    "## Reminder plans at scale": "bench.plan",
     "## Flood pacing": "bench.pacing",
     "## Production runtime": "bench.runtime",
     "## Command line": "bench.cli",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from bot.content.loader import load_content
 from bot.content.models import Campaign, Reminder
 from bot.devtools.fake_api import FakeTelegram
 from bot.services.delivery import SENT, DeliveryEngine, MessageSender, SendOutcome
-from bot.services.delivery.planner import PAID_RATE, plan, send_time
+from bot.services.delivery.planner import PAID_RATE, in_sequence, plan, send_time
 from bot.services.reminders import plan_advice, reminder_window
 from bot.storage import Storage
 from bot.storage.broadcasts import (
@@ -379,3 +379,18 @@ async def test_the_due_broadcasts_rank_notices_then_deadlines_and_expire_counts_
     record = await storage.get_broadcast(later)
     assert record is not None and record.status is BroadcastStatus.DONE
     assert await storage.expire_broadcast(later, BEFORE + timedelta(hours=6)) == 0  # once
+
+
+def test_two_reminders_to_a_million_on_one_day_are_planned_one_after_the_other(campaign: Campaign) -> None:
+    """The engine sends one broadcast at a time: the second reminder of voting day starts when the
+    first has finished, and the plan says it cannot finish before the polls close."""
+    day = reminder(campaign, "day")  # 08:30; the polls close at 21:00
+    earliest, deadline = reminder_window(campaign, day)
+    opening = plan(MILLION, 25, wanted=campaign.reminder_moment(day), deadline=deadline, earliest=earliest)
+    closing_time = campaign.closes_at - timedelta(hours=2)
+    closing = plan(MILLION, 25, wanted=closing_time, deadline=deadline, earliest=earliest)
+    assert closing.fits and closing.start < closing_time  # alone, it would start early enough
+    first, second = in_sequence([closing, opening])
+    assert first == opening and first.fits
+    assert second.start == opening.finish and not second.fits  # together they do not fit at 25/s
+    assert all(p.fits for p in in_sequence([replace(p, rate=PAID_RATE) for p in (opening, closing)]))

@@ -19,7 +19,7 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Localized, Reminder
-from bot.services.delivery.planner import PAID_RATE, QUIET_HOURS, DeliveryPlan, plan
+from bot.services.delivery.planner import PAID_RATE, QUIET_HOURS, DeliveryPlan, in_sequence, plan
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord, UserRecord
 from bot.storage.broadcasts import MessageKind, ReminderAudience, ReminderScope, UserAudience
@@ -195,13 +195,24 @@ class ReminderService:
         return delivery_plan
 
     async def plans(self) -> list[tuple[Reminder, DeliveryPlan]]:
-        """The plans of the reminders still ahead, their audiences counted now (for ``/broadcasts``
-        and the start-up log)."""
+        """The plans of the reminders still ahead, their audiences counted now, in order of start
+        and one after the other as the engine sends them (for ``/broadcasts`` and the start-up log)."""
         now = self.clock.now()
         if self.campaign.passed("end", now):
             return []
         ahead = [reminder for reminder, moment in self.schedule() if moment > now]
-        return [(reminder, await self.plan_of(reminder, fresh=True)) for reminder in ahead]
+        pairs = sorted([(r, await self.plan_of(r, fresh=True)) for r in ahead], key=lambda pair: pair[1].start)
+        result = list(zip([r for r, _p in pairs], in_sequence([p for _r, p in pairs]), strict=True))
+        for reminder, delivery_plan in result:  # one that fits alone may not after the one before it
+            key = (self.campaign.id, reminder.id)
+            if not delivery_plan.fits and key not in self._warned:
+                self._warned.add(key)
+                log.warning(
+                    "reminder %s (after the reminders before it): %s",
+                    reminder.id,
+                    plan_advice(delivery_plan, paid=self.paid),
+                )
+        return result
 
     async def fire(self, reminder_id: str) -> Outcome:
         """Create the reminder's broadcasts if it is due now (idempotent): at its planned start

@@ -9,7 +9,8 @@ start at 04:10, or switch on paid broadcasts"). ``/broadcasts`` shows the estima
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -95,3 +96,15 @@ def plan(
             start = latest if earliest is None else max(earliest, latest)
             start = min(start, wanted)
     return DeliveryPlan(recipients=recipients, rate=rate, wanted=wanted, start=start, deadline=deadline)
+
+
+def in_sequence(plans: Sequence[DeliveryPlan]) -> list[DeliveryPlan]:
+    """The plans as the engine carries them out, one broadcast at a time: in order of start, each
+    starts no earlier than the one before it finishes (two reminders to a million on the same day
+    share its hours). Returned in that order."""
+    done: list[DeliveryPlan] = []
+    for each in sorted(plans, key=lambda p: p.start):
+        if done and done[-1].finish > each.start:
+            each = replace(each, start=done[-1].finish)
+        done.append(each)
+    return done
