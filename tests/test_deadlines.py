@@ -317,26 +317,29 @@ async def test_an_impossible_deadline_is_reported_to_the_admin_when_scheduling(
 
 
 async def test_a_reminder_starts_early_when_its_audience_needs_it(running: RunningBot, fake: FakeTelegram) -> None:
-    """The voting-day 18:00 reminder ("two hours left") must be sent before the polls close at 20:00:
-    with an audience that takes 2 h 13 min at the rate the plans count with, it starts at 17:46."""
+    """The 10:00 reminder the day before voting day must be sent before the night (22:00): with an
+    audience that takes 12 h 13 min at the rate the plans count with, it starts at 09:46. A
+    voting-day reminder never moves: its text speaks of its hour."""
     from tests.test_reminders import at, service
 
     people = [fake.user(4100 + i, language_code="en") for i in range(4)]
     for user in people:
         await user.send("/subscribe")
     reminders = service(running)
-    reminders.rate = 4 / (2 * 3600 + 13 * 60 + 20)  # the four of them take as long as a big audience
-    close = next(r for r, _m in reminders.schedule() if r.id == "day-close")
-    planned = (await reminders.plan_of(close, fresh=True)).start
-    assert planned.astimezone(ALMATY).strftime("%H:%M") == "17:46"
+    reminders.rate = 4 / (12 * 3600 + 13 * 60 + 20)  # the four of them take as long as a big audience
+    by_id = {r.id: r for r, _m in reminders.schedule()}
+    planned = (await reminders.plan_of(by_id["d-1"], fresh=True)).start
+    assert planned.astimezone(ALMATY).strftime("%H:%M") == "09:46"
+    closing = await reminders.plan_of(by_id["day-close"], fresh=True)
+    assert closing.start == almaty(2026, 3, 15, 18, 0) and not closing.fits
     before = [len(user.bot_messages()) for user in people]
-    await at(running, almaty(2026, 3, 15, 17, 45))
+    await at(running, almaty(2026, 3, 14, 9, 45))
     assert [len(user.bot_messages()) for user in people] == before
-    await at(running, almaty(2026, 3, 15, 17, 47))
-    assert all("2 hours" in user.bot_messages()[-1].content for user in people)
+    await at(running, almaty(2026, 3, 14, 9, 47))
+    assert all("Tomorrow is voting day" in user.bot_messages()[-1].content for user in people)
     assert running.app is not None
-    record = await running.app.storage.get_broadcast_by_key("reminder:kz-referendum-2026:day-close:en")
-    assert record is not None and record.deadline == almaty(2026, 3, 15, 20, 0)
+    record = await running.app.storage.get_broadcast_by_key("reminder:kz-referendum-2026:d-1:en")
+    assert record is not None and record.deadline == almaty(2026, 3, 14, 22, 0)
 
 
 # --------------------------------------------------------------------------- storage, on both backends

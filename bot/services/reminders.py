@@ -35,7 +35,8 @@ def reminder_window(campaign: Campaign, reminder: Reminder) -> tuple[datetime, d
     it follows or waits for) to its deadline. The deadline comes from the timeline: a voting-day
     reminder's is the polls closing (worthless after); any other's the end of its day ("tomorrow"
     is wrong after midnight); and no campaign reminder goes out in the quiet hours (22:00-07:00),
-    unless the editors put the reminder itself there."""
+    unless the editors put the reminder itself there. A voting-day reminder never starts before
+    its own time: its text and status line speak of the hour."""
     moment = campaign.reminder_moment(reminder)
     begin, night = QUIET_HOURS.day_window(moment, campaign.tz)
     if reminder.scope == ReminderScope.VOTING_DAY.value:
@@ -48,6 +49,8 @@ def reminder_window(campaign: Campaign, reminder: Reminder) -> tuple[datetime, d
     for milestone in (reminder.milestone, reminder.from_):
         if milestone is not None:
             earliest = max(earliest, campaign.at(milestone))
+    if reminder.scope == ReminderScope.VOTING_DAY.value:
+        earliest = moment  # its text speaks of the hour ("polls close at 20:00", "2 hours left")
     return min(earliest, moment), deadline
 
 
