@@ -174,23 +174,28 @@ class ReminderService:
         moment = campaign.reminder_moment(reminder)
         return plan(recipients, self.rate, wanted=moment, deadline=deadline, earliest=earliest)
 
-    async def recipients(self, reminder: Reminder) -> int:
-        """How many subscribers ``reminder`` reaches now (every language: they share the rate)."""
-        campaign = self.campaign
-        scope = ReminderScope(reminder.scope)
-        return sum(
-            [await self.storage.audience_size(ReminderAudience(lang, scope, campaign.voting_day)) for lang in LANGUAGES]
-        )
+    async def recipients(self, scope: ReminderScope) -> int:
+        """How many subscribers a reminder of ``scope`` reaches now (every language: they share
+        the rate)."""
+        day = self.campaign.voting_day
+        return sum([await self.storage.audience_size(ReminderAudience(lang, scope, day)) for lang in LANGUAGES])
 
-    async def plan_of(self, reminder: Reminder, *, fresh: bool = False) -> DeliveryPlan:
+    async def plan_of(
+        self, reminder: Reminder, *, fresh: bool = False, counted: dict[ReminderScope, int] | None = None
+    ) -> DeliveryPlan:
         """The reminder's plan with its audience as counted in the last ``PLAN_SECONDS`` (``fresh``:
-        counted now); a plan that cannot finish by its deadline is logged once as a warning."""
+        counted now, or taken from ``counted``, the audiences by scope counted for this call); a
+        plan that cannot finish by its deadline is logged once as a warning."""
         now = self.clock.now()
         key = (self.campaign.id, reminder.id)
         cached = self._plans.get(key)
         if not fresh and cached is not None and now - cached[0] < timedelta(seconds=PLAN_SECONDS):
             return cached[1]
-        delivery_plan = self.plan_for(reminder, await self.recipients(reminder))
+        scope = ReminderScope(reminder.scope)
+        counted = {} if counted is None else counted
+        if scope not in counted:
+            counted[scope] = await self.recipients(scope)
+        delivery_plan = self.plan_for(reminder, counted[scope])
         self._plans[key] = (now, delivery_plan)
         if not delivery_plan.fits and key not in self._warned:
             self._warned.add(key)
@@ -204,7 +209,9 @@ class ReminderService:
         if self.campaign.passed("end", now):
             return []
         ahead = [reminder for reminder, moment in self.schedule() if moment > now]
-        pairs = sorted([(r, await self.plan_of(r, fresh=True)) for r in ahead], key=lambda pair: pair[1].start)
+        counted: dict[ReminderScope, int] = {}  # one count per scope, not per reminder
+        pairs = [(r, await self.plan_of(r, fresh=True, counted=counted)) for r in ahead]
+        pairs.sort(key=lambda pair: pair[1].start)
         result = list(zip([r for r, _p in pairs], in_sequence([p for _r, p in pairs]), strict=True))
         for reminder, delivery_plan in result:  # one that fits alone may not after the one before it
             key = (self.campaign.id, reminder.id)
