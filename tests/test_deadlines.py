@@ -397,3 +397,29 @@ def test_two_reminders_to_a_million_on_one_day_are_planned_one_after_the_other(c
     assert first == opening and first.fits
     assert second.start == opening.finish and not second.fits  # together they do not fit at 25/s
     assert all(p.fits for p in in_sequence([replace(p, rate=PAID_RATE) for p in (opening, closing)]))
+
+
+async def test_sending_now_with_a_deadline_it_cannot_meet_warns_and_shows_the_deadline(
+    running: RunningBot, fake: FakeTelegram
+) -> None:
+    await many_subscribers(running, 4000)
+    admin = fake.user(ADMIN_ID, language_code="en")
+    await admin.send("/announce")
+    control = (await admin.send("Open day at the commission")).replies[-1]
+    await admin.press(control, "Deadline")
+    control = (await admin.send("2026-03-12 12:01")).replies[-1]
+    sent = await admin.press(control, "Send")
+    (warning,) = [m.content for m in sent.replies if "⚠️" in m.content]
+    assert "finishes at 2026-03-12 12:02, after its deadline 2026-03-12 12:01: start at 2026-03-12 11:58" in warning
+    assert running.app is not None
+    record = await running.app.storage.get_broadcast(1)
+    assert record is not None and record.deadline == almaty(2026, 3, 12, 12, 1)
+
+    def progress_shows_the_deadline() -> bool:
+        return any(
+            call.method == "editMessageText" and "Deadline: 2026-03-12 12:01" in str(call.params.get("text"))
+            for call in fake.calls
+        )
+
+    await fake.wait_for(progress_shows_the_deadline)
+    await running.app.dispatcher["delivery"].cancel(record.id)  # the point is what the admin was told
