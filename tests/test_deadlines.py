@@ -21,7 +21,7 @@ from bot.content.loader import load_content
 from bot.content.models import Campaign, Reminder
 from bot.devtools.fake_api import FakeTelegram
 from bot.services.delivery import SENT, DeliveryEngine, MessageSender, SendOutcome
-from bot.services.delivery.planner import PAID_RATE, in_sequence, plan, send_time
+from bot.services.delivery.planner import PAID_RATE, Queued, finishes, in_sequence, plan, rank, send_time
 from bot.services.reminders import plan_advice, reminder_window
 from bot.storage import Storage
 from bot.storage.broadcasts import (
@@ -423,3 +423,29 @@ async def test_sending_now_with_a_deadline_it_cannot_meet_warns_and_shows_the_de
 
     await fake.wait_for(progress_shows_the_deadline)
     await running.app.dispatcher["delivery"].cancel(record.id)  # the point is what the admin was told
+
+
+def test_estimated_finishes_follow_the_engine_order() -> None:
+    """An announcement running since 12:00 to 90,000 (an hour at 25/s), a reminder due at 12:20 with a
+    deadline to 30,000 (20 min), and a notice at 12:30 to 3: the reminder takes over at 12:20, the
+    notice at 12:30 for a moment, and the announcement ends 20 min and 0.12 s later than alone."""
+    noon = BEFORE.replace(hour=12, minute=0)
+
+    def queued(key: int, start: datetime, messages: int, **kind: object) -> Queued:
+        deadline = kind.get("deadline")
+        assert deadline is None or isinstance(deadline, datetime)
+        return Queued(
+            key,
+            rank(notice=bool(kind.get("notice")), deadline=deadline, running=key == 1, start=start, key=key),
+            start,
+            messages,
+        )
+
+    announcement = queued(1, noon, 90_000)
+    reminder_ = queued(2, noon + timedelta(minutes=20), 30_000, deadline=noon + timedelta(hours=3))
+    notice = queued(3, noon + timedelta(minutes=30), 3, notice=True)
+    done = finishes([announcement, reminder_, notice], 25, noon)
+    assert done[3] == noon + timedelta(minutes=30, seconds=0.12)
+    assert done[2] == noon + timedelta(minutes=40, seconds=0.12)
+    assert done[1] == noon + timedelta(hours=1, minutes=20, seconds=0.12)
+    assert finishes([announcement], 25, noon + timedelta(minutes=5)) == {1: noon + timedelta(hours=1, minutes=5)}

@@ -365,6 +365,7 @@ async def _broadcasts_screen(
     }
     lines = ["📋 " + _("Recent broadcasts:")]
     builder = InlineKeyboardBuilder()
+    finishes = await announcements.estimated_finishes(recent)
     for record, counts in recent:
         moment = (record.start_at if record.status == BroadcastStatus.SCHEDULED else record.created_at).astimezone(tz)
         line = (
@@ -373,7 +374,7 @@ async def _broadcasts_screen(
             + " · "
             + _("sent {sent} of {total}").format(sent=counts.sent, total=counts.total)
         )
-        finish = await announcements.estimated_finish(record, counts)
+        finish = finishes.get(record.id)
         if finish is not None:
             line += " · " + _("finishes about {time}").format(time=f"{finish.astimezone(tz):%H:%M}")
             if record.deadline is not None and finish > record.deadline:

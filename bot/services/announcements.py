@@ -24,13 +24,14 @@ from bot.clock import Clock
 from bot.config import LANGUAGES
 from bot.content import ContentStore
 from bot.services.delivery import BroadcastProgress
-from bot.services.delivery.planner import PAID_RATE, DeliveryPlan
+from bot.services.delivery.planner import PAID_RATE, DeliveryPlan, Queued, finishes, rank
 from bot.storage import Storage
 from bot.storage.broadcasts import (
     ALL_SUBSCRIBERS,
     Audience,
     BroadcastMessage,
     BroadcastRecord,
+    BroadcastStatus,
     DeliveryCounts,
     DistrictAudience,
     LanguageAudience,
@@ -119,7 +120,8 @@ class Broadcasts(Protocol):
 
     def plan(self, recipients: int, *, wanted: datetime, deadline: datetime | None) -> DeliveryPlan: ...
 
-    def estimated_finish(self, record: BroadcastRecord, counts: DeliveryCounts, recipients: int) -> datetime | None: ...
+    @property
+    def rate(self) -> float: ...
 
     @property
     def paid(self) -> bool: ...
@@ -186,17 +188,22 @@ class AnnouncementService:
         """Paid broadcasts (not on now) would finish it by its deadline."""
         return not self.broadcasts.paid and delivery_plan.fits_at(PAID_RATE)
 
-    async def estimated_finish(self, record: BroadcastRecord, counts: DeliveryCounts) -> datetime | None:
-        """When a scheduled or running broadcast will be done (None once it has ended)."""
-        if record.status.ended:
-            return None
-        recipients = counts.total
-        if not recipients:  # scheduled: its delivery rows are written when it starts
-            try:
-                recipients = await self.size(record.audience)
-            except ValueError:  # a notice's recipients exist only as rows
-                recipients = 0
-        return self.broadcasts.estimated_finish(record, counts, recipients)
+    async def estimated_finishes(self, broadcasts: list[tuple[BroadcastRecord, DeliveryCounts]]) -> dict[int, datetime]:
+        """When each of these broadcasts not ended will be done, sent one at a time in the engine's
+        order at the configured rate (a reminder due sooner takes over from a running announcement)."""
+        queue: list[Queued] = []
+        for record, counts in broadcasts:
+            if record.status.ended:
+                continue
+            messages = counts.pending
+            if record.status == BroadcastStatus.SCHEDULED:  # its delivery rows are written when it starts
+                messages = counts.total if record.notice else await self.size(record.audience)
+            running = record.status == BroadcastStatus.RUNNING
+            order = rank(
+                notice=record.notice, deadline=record.deadline, running=running, start=record.start_at, key=record.id
+            )
+            queue.append(Queued(record.id, order, record.start_at, messages))
+        return finishes(queue, self.broadcasts.rate, self.clock.now())
 
     # ---------------------------------------------------------------- writes (audited)
     async def audit(self, admin: int, action: str, details: str = "") -> None:

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.services.delivery.gate import SendGate
-from bot.services.delivery.planner import DeliveryPlan, plan, send_time
+from bot.services.delivery.planner import DeliveryPlan, plan
 from bot.services.delivery.ports import Sender
 from bot.services.delivery.run import FLUSH_SECONDS, BroadcastRun
 from bot.services.pacing import ChatPacer
@@ -213,19 +213,6 @@ class DeliveryEngine:
         """When a broadcast to ``recipients`` starting at ``wanted`` (never moved: the admin's choice)
         finishes at this engine's rate, against ``deadline``."""
         return plan(recipients, self.rate, wanted=wanted, deadline=deadline, earliest=wanted)
-
-    def estimated_finish(self, record: BroadcastRecord, counts: DeliveryCounts, recipients: int) -> datetime | None:
-        """When a scheduled or running broadcast will be done, at the recent rate (the configured
-        one before it has one); None when it has ended. ``recipients``: a scheduled broadcast's
-        audience size now (its delivery rows are written when it starts)."""
-        if record.status.ended:
-            return None
-        now = self.clock.now()
-        if record.status == BroadcastStatus.SCHEDULED:
-            return max(now, record.start_at) + send_time(recipients, self.rate)
-        sending = self._active is not None and self._active.record.id == record.id
-        rate = self.current_rate() if sending else 0.0
-        return now + send_time(counts.pending, rate if rate > 0 else self.rate)
 
     def current_rate(self, seconds: float = 5.0) -> float:
         now = asyncio.get_running_loop().time()

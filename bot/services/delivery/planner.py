@@ -108,3 +108,56 @@ def in_sequence(plans: Sequence[DeliveryPlan]) -> list[DeliveryPlan]:
             each = replace(each, start=done[-1].finish)
         done.append(each)
     return done
+
+
+Rank = tuple[int, int, float, int, float, int]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A broadcast still to be sent, for :func:`finishes`: ``messages`` left from ``start`` on."""
+
+    key: int
+    rank: Rank  # smaller goes first (the engine's order: see :func:`rank`)
+    start: datetime
+    messages: int
+
+
+def rank(*, notice: bool, deadline: datetime | None, running: bool, start: datetime, key: int) -> Rank:
+    """The engine's order among due broadcasts (``next_due_broadcast``): event notices, then the
+    soonest deadline (none last), then a running one, then the earliest start."""
+    return (
+        0 if notice else 1,
+        0 if deadline is not None else 1,
+        deadline.timestamp() if deadline is not None else 0.0,
+        0 if running else 1,
+        start.timestamp(),
+        key,
+    )
+
+
+def finishes(queue: Sequence[Queued], rate: float, now: datetime) -> dict[int, datetime]:
+    """When each queued broadcast finishes as the engine sends them at ``rate``: one at a time, the
+    first-ranked of those whose start has come, and a higher-ranked one that comes due takes over
+    (the one it interrupts resumes after it)."""
+    left = {q.key: float(q.messages) for q in queue}
+    due = {q.key: max(q.start, now) for q in queue}
+    done: dict[int, datetime] = {}
+    moment = now
+    while len(done) < len(queue):
+        waiting = [q for q in queue if q.key not in done]
+        ready = [q for q in waiting if due[q.key] <= moment]
+        if not ready:
+            moment = min(due[q.key] for q in waiting)
+            continue
+        top = min(ready, key=lambda q: q.rank)
+        end = moment + timedelta(seconds=left[top.key] / rate)
+        overtaking = [due[q.key] for q in waiting if moment < due[q.key] < end and q.rank < top.rank]
+        if overtaking:
+            until = min(overtaking)
+            left[top.key] -= (until - moment).total_seconds() * rate
+            moment = until
+        else:
+            done[top.key] = end
+            moment = end
+    return done
