@@ -295,6 +295,7 @@ async def test_an_impossible_deadline_is_reported_to_the_admin_when_scheduling(
     assert "Deadline: 2026-03-12 12:31 (Almaty time)" in control.content and "4000 subscribers" in control.content
 
     await admin.press(control, "Schedule")
+    assert "before the deadline" in (await admin.send("2026-03-12 12:45")).text  # after it: asked again
     scheduled = (await admin.send("2026-03-12 12:30")).text
     assert "scheduled for 2026-03-12 12:30" in scheduled and "Estimated finish: 12:32" in scheduled
     assert (

@@ -277,13 +277,12 @@ async def on_schedule_time(
         await send(message, Screen("🕒 " + _("Please send a future date and time as YYYY-MM-DD HH:MM, or /cancel.")))
         return
     draft = announcements.draft(await state.get_data())
+    if draft is not None and draft.deadline is not None and draft.deadline <= moment:
+        await send(message, Screen("🕒 " + _("Please send a time before the deadline, or /cancel.")))
+        return  # still waiting for the start time, the draft kept
     await state.clear()
     if draft is None:  # the conversation's data is gone: start again
         await send(message, Screen(stale()))
-        return
-    if draft.deadline is not None and draft.deadline <= moment:
-        await state.set_state(AnnounceForm.schedule)
-        await send(message, Screen("🕒 " + _("Please send a time before the deadline, or /cancel.")))
         return
     note = await send(message, Screen("🕒 " + _("Scheduling…")))
     record = await announcements.schedule(message.from_user.id, draft, moment, progress=(note.chat.id, note.message_id))
