@@ -19,7 +19,8 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Localized, Reminder
-from bot.services.delivery.planner import PAID_RATE, QUIET_HOURS, DeliveryPlan, in_sequence, plan
+from bot.services.delivery.planner import PAID_RATE, QUIET_HOURS, DeliveryPlan, in_sequence
+from bot.services.delivery.planner import plan as plan_delivery
 from bot.storage import Storage
 from bot.storage.base import Audience, BroadcastMessage, BroadcastRecord, UserRecord
 from bot.storage.broadcasts import MessageKind, ReminderAudience, ReminderScope, UserAudience
@@ -165,14 +166,14 @@ class ReminderService:
     def message(self, reminder: Reminder, lang: Lang, moment: datetime) -> str:
         return self.texts.reminder(self.campaign, reminder, lang, moment)
 
-    def plan_for(self, reminder: Reminder, recipients: int) -> DeliveryPlan:
+    def delivery_plan(self, reminder: Reminder, recipients: int) -> DeliveryPlan:
         """When ``reminder`` to ``recipients`` starts and finishes: at its time, or earlier when it
         would not finish by its deadline at the rate, never before its window
         (:func:`reminder_window`)."""
         campaign = self.campaign
         earliest, deadline = reminder_window(campaign, reminder)
         moment = campaign.reminder_moment(reminder)
-        return plan(recipients, self.rate, wanted=moment, deadline=deadline, earliest=earliest)
+        return plan_delivery(recipients, self.rate, wanted=moment, deadline=deadline, earliest=earliest)
 
     async def recipients(self, scope: ReminderScope) -> int:
         """How many subscribers a reminder of ``scope`` reaches now (every language: they share
@@ -195,7 +196,7 @@ class ReminderService:
         counted = {} if counted is None else counted
         if scope not in counted:
             counted[scope] = await self.recipients(scope)
-        delivery_plan = self.plan_for(reminder, counted[scope])
+        delivery_plan = self.delivery_plan(reminder, counted[scope])
         self._plans[key] = (now, delivery_plan)
         if not delivery_plan.fits and key not in self._warned:
             self._warned.add(key)
