@@ -9,10 +9,23 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-SUITES = ["bench.faq", "bench.delivery", "bench.pacing", "bench.runtime", "bench.cli", "bench.pictures"]
+SUITES = [
+    "bench.faq",
+    "bench.delivery",
+    "bench.scale",
+    "bench.plan",
+    "bench.voting_day",
+    "bench.pacing",
+    "bench.runtime",
+    "bench.cli",
+    "bench.pictures",
+]
 TITLES = {
     "## Questions and answers": "bench.faq",
     "## Delivery engine": "bench.delivery",
+    "## Deliveries at scale": "bench.scale",
+    "## Reminder plans at scale": "bench.plan",
+    "## Voting day at a million subscribers (compressed clock)": "bench.voting_day",
     "## Flood pacing": "bench.pacing",
     "## Production runtime": "bench.runtime",
     "## Command line": "bench.cli",

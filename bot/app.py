@@ -233,6 +233,8 @@ async def create_app(
         clock,
         ReminderRenderer(i18n, settings.default_language),
         grace=timedelta(seconds=settings.reminder_grace_seconds),
+        rate=settings.broadcast_rate,
+        paid=settings.broadcast_paid,
     )
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
     answers = AnswerLoop(

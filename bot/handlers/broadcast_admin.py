@@ -30,10 +30,12 @@ from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats
 from bot.handlers.texts import local_time
 from bot.i18n import LANGUAGE_NAMES, _
 from bot.services.announcements import AnnouncementService, Draft, audience_token, parse_start
+from bot.services.delivery.planner import DeliveryPlan
 from bot.services.desk import DeskService
 from bot.services.guest import GuestService
 from bot.services.pictures import PictureService
 from bot.services.questions import QuestionLog
+from bot.services.reminders import ReminderService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
 from bot.telegram.filters import IsAdmin, Magic
@@ -47,10 +49,11 @@ class AnnounceForm(StatesGroup):
     message = State()  # waiting for the announcement
     confirm = State()  # preview shown: audience, Send / Schedule / Cancel
     schedule = State()  # waiting for the start time
+    deadline = State()  # waiting for the deadline
 
 
 class AnnCb(CallbackData, prefix="ann"):
-    action: str  # aud, langs, dists, back, send, schedule, cancel
+    action: str  # aud, langs, dists, back, send, schedule, deadline, cancel
     value: str = ""  # for aud: an audience token (all, lang-<code>, dist-<id>: services.announcements)
 
 
@@ -64,6 +67,7 @@ def router() -> Router:
     r.message.register(on_cancel_dialog, Command("cancel"), StateFilter(AnnounceForm))
     r.message.register(on_announcement, StateFilter(AnnounceForm.message), Magic(~F.text.startswith("/")))
     r.message.register(on_schedule_time, StateFilter(AnnounceForm.schedule), Magic(F.text & ~F.text.startswith("/")))
+    r.message.register(on_deadline_time, StateFilter(AnnounceForm.deadline), Magic(F.text & ~F.text.startswith("/")))
     r.callback_query.register(on_announce_button, StateFilter(AnnounceForm.confirm), AnnCb.filter())
     r.callback_query.register(on_cancel_broadcast, BcastCb.filter(F.action == "cancel"))
     return r
@@ -118,8 +122,9 @@ async def _control_screen(
         builder.button(text="📍 " + _("By district"), callback_data=AnnCb(action="dists"))
         builder.button(text="✅ " + _("Send"), callback_data=AnnCb(action="send"))
         builder.button(text="🕒 " + _("Schedule"), callback_data=AnnCb(action="schedule"))
+        builder.button(text="⏰ " + _("Deadline"), callback_data=AnnCb(action="deadline"))
         builder.button(text="✖️ " + _("Cancel"), callback_data=AnnCb(action="cancel"))
-        builder.adjust(3, 3)
+        builder.adjust(3, 4)
     label = audience_label(draft.audience, campaign, lang)
     text = (
         "☝️ "
@@ -127,7 +132,29 @@ async def _control_screen(
         + "\n\n"
         + _("Audience: {audience} — {n} subscribers.").format(audience=label, n=size)
     )
+    if draft.deadline is not None:
+        text += "\n" + _("Deadline: {time} ({local}); what is not sent by then is not sent.").format(
+            time=f"{draft.deadline.astimezone(campaign.tz):%Y-%m-%d %H:%M}", local=local_time(campaign, lang)
+        )
     return Screen(text, builder.as_markup())
+
+
+def plan_warning(delivery_plan: DeliveryPlan, paid_would_fit: bool, campaign: Campaign) -> str | None:
+    """The advice when a broadcast cannot finish by its deadline (None when it can)."""
+    if delivery_plan.fits or delivery_plan.deadline is None or delivery_plan.latest_start is None:
+        return None
+    tz = campaign.tz
+    text = "⚠️ " + _(
+        "At {rate} messages a second it finishes at {finish}, after its deadline {deadline}: start at {start}"
+    ).format(
+        rate=f"{delivery_plan.rate:g}",
+        finish=f"{delivery_plan.finish.astimezone(tz):%Y-%m-%d %H:%M}",
+        deadline=f"{delivery_plan.deadline.astimezone(tz):%Y-%m-%d %H:%M}",
+        start=f"{delivery_plan.latest_start.astimezone(tz):%Y-%m-%d %H:%M}",
+    )
+    if paid_would_fit:
+        text += _(", or switch on paid broadcasts (BROADCAST_PAID)")
+    return text + "."
 
 
 async def on_announcement(
@@ -208,13 +235,32 @@ async def on_announce_button(
                 ).format(local=local_time(campaign, lang), example=example)
             ),
         )
+    elif action == "deadline":
+        await state.set_state(AnnounceForm.deadline)
+        await query.answer()
+        example = (clock.now().astimezone(campaign.tz) + timedelta(hours=3)).strftime("%Y-%m-%d %H:%M")
+        await show(
+            query,
+            Screen(
+                "⏰ "
+                + _(
+                    "By when must it reach subscribers? Send the date and time ({local}), for example {example}: "
+                    "what is not sent by then is not sent. /cancel to stop."
+                ).format(local=local_time(campaign, lang), example=example)
+            ),
+        )
     elif action == "send" and isinstance(query.message, Message):
         await state.clear()
+        warning = plan_warning(
+            delivery_plan := await announcements.plan(draft), announcements.paid_would_fit(delivery_plan), campaign
+        )
         # The control message becomes the progress message; from here on only the engine's
         # reporter edits it (so a fast broadcast's final report cannot be overwritten).
         await show(query, Screen("⏳ " + _("Starting the broadcast…")))
         await announcements.send(admin, draft, progress=(query.message.chat.id, query.message.message_id))
         await query.answer(_("Sending started"))
+        if warning is not None:
+            await send(query.message, Screen(warning))
     else:
         await answer_stale(query)
 
@@ -234,30 +280,85 @@ async def on_schedule_time(
         await send(message, Screen("🕒 " + _("Please send a future date and time as YYYY-MM-DD HH:MM, or /cancel.")))
         return
     draft = announcements.draft(await state.get_data())
+    if draft is not None and draft.deadline is not None and draft.deadline <= moment:
+        await send(message, Screen("🕒 " + _("Please send a time before the deadline, or /cancel.")))
+        return  # still waiting for the start time, the draft kept
     await state.clear()
     if draft is None:  # the conversation's data is gone: start again
         await send(message, Screen(stale()))
         return
     note = await send(message, Screen("🕒 " + _("Scheduling…")))
     record = await announcements.schedule(message.from_user.id, draft, moment, progress=(note.chat.id, note.message_id))
+    delivery_plan = await announcements.plan(draft, moment)
     text = "🕒 " + _("Broadcast #{id} is scheduled for {time} ({local}); audience: {audience}.").format(
         id=record.id,
         time=moment.strftime("%Y-%m-%d %H:%M"),
         local=local_time(campaign, lang),
         audience=audience_label(draft.audience, campaign, lang),
     )
+    text += "\n" + _("Estimated finish: {time}.").format(time=f"{delivery_plan.finish.astimezone(campaign.tz):%H:%M}")
+    warning = plan_warning(delivery_plan, announcements.paid_would_fit(delivery_plan), campaign)
+    if warning is not None:
+        text += "\n\n" + warning
     await note.edit_text(text, reply_markup=progress_markup(record))
+
+
+async def on_deadline_time(
+    message: Message,
+    state: FSMContext,
+    clock: Clock,
+    announcements: AnnouncementService,
+    content: ContentStore,
+    lang: Lang,
+) -> None:
+    campaign = content.current.campaign
+    assert message.from_user is not None and message.text is not None
+    moment = parse_start(message.text, campaign.tz, clock.now())
+    if moment is None:
+        await send(message, Screen("⏰ " + _("Please send a future date and time as YYYY-MM-DD HH:MM, or /cancel.")))
+        return
+    draft = announcements.draft(await state.get_data())
+    if draft is None:  # the conversation's data is gone: start again
+        await state.clear()
+        await send(message, Screen(stale()))
+        return
+    draft = await announcements.set_deadline(message.from_user.id, draft, moment)
+    await state.set_data(draft.to_data())
+    await state.set_state(AnnounceForm.confirm)
+    await send(message, await _control_screen(draft, announcements, campaign, lang))
 
 
 # ---------------------------------------------------------------- /broadcasts and cancelling
 
 
-async def _broadcasts_screen(announcements: AnnouncementService, content: ContentStore, lang: Lang) -> Screen:
+async def _reminder_lines(reminders: ReminderService | None, campaign: Campaign, limit: int = 3) -> list[str]:
+    """The next campaign reminders with their plan: start, estimated finish, deadline."""
+    if reminders is None:
+        return []
+    plans = (await reminders.plans())[:limit]
+    if not plans:
+        return []
+    tz = campaign.tz
+    lines = ["", "⏰ " + _("Next campaign reminders:")]
+    for reminder, delivery_plan in plans:
+        line = f"{escape(reminder.id)} · {delivery_plan.start.astimezone(tz):%Y-%m-%d %H:%M} · " + _(
+            "finishes about {time}"
+        ).format(time=f"{delivery_plan.finish.astimezone(tz):%H:%M}")
+        if delivery_plan.deadline is not None and not delivery_plan.fits:
+            line += " ⚠️ " + _("after its deadline {time}").format(time=f"{delivery_plan.deadline.astimezone(tz):%H:%M}")
+        lines.append(line)
+    return lines
+
+
+async def _broadcasts_screen(
+    announcements: AnnouncementService, content: ContentStore, lang: Lang, reminders: ReminderService | None = None
+) -> Screen:
     campaign = content.current.campaign
     tz = campaign.tz
     recent = await announcements.recent(10)
+    upcoming = await _reminder_lines(reminders, campaign)
     if not recent:
-        return Screen("📭 " + _("No broadcasts yet."))
+        return Screen("\n".join(["📭 " + _("No broadcasts yet."), *upcoming]))
     statuses = {
         BroadcastStatus.SCHEDULED: "🕒 " + _("scheduled"),
         BroadcastStatus.RUNNING: "📣 " + _("sending"),
@@ -266,29 +367,43 @@ async def _broadcasts_screen(announcements: AnnouncementService, content: Conten
     }
     lines = ["📋 " + _("Recent broadcasts:")]
     builder = InlineKeyboardBuilder()
+    finishes = await announcements.estimated_finishes(recent)
     for record, counts in recent:
         moment = (record.start_at if record.status == BroadcastStatus.SCHEDULED else record.created_at).astimezone(tz)
-        lines.append(
+        line = (
             f"#{record.id} · {statuses.get(record.status, escape(record.status))} · {moment:%Y-%m-%d %H:%M} · "
             + audience_label(record.audience, campaign, lang)
             + " · "
             + _("sent {sent} of {total}").format(sent=counts.sent, total=counts.total)
         )
+        finish = finishes.get(record.id)
+        if finish is not None:
+            line += " · " + _("finishes about {time}").format(time=f"{finish.astimezone(tz):%H:%M}")
+            if record.deadline is not None and finish > record.deadline:
+                line += " ⚠️ " + _("after its deadline {time}").format(time=f"{record.deadline.astimezone(tz):%H:%M}")
+        if counts.expired:
+            line += " · " + _("not sent by the deadline: {n}").format(n=counts.expired)
+        lines.append(line)
         if record.status.active:
             builder.button(
                 text="✖️ " + _("Cancel #{id}").format(id=record.id),
                 callback_data=BcastCb(action="cancel", id=record.id, where="l"),
             )
+    lines.extend(upcoming)
     builder.adjust(2)
     return Screen("\n".join(lines), builder.as_markup())
 
 
 async def on_broadcasts(
-    message: Message, announcements: AnnouncementService, content: ContentStore, lang: Lang
+    message: Message,
+    announcements: AnnouncementService,
+    content: ContentStore,
+    lang: Lang,
+    reminders: ReminderService | None = None,
 ) -> None:
     assert message.from_user is not None
     await announcements.audit(message.from_user.id, "broadcasts.view")
-    await send(message, await _broadcasts_screen(announcements, content, lang))
+    await send(message, await _broadcasts_screen(announcements, content, lang, reminders))
 
 
 async def on_cancel_broadcast(
@@ -297,11 +412,12 @@ async def on_cancel_broadcast(
     announcements: AnnouncementService,
     content: ContentStore,
     lang: Lang,
+    reminders: ReminderService | None = None,
 ) -> None:
     cancelled = await announcements.cancel(query.from_user.id, callback_data.id)
     await query.answer(_("Cancelled") if cancelled else _("This broadcast has already ended."))
     if callback_data.where == "l":
-        await show(query, await _broadcasts_screen(announcements, content, lang))
+        await show(query, await _broadcasts_screen(announcements, content, lang, reminders))
     else:  # a running broadcast's final report comes from the engine; anything else is shown now
         progress = await announcements.progress(callback_data.id)
         if progress is not None and progress.final:

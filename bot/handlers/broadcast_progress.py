@@ -15,6 +15,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
+from bot.handlers.texts import local_time
 from bot.i18n import LANGUAGE_NAMES, I18n, _, stored_language
 from bot.services.delivery import BroadcastProgress, ProgressListener
 from bot.storage import Storage
@@ -80,6 +81,8 @@ def progress_text(progress: BroadcastProgress, campaign: Campaign, lang: Lang) -
     ]
     if counts.cancelled:
         lines.append(_("Not sent (cancelled): {n}").format(n=counts.cancelled))
+    if counts.expired:
+        lines.append(_("Not sent by the deadline: {n}").format(n=counts.expired))
     if progress.final:
         if record.started_at and record.finished_at:
             lines.append(
@@ -88,6 +91,12 @@ def progress_text(progress: BroadcastProgress, campaign: Campaign, lang: Lang) -
     else:
         eta = _duration(progress.eta_seconds) if progress.eta_seconds is not None else "—"
         lines.append(_("Rate: {rate} msg/s · ETA: {eta}").format(rate=f"{progress.rate:.1f}", eta=eta))
+        if record.deadline is not None:
+            lines.append(
+                _("Deadline: {time} ({local}); what is not sent by then is not sent.").format(
+                    time=f"{record.deadline.astimezone(campaign.tz):%Y-%m-%d %H:%M}", local=local_time(campaign, lang)
+                )
+            )
     return "\n".join(lines)
 
 

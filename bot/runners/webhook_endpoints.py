@@ -141,7 +141,7 @@ class MetricsEndpoint:
             with contextlib.suppress(Exception):  # a database outage must not break /metrics
                 since = self.app.clock.now() - timedelta(days=1)
                 recent, queued = await asyncio.wait_for(self.app.storage.delivery_summary(since), 5)
-                for status in ("sent", "blocked", "failed"):
+                for status in ("sent", "blocked", "failed", "expired"):
                     gauges.append(
                         (
                             "voterbot_deliveries",

@@ -7,7 +7,9 @@ write it makes, each with its audit-log row.
   travels in button data and in the audit log as a short token (``all``, ``lang-kk``,
   ``dist-almaly``): :func:`audience_token` and :meth:`AnnouncementService.audience`.
 * A scheduled start: ``YYYY-MM-DD HH:MM`` in the campaign's zone, in the future
-  (:func:`parse_start`).
+  (:func:`parse_start`); so is an optional deadline, after which what is not sent is not sent.
+  When the broadcast is scheduled (or sent), :meth:`AnnouncementService.plan` tells whether it can
+  finish by its deadline at the configured rate (the handler words the advice).
 
 No Telegram types and no texts: the handlers (:mod:`bot.handlers.broadcast_admin`) render."""
 
@@ -22,12 +24,14 @@ from bot.clock import Clock
 from bot.config import LANGUAGES
 from bot.content import ContentStore
 from bot.services.delivery import BroadcastProgress
+from bot.services.delivery.planner import PAID_RATE, DeliveryPlan, Queued, finishes, rank
 from bot.storage import Storage
 from bot.storage.broadcasts import (
     ALL_SUBSCRIBERS,
     Audience,
     BroadcastMessage,
     BroadcastRecord,
+    BroadcastStatus,
     DeliveryCounts,
     DistrictAudience,
     LanguageAudience,
@@ -71,6 +75,7 @@ class Draft:
 
     message: BroadcastMessage
     audience: Audience = ALL_SUBSCRIBERS
+    deadline: datetime | None = None  # what is not sent by then is not sent
 
     @classmethod
     def text(cls, html: str) -> Draft:
@@ -89,6 +94,8 @@ class Draft:
         else:
             data |= {"from_chat_id": message.from_chat_id, "message_id": message.message_id}
         data["audience"] = audience_token(self.audience)
+        if self.deadline is not None:
+            data["deadline"] = self.deadline.isoformat()
         return data
 
 
@@ -104,11 +111,20 @@ class Broadcasts(Protocol):
         start_at: datetime | None = None,
         key: str | None = None,
         progress: tuple[int, int] | None = None,
+        deadline: datetime | None = None,
     ) -> BroadcastRecord: ...
 
     async def cancel(self, broadcast_id: int) -> bool: ...
 
     async def progress(self, broadcast_id: int) -> BroadcastProgress | None: ...
+
+    def plan(self, recipients: int, *, wanted: datetime, deadline: datetime | None) -> DeliveryPlan: ...
+
+    @property
+    def rate(self) -> float: ...
+
+    @property
+    def paid(self) -> bool: ...
 
 
 class AnnouncementService:
@@ -143,7 +159,12 @@ class AnnouncementService:
             from_chat_id=data.get("from_chat_id"),
             message_id=data.get("message_id"),
         )
-        return Draft(message, self.audience(str(data.get("audience", _ALL_TOKEN))) or ALL_SUBSCRIBERS)
+        deadline = data.get("deadline")
+        return Draft(
+            message,
+            self.audience(str(data.get("audience", _ALL_TOKEN))) or ALL_SUBSCRIBERS,
+            datetime.fromisoformat(deadline) if isinstance(deadline, str) else None,
+        )
 
     async def size(self, audience: Audience) -> int:
         return await self.storage.audience_size(audience)
@@ -157,6 +178,33 @@ class AnnouncementService:
     async def progress(self, broadcast_id: int) -> BroadcastProgress | None:
         return await self.broadcasts.progress(broadcast_id)
 
+    async def plan(self, draft: Draft, start_at: datetime | None = None) -> DeliveryPlan:
+        """When the draft's broadcast, started at ``start_at`` (now by default), finishes at the
+        configured rate, against its deadline."""
+        wanted = start_at if start_at is not None else self.clock.now()
+        return self.broadcasts.plan(await self.size(draft.audience), wanted=wanted, deadline=draft.deadline)
+
+    def paid_would_fit(self, delivery_plan: DeliveryPlan) -> bool:
+        """Paid broadcasts (not on now) would finish it by its deadline."""
+        return not self.broadcasts.paid and delivery_plan.fits_at(PAID_RATE)
+
+    async def estimated_finishes(self, broadcasts: list[tuple[BroadcastRecord, DeliveryCounts]]) -> dict[int, datetime]:
+        """When each of these broadcasts not ended will be done, sent one at a time in the engine's
+        order at the configured rate (a reminder due sooner takes over from a running announcement)."""
+        queue: list[Queued] = []
+        for record, counts in broadcasts:
+            if record.status.ended:
+                continue
+            messages = counts.pending
+            if record.status == BroadcastStatus.SCHEDULED:  # its delivery rows are written when it starts
+                messages = counts.total if record.notice else await self.size(record.audience)
+            running = record.status == BroadcastStatus.RUNNING
+            order = rank(
+                notice=record.notice, deadline=record.deadline, running=running, start=record.start_at, key=record.id
+            )
+            queue.append(Queued(record.id, order, record.start_at, messages))
+        return finishes(queue, self.broadcasts.rate, self.clock.now())
+
     # ---------------------------------------------------------------- writes (audited)
     async def audit(self, admin: int, action: str, details: str = "") -> None:
         """An admin action without other effect (a dialog opened or dropped, a list viewed)."""
@@ -168,7 +216,7 @@ class AnnouncementService:
     async def send(self, admin: int, draft: Draft, progress: tuple[int, int]) -> BroadcastRecord:
         """Start the broadcast now; ``progress`` is the (chat, message) its progress is shown in."""
         record = await self.broadcasts.create_broadcast(
-            draft.message, draft.audience, created_by=admin, progress=progress
+            draft.message, draft.audience, created_by=admin, progress=progress, deadline=draft.deadline
         )
         await self.audit(admin, "broadcast.send", f"#{record.id} {audience_token(draft.audience)}")
         return record
@@ -177,10 +225,20 @@ class AnnouncementService:
         self, admin: int, draft: Draft, start_at: datetime, progress: tuple[int, int]
     ) -> BroadcastRecord:
         record = await self.broadcasts.create_broadcast(
-            draft.message, draft.audience, created_by=admin, start_at=start_at, progress=progress
+            draft.message,
+            draft.audience,
+            created_by=admin,
+            start_at=start_at,
+            progress=progress,
+            deadline=draft.deadline,
         )
-        await self.audit(admin, "broadcast.schedule", f"#{record.id} {start_at.isoformat()}")
+        until = f" until {draft.deadline.isoformat()}" if draft.deadline else ""
+        await self.audit(admin, "broadcast.schedule", f"#{record.id} {start_at.isoformat()}{until}")
         return record
+
+    async def set_deadline(self, admin: int, draft: Draft, deadline: datetime) -> Draft:
+        await self.audit(admin, "announce.deadline", deadline.isoformat())
+        return Draft(draft.message, draft.audience, deadline)
 
     async def cancel(self, admin: int, broadcast_id: int) -> bool:
         """Cancel a scheduled or running broadcast; False when it has already ended."""

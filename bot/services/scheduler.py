@@ -80,6 +80,13 @@ class ReminderScheduler:
             max_instances=1,
             coalesce=True,
         )
+        self.scheduler.add_job(  # each reminder's plan, once: one that cannot finish in time is logged
+            self._run,
+            DateTrigger(run_date=datetime.now(UTC)),
+            args=[self.reminders.plans],
+            id="reminders:plans",
+            replace_existing=True,
+        )
         self.scheduler.start()
         log.info("scheduler started with %d job(s)", len(self.scheduler.get_jobs()))
 

@@ -42,6 +42,7 @@ class DeliveryStatus(StrEnum):
     BLOCKED = "blocked"  # 403, or the chat is gone: the user becomes inactive
     FAILED = "failed"
     CANCELLED = "cancelled"  # not sent: the broadcast was cancelled first
+    EXPIRED = "expired"  # not sent: its deadline passed first
 
 
 class AudienceKind(StrEnum):
@@ -178,6 +179,12 @@ class BroadcastRecord:
     finished_at: datetime | None
     progress_chat_id: int | None
     progress_message_id: int | None
+    deadline: datetime | None = None  # what is not sent by then is not sent (counted as expired)
+
+    @property
+    def notice(self) -> bool:
+        """An event notice (a fixed list of recipients): it goes before any larger broadcast."""
+        return self.audience.kind is AudienceKind.NOTICE
 
 
 @dataclass(frozen=True)
@@ -188,6 +195,7 @@ class DeliveryCounts:
     blocked: int
     failed: int
     cancelled: int
+    expired: int = 0
 
 
 @dataclass(frozen=True)

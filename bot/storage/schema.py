@@ -105,8 +105,10 @@ broadcasts = Table(
     Column("progress_chat_id", BigInteger),
     Column("progress_message_id", BigInteger),
     Column("reply_markup", Text),
+    Column("deadline", BigInteger),  # what is not sent by then is not sent (deliveries "expired")
     UniqueConstraint("idempotency_key", name="broadcasts_idempotency_key_key"),
     Index("broadcasts_status", "status", "start_at"),
+    Index("broadcasts_deadline", "status", "deadline"),
 )
 
 deliveries = Table(

@@ -14,6 +14,10 @@ Guarantees
   own pace; a 429 pauses one chat or all sending; replies go first (:mod:`.gate`).
   Paid broadcasts (up to 1,000/s) are cheap per message: the Telegram sender serializes the request
   once and only the chat id changes (:mod:`bot.telegram.sender`).
+* Deadlines and priorities: what is still pending when a broadcast's deadline passes is not sent
+  (delivery rows ``expired``, counted). Event notices go first, then the soonest deadline; a running
+  broadcast yields to one that ranks first and resumes after it (:mod:`.run`). :mod:`.planner`
+  says when a broadcast must start to finish by its deadline, and when it will finish.
 * Errors: 403 (blocked, deactivated) and 400 "chat not found" mark the user inactive and are not
   retried; network errors and 5xx are retried with backoff, then counted as failed; other 400s
   count as failed at once (:mod:`.run`).
@@ -23,7 +27,8 @@ No Telegram types and no texts in here: the engine sends through a :class:`Sende
 to a :class:`ProgressListener` (the admin's progress message, handler side).
 
 Modules: :mod:`.gate` (pacing of every send), :mod:`.ports` (the sender port and its outcomes),
-:mod:`.engine` (the background service and its API), :mod:`.run` (one pass over a broadcast)."""
+:mod:`.engine` (the background service and its API), :mod:`.run` (one pass over a broadcast),
+:mod:`.planner` (start and finish against a deadline)."""
 
 from bot.services.delivery.engine import (
     STATUS_SECONDS,

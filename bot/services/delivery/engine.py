@@ -15,6 +15,7 @@ from typing import Protocol
 
 from bot.clock import Clock
 from bot.services.delivery.gate import SendGate
+from bot.services.delivery.planner import DeliveryPlan, plan
 from bot.services.delivery.ports import Sender
 from bot.services.delivery.run import FLUSH_SECONDS, BroadcastRun
 from bot.services.pacing import ChatPacer
@@ -143,14 +144,23 @@ class DeliveryEngine:
         start_at: datetime | None = None,
         key: str | None = None,
         progress: tuple[int, int] | None = None,
+        deadline: datetime | None = None,
     ) -> BroadcastRecord:
         """Persist a broadcast; when it is due now, its delivery rows too (before anything is sent).
         With ``key``, an existing broadcast with that key is returned instead of a new one.
-        ``progress`` is the (chat id, message id) the listener keeps up to date."""
+        ``progress`` is the (chat id, message id) the listener keeps up to date. What is not sent
+        by ``deadline`` is not sent (counted as expired); a sooner deadline goes first."""
         now = self.clock.now()
         start = start_at if start_at is not None else now
         record, created = await self.storage.create_broadcast(
-            message, audience, created_by=created_by, now=now, start_at=start, key=key, progress=progress
+            message,
+            audience,
+            created_by=created_by,
+            now=now,
+            start_at=start,
+            key=key,
+            progress=progress,
+            deadline=deadline,
         )
         if created and start <= now:
             await self.storage.start_broadcast(record.id, now)
@@ -199,6 +209,11 @@ class DeliveryEngine:
         eta = counts.pending / rate if rate > 0 and not final else None
         return BroadcastProgress(record, counts, rate, eta, final)
 
+    def plan(self, recipients: int, *, wanted: datetime, deadline: datetime | None) -> DeliveryPlan:
+        """When a broadcast to ``recipients`` starting at ``wanted`` (never moved: the admin's choice)
+        finishes at this engine's rate, against ``deadline``."""
+        return plan(recipients, self.rate, wanted=wanted, deadline=deadline, earliest=wanted)
+
     def current_rate(self, seconds: float = 5.0) -> float:
         now = asyncio.get_running_loop().time()
         times = self._sent_times
@@ -220,6 +235,9 @@ class DeliveryEngine:
                 if record.status == BroadcastStatus.SCHEDULED:
                     await self.storage.start_broadcast(record.id, self.clock.now())
                     record = await self.storage.get_broadcast(record.id) or record
+                if record.deadline is not None and self.clock.now() >= record.deadline:
+                    await self._expire(record)
+                    continue
                 await self._deliver(record)
             except asyncio.CancelledError:
                 raise
@@ -239,6 +257,13 @@ class DeliveryEngine:
             finally:
                 self.gate.paid_active = False
                 self._active = None
+            if run.expired and not run.cancelled:
+                await self._expire(record)
+                ended = True
+                return
+            if run.yielded and not run.finished and not run.cancelled:
+                log.info("broadcast %s: paused for a broadcast that ranks first, resumes after it", record.id)
+                return
             if self._stopping and not run.finished:
                 log.info("broadcast %s: paused for shutdown, resumes at next start", record.id)
                 return
@@ -253,6 +278,13 @@ class DeliveryEngine:
                 if ended:
                     self._finished.add(record.id)
                 self._finished_cond.notify_all()
+
+    async def _expire(self, record: BroadcastRecord) -> None:
+        """Its deadline has passed: what is still pending is not sent; it is counted as expired."""
+        expired = await self.storage.expire_broadcast(record.id, self.clock.now())
+        deadline = record.deadline.isoformat() if record.deadline else "?"
+        log.warning("broadcast %s: deadline %s passed; %d messages not sent (expired)", record.id, deadline, expired)
+        await self.report(record.id)
 
     async def wait_finished(self, broadcast_id: int, timeout: float) -> BroadcastRecord:  # noqa: ASYNC109
         """Wait until the broadcast is done or cancelled and, when this engine was sending it, its

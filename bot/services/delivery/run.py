@@ -84,6 +84,8 @@ class BroadcastRun:
         self.last_flush = 0.0
         self.cancelled = False
         self.finished = False
+        self.expired = False  # its deadline passed: what is still pending is not sent
+        self.yielded = False  # a broadcast that ranks higher is due: it goes first, this one resumes after
         self.changed = asyncio.Event()
         self.sender: MessageSender | None = None
         self.unsendable = ""  # why the message cannot be sent at all: every delivery fails with it
@@ -102,7 +104,13 @@ class BroadcastRun:
         self.changed.set()
 
     def _halt(self) -> bool:
-        return self.cancelled or self.engine.stopping
+        return self.cancelled or self.expired or self.yielded or self.engine.stopping
+
+    def _past_deadline(self) -> bool:
+        deadline = self.record.deadline
+        if deadline is not None and self.engine.clock.now() >= deadline:
+            self.expired = True
+        return self.expired
 
     async def execute(self) -> None:
         helpers = [asyncio.create_task(self._reporter()), asyncio.create_task(self._watch_status())]
@@ -136,11 +144,14 @@ class BroadcastRun:
     async def _watch_status(self) -> None:
         """A replica that does not run the engine cancels a broadcast in the shared database only:
         re-read the status every ``status_seconds`` (one read by primary key) and stop when it is no
-        longer running."""
+        longer running. Also ask which broadcast ranks first now (an event notice, a sooner
+        deadline): when it is another one, this one yields (it stays running and resumes after)."""
+        storage = self.engine.storage
         while not self.cancelled:
             await asyncio.sleep(self.engine.status_seconds)
             try:
-                record = await self.engine.storage.get_broadcast(self.record.id)
+                record = await storage.get_broadcast(self.record.id)
+                first = await storage.next_due_broadcast(self.engine.clock.now())
             except Exception:
                 log.exception("broadcast %s: could not read its status", self.record.id)
                 continue
@@ -148,6 +159,11 @@ class BroadcastRun:
                 status = record.status if record is not None else "deleted"
                 log.info("broadcast %s: %s by another process; stopping", self.record.id, status)
                 self.cancel()
+            elif first is not None and first.id != self.record.id:
+                log.info("broadcast %s: broadcast %s ranks first now; it goes first", self.record.id, first.id)
+                self.yielded = True
+                self.changed.set()
+                return
 
     async def _pass(self) -> None:
         storage = self.engine.storage
@@ -155,6 +171,8 @@ class BroadcastRun:
         queue: deque[int] = deque()
         exhausted = False
         while not self._halt():
+            if self._past_deadline():
+                break
             now = self._now()
             if self.retries and self.retries[0][0] <= now:
                 _, user_id = heapq.heappop(self.retries)

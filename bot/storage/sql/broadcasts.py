@@ -112,6 +112,7 @@ def _broadcast(row: Row[Any]) -> BroadcastRecord:
         finished_at=_opt_dt(row.finished_at),
         progress_chat_id=row.progress_chat_id,
         progress_message_id=row.progress_message_id,
+        deadline=_opt_dt(row.deadline),
     )
 
 
@@ -170,6 +171,7 @@ class BroadcastQueries(SqlCore):
         start_at: datetime,
         key: str | None = None,
         progress: tuple[int, int] | None = None,
+        deadline: datetime | None = None,
     ) -> tuple[BroadcastRecord, bool]:
         """A new scheduled broadcast, or (with ``key``) the existing one with that key."""
         _audience(audience)  # validates
@@ -185,6 +187,7 @@ class BroadcastQueries(SqlCore):
                 created_by=created_by,
                 created_at=_ts(now),
                 start_at=_ts(start_at),
+                deadline=_ts(deadline) if deadline is not None else None,
                 progress_chat_id=progress[0] if progress else None,
                 progress_message_id=progress[1] if progress else None,
             )
@@ -245,12 +248,22 @@ class BroadcastQueries(SqlCore):
         return [_broadcast(row) for row in rows]
 
     async def next_due_broadcast(self, now: datetime) -> BroadcastRecord | None:
-        """A running broadcast (resumed first), else the earliest scheduled one whose time has come."""
+        """The broadcast to send now, among the running ones and the scheduled ones whose time has
+        come: event notices first (small, never starved by a large broadcast), then the soonest
+        deadline (earliest deadline first; none last), then a running one before a scheduled one
+        (resumed), then the earliest start."""
         status = broadcasts.c.status
         row = await self._one(
             select(*_BROADCAST_COLUMNS)
             .where(or_(status == "running", and_(status == "scheduled", broadcasts.c.start_at <= _ts(now))))
-            .order_by(case((status == "running", 0), else_=1), broadcasts.c.start_at, broadcasts.c.id)
+            .order_by(
+                case((broadcasts.c.audience_kind == NOTICE_AUDIENCE, 0), else_=1),
+                case((broadcasts.c.deadline.is_(None), 1), else_=0),
+                broadcasts.c.deadline,
+                case((status == "running", 0), else_=1),
+                broadcasts.c.start_at,
+                broadcasts.c.id,
+            )
             .limit(1)
         )
         return _broadcast(row) if row else None
@@ -303,7 +316,27 @@ class BroadcastQueries(SqlCore):
             blocked=counts.get("blocked", 0),
             failed=counts.get("failed", 0),
             cancelled=counts.get("cancelled", 0),
+            expired=counts.get("expired", 0),
         )
+
+    async def expire_broadcast(self, broadcast_id: int, now: datetime) -> int:
+        """Its deadline has passed: every pending delivery becomes ``expired`` (not sent, counted)
+        and the broadcast is done, in one transaction. Returns the number of expired deliveries."""
+
+        def expire(connection: Connection) -> int:
+            expired = connection.execute(
+                update(deliveries)
+                .where(deliveries.c.broadcast_id == broadcast_id, deliveries.c.status == "pending")
+                .values(status="expired", at=_ts(now))
+            )
+            connection.execute(
+                update(broadcasts)
+                .where(broadcasts.c.id == broadcast_id, broadcasts.c.status.in_(("scheduled", "running")))
+                .values(status="done", finished_at=_ts(now))
+            )
+            return int(expired.rowcount or 0)
+
+        return await self.run_sync(expire, transaction=True)
 
     @staticmethod
     def _cancel_pending(broadcast_id: int, now: datetime) -> Executable:
@@ -359,7 +392,7 @@ class BroadcastQueries(SqlCore):
         and deliveries still pending in scheduled and running broadcasts (the queue)."""
         recent_rows = await self._all(
             select(deliveries.c.status, func.count())
-            .where(deliveries.c.status.in_(("sent", "blocked", "failed")), deliveries.c.at >= _ts(since))
+            .where(deliveries.c.status.in_(("sent", "blocked", "failed", "expired")), deliveries.c.at >= _ts(since))
             .group_by(deliveries.c.status)
         )
         row = await self._one(
