@@ -19,7 +19,7 @@ from aiogram.types import InlineKeyboardMarkup
 from bot.config import LANGUAGES, Lang
 from bot.content import Content, ContentStore, load_content
 from bot.handlers.faq import answer_text, no_answer_screen
-from bot.handlers.reminders import ReminderCb, countdown_screen, settings_view
+from bot.handlers.reminders import countdown_screen, settings_view
 from bot.handlers.screens import help_screen, home_screen
 from bot.handlers.subscriptions import reminders_screen
 from bot.i18n import I18n, create_i18n
@@ -28,6 +28,7 @@ from bot.services.event_view import from_entry, upcoming
 from bot.services.faq import FaqService
 from bot.services.reminders import reminder_plan
 from bot.storage.base import ReminderPrefs
+from bot.telegram.callbacks import ReminderCb
 from bot.telegram.ui import Screen
 from bot.telegram_text import strip_html
 from tests.conftest import DATA

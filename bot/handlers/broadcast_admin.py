@@ -13,7 +13,6 @@ from datetime import datetime, time, timedelta
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Message
@@ -23,7 +22,7 @@ from bot.clock import Clock
 from bot.config import LANGUAGES, Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign
-from bot.handlers.broadcast_progress import BcastCb, audience_label, progress_markup, progress_text
+from bot.handlers.broadcast_progress import audience_label, progress_markup, progress_text
 from bot.handlers.desk import stats_lines as desk_stats_lines
 from bot.handlers.guest import guest_stats_lines
 from bot.handlers.pictures import send_stats_chart, stats_days, stats_key, stats_picture
@@ -38,6 +37,7 @@ from bot.services.questions import QuestionLog
 from bot.services.reminders import ReminderService
 from bot.storage import Storage
 from bot.storage.broadcasts import ALL_SUBSCRIBERS, BroadcastStatus, DistrictAudience, LanguageAudience, MessageKind
+from bot.telegram.callbacks import AnnCb, BcastCb
 from bot.telegram.filters import IsAdmin, Magic
 from bot.telegram.ui import Screen, answer_stale, send, show, stale
 from bot.telegram_text import escape
@@ -50,11 +50,6 @@ class AnnounceForm(StatesGroup):
     confirm = State()  # preview shown: audience, Send / Schedule / Cancel
     schedule = State()  # waiting for the start time
     deadline = State()  # waiting for the deadline
-
-
-class AnnCb(CallbackData, prefix="ann"):
-    action: str  # aud, langs, dists, back, send, schedule, deadline, cancel
-    value: str = ""  # for aud: an audience token (all, lang-<code>, dist-<id>: services.announcements)
 
 
 def router() -> Router:

@@ -8,7 +8,6 @@ import logging
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -27,16 +26,11 @@ from bot.storage.broadcasts import (
     LanguageAudience,
     NoticeAudience,
 )
+from bot.telegram.callbacks import BcastCb
 from bot.telegram_text import escape
 
 log = logging.getLogger(__name__)
 BAR_WIDTH = 20
-
-
-class BcastCb(CallbackData, prefix="bc"):
-    action: str  # cancel
-    id: int
-    where: str = "p"  # p: the progress message, l: the /broadcasts list
 
 
 def audience_label(audience: Audience, campaign: Campaign, lang: Lang) -> str:

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject, CommandStart
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.link import create_telegram_link
@@ -35,7 +34,7 @@ from bot.services.event_notices import EventNotice
 from bot.services.event_view import EventView, FilterChoices, Filters, paginate, reminder_options
 from bot.services.events import EventService
 from bot.storage.base import EventReminder
-from bot.telegram.callbacks import MenuCb
+from bot.telegram.callbacks import EvCb, EvFilterCb, EvListCb, FilterWhat, MenuCb
 from bot.telegram.filters import private_command
 from bot.telegram.keyboards import back_to_menu, page_row
 from bot.telegram.ui import Screen, answer_stale, send, show
@@ -48,25 +47,6 @@ REMIND_ACTIONS = ("r1h", "r1d", "reve", "rday")
 CARD_ACTIONS = ("open", "map", "ics", "rx", *REMIND_ACTIONS)
 
 
-class EvListCb(CallbackData, prefix="evl"):
-    kind: str = ""
-    district: str = ""
-    when: str = ""  # "", today, week
-    page: int = 0
-
-
-class EvFilterCb(CallbackData, prefix="evf"):
-    what: str  # kind, district
-    kind: str = ""
-    district: str = ""
-    when: str = ""
-
-
-class EvCb(CallbackData, prefix="ev"):
-    action: str  # open, map, ics, r1h, r1d, reve, rday, rx
-    id: str
-
-
 def router() -> Router:
     r = Router(name="events")
     r.message.filter(private_command())
@@ -74,7 +54,7 @@ def router() -> Router:
     r.message.register(on_events, Command("events"))
     r.callback_query.register(on_menu, MenuCb.filter(F.section == "events"))
     r.callback_query.register(on_list, EvListCb.filter())
-    r.callback_query.register(on_filter, EvFilterCb.filter(F.what.in_(("kind", "district"))))
+    r.callback_query.register(on_filter, EvFilterCb.filter())
     r.callback_query.register(on_card_button, EvCb.filter(F.action.in_(CARD_ACTIONS)))
     return r
 
@@ -168,14 +148,15 @@ async def list_screen(events: EventService, now_filters: Filters, page: int, lan
     if choices.offers("kind", f):
         filter_row.append(
             InlineKeyboardButton(
-                text="🏷 " + _("Kind"), callback_data=EvFilterCb(what="kind", district=f.district, when=f.when).pack()
+                text="🏷 " + _("Kind"),
+                callback_data=EvFilterCb(what=FilterWhat.KIND, district=f.district, when=f.when).pack(),
             )
         )
     if choices.offers("district", f):
         filter_row.append(
             InlineKeyboardButton(
                 text="📍 " + _("District"),
-                callback_data=EvFilterCb(what="district", kind=f.kind, when=f.when).pack(),
+                callback_data=EvFilterCb(what=FilterWhat.DISTRICT, kind=f.kind, when=f.when).pack(),
             )
         )
     if filter_row:
@@ -203,10 +184,10 @@ def _list_cb(filters: Filters, page: int = 0) -> EvListCb:
     return EvListCb(kind=filters.kind, district=filters.district, when=filters.when, page=page)
 
 
-def filter_screen(what: str, filters: Filters, choices: FilterChoices, campaign: Campaign, lang: Lang) -> Screen:
+def filter_screen(what: FilterWhat, filters: Filters, choices: FilterChoices, campaign: Campaign, lang: Lang) -> Screen:
     """Only the kinds and districts that have listed events (and the one chosen, to keep it)."""
     builder = InlineKeyboardBuilder()
-    if what == "kind":
+    if what == FilterWhat.KIND:
         for kind in EVENT_KINDS:
             if kind not in choices.kinds and kind != filters.kind:
                 continue

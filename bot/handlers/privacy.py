@@ -8,7 +8,6 @@ import logging
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BotCommandScopeChat, CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -18,14 +17,11 @@ from bot.i18n import _
 from bot.services.desk import DeskService
 from bot.services.privacy import PrivacyService
 from bot.storage.sql import UNANSWERED_DAILY_CAP
+from bot.telegram.callbacks import PrivacyCb
 from bot.telegram.filters import private_command
 from bot.telegram.ui import Screen, send, show
 
 log = logging.getLogger(__name__)
-
-
-class PrivacyCb(CallbackData, prefix="prv"):
-    action: str  # forget_yes, forget_no, more
 
 
 def router() -> Router:

@@ -8,7 +8,6 @@ from urllib.parse import quote
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 from aiogram.utils.link import create_telegram_link
@@ -29,17 +28,13 @@ from bot.services.reminders import ReminderPlan, plan_for, reminder_plan
 from bot.services.subscriptions import NO_VOTE_TIME, SubscriptionService, vote_time_token
 from bot.storage import Storage
 from bot.storage.base import ReminderPrefs, UserRecord
+from bot.telegram.callbacks import ReminderCb
 from bot.telegram.filters import private_command
 from bot.telegram.keyboards import back_to_menu
 from bot.telegram.ui import Screen, send, show
 from bot.telegram_text import escape
 
 MODES = ("all", "voting_day", "none")
-
-
-class ReminderCb(CallbackData, prefix="rm"):
-    action: str  # show, mode, time, voted, calendar
-    value: str = ""
 
 
 def router() -> Router:

@@ -6,7 +6,6 @@ from datetime import datetime
 
 from aiogram import F, Router
 from aiogram.filters import Command
-from aiogram.filters.callback_data import CallbackData
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -20,17 +19,13 @@ from bot.services.reminders import reminder_plan
 from bot.services.subscriptions import NO_DISTRICT, SubscriptionService
 from bot.storage import Storage
 from bot.storage.base import Subscription
+from bot.telegram.callbacks import SubCb
 from bot.telegram.filters import private_command
 from bot.telegram.keyboards import back_to_menu
 from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import escape
 
 SUB_ACTIONS = ("on", "off", "districts", "district")
-
-
-class SubCb(CallbackData, prefix="sub"):
-    action: str  # on, off, districts (the choice), district (value: a district id or "none")
-    value: str = ""
 
 
 def router() -> Router:

@@ -23,8 +23,9 @@ from bot.handlers.events_admin.add import (
     on_save,
 )
 from bot.handlers.events_admin.cancel import on_cancel_command, on_cancel_no, on_cancel_pick, on_cancel_yes
-from bot.handlers.events_admin.common import EvAdmCb, EventEdit, EventForm, on_abort, on_stale, on_stop
+from bot.handlers.events_admin.common import EventEdit, EventForm, on_abort, on_stale, on_stop
 from bot.handlers.events_admin.edit import on_edit, on_edit_district, on_edit_field, on_edit_input, on_edit_pick
+from bot.telegram.callbacks import EvAdmCb
 from bot.telegram.filters import IsAdmin, Magic
 
 

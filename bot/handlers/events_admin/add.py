@@ -14,7 +14,6 @@ from bot.config import Lang
 from bot.content.events import EVENT_KINDS
 from bot.handlers.event_texts import card_text, district_label, kind_label
 from bot.handlers.events_admin.common import (
-    EvAdmCb,
     EventForm,
     district_markup,
     error_screen,
@@ -26,6 +25,7 @@ from bot.services.event_form import EventDraft, Step, apply_input, next_step
 from bot.services.event_input import InputError
 from bot.services.event_view import from_record
 from bot.services.events import EventService
+from bot.telegram.callbacks import EvAdmCb
 from bot.telegram.ui import Screen, answer_stale, send, show, stale
 
 TEXT_STEPS = tuple(getattr(EventForm, step.value) for step in Step)  # the states that wait for a text

@@ -11,10 +11,11 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.clock import Clock
 from bot.config import Lang
 from bot.handlers.event_texts import card_text
-from bot.handlers.events_admin.common import EvAdmCb, no_event_screen, pick_screen
+from bot.handlers.events_admin.common import no_event_screen, pick_screen
 from bot.i18n import _
 from bot.services.event_view import EventView
 from bot.services.events import EventService
+from bot.telegram.callbacks import EvAdmCb
 from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import truncate_plain
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from aiogram.filters.callback_data import CallbackData
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -20,6 +19,7 @@ from bot.i18n import _
 from bot.services.event_input import InputError
 from bot.services.event_view import EventView
 from bot.services.events import EventService
+from bot.telegram.callbacks import EvAdmCb
 from bot.telegram.ui import Screen, answer_stale, send, show
 from bot.telegram_text import escape, truncate_plain
 
@@ -43,11 +43,6 @@ class EventForm(StatesGroup):
 class EventEdit(StatesGroup):
     field = State()  # the field menu of one event is shown
     value = State()  # waiting for the new value of one field
-
-
-class EvAdmCb(CallbackData, prefix="eva"):
-    action: str  # kind, district, save, abort, edit, field, cancel, cancel_yes, cancel_no
-    value: str = ""
 
 
 def _skip_hint() -> str:

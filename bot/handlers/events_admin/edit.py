@@ -14,7 +14,6 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.handlers.event_texts import card_text
 from bot.handlers.events_admin.common import (
-    EvAdmCb,
     EventEdit,
     district_markup,
     error_screen,
@@ -27,6 +26,7 @@ from bot.services.event_form import STEPS, EventDraft, Step, apply_input
 from bot.services.event_input import InputError
 from bot.services.event_view import EventView
 from bot.services.events import EventService
+from bot.telegram.callbacks import EvAdmCb
 from bot.telegram.ui import Screen, answer_stale, send, stale
 from bot.telegram_text import truncate_plain
 
