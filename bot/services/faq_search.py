@@ -253,6 +253,17 @@ class FaqIndex:
                   np.fromiter((w * self._phrase_weight[i] for i, w in pairs), np.float64, len(pairs)))
             for key, pairs in self._postings.items()
         }  # fmt: skip
+        # The entries' bags inverted (key -> the entries that have it, with its weight there): the
+        # coverage of every candidate is a few array additions, one per query key.
+        inverted: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for entry, entry_bag in enumerate(self._entry_bags):
+            for key, value in entry_bag.items():
+                inverted[key].append((entry, value))
+        self._coverage_arrays = {
+            key: (np.fromiter((e for e, _ in pairs), np.intp, len(pairs)),
+                  np.fromiter((w for _, w in pairs), np.float64, len(pairs)))
+            for key, pairs in inverted.items()
+        }  # fmt: skip
         starts: list[int] = []
         self._scored_entries: list[int] = []  # the entries that have phrases, in order
         for index, entry in enumerate(self._phrase_entry):
@@ -319,12 +330,15 @@ class FaqIndex:
         count = min(COVERAGE_CANDIDATES, len(best))
         top = np.argpartition(-best, count - 1)[:count] if count < len(best) else np.arange(len(best))
         candidates = [(self._scored_entries[i], float(best[i])) for i in top if best[i] > 0.0]
-        scores: dict[int, float] = {}
-        for entry, value in candidates:
-            bag = self._entry_bags[entry]
-            coverage = sum(x * bag.get(key, 0.0) for key, x in vector.items()) / total
-            scores[entry] = COSINE_SHARE * value + (1 - COSINE_SHARE) * coverage
-        return scores
+        covered = np.zeros(len(self.ids))
+        for key, value in vector.items():
+            entries = self._coverage_arrays.get(key)
+            if entries is not None:  # an entry appears once in a key's list
+                covered[entries[0]] += value * entries[1]
+        return {
+            entry: COSINE_SHARE * value + (1 - COSINE_SHARE) * float(covered[entry]) / total
+            for entry, value in candidates
+        }
 
     def search(self, query: str, limit: int = 5) -> SearchResult:
         best: dict[int, float] = {}
