@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +13,7 @@ from bot.content.models import Rumour
 from bot.services.faq_search import Document, FaqIndex, SearchResult, searched_text
 from bot.services.smalltalk import SmallTalk, read
 
+_PLACEHOLDER = re.compile(r"\{[a-z_]+\}")  # facts held once in campaign.yaml, filled when an answer is shown
 RUMOUR = "rumour:"  # the search's id of a checked rumour (rumours.yaml)
 CACHE_SIZE = 10_000  # search results kept (least recently used dropped first)
 CACHE_CHARACTERS = 1_000_000  # and at most this many characters of keys (a few MiB)
@@ -44,7 +46,7 @@ def build_index(content: Content) -> FaqIndex:
             phrasings.append(text.q)
             phrasings.extend(text.alt)
             keywords.extend(text.keywords)
-            answers.extend(text.answers())
+            answers.extend(_PLACEHOLDER.sub(" ", answer) for answer in text.answers())  # {call_centre}: not words
         documents.append(Document(entry.id, phrasings, keywords, answers))
     for rumour in content.rumours:  # checked rumours are found by the same search, as "rumour:<id>"
         claims: list[str] = []
