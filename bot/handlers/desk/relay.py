@@ -4,6 +4,7 @@ the message (once, whichever replica records it first) and the answers when that
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Literal
 
 from aiogram import Bot
@@ -39,22 +40,36 @@ async def refused(
     return True
 
 
-async def open_and_relay(
-    target: Message,
-    user_id: int,
-    message_id: int,
-    context: str,
-    kind: Kind,
-    first_name: str,
-    state: FSMContext,
-    desk: DeskService,
-    lang: Lang,
-    content: ContentStore,
-    bot: Bot,
-    *,
-    question: str | None = None,
-) -> None:
-    """Open a ticket (or find the open one) and pass the resident's message ``message_id`` on."""
+@dataclass(frozen=True)
+class DeskContext:
+    """What every step of the desk needs of the update it handles."""
+
+    desk: DeskService
+    state: FSMContext
+    lang: Lang
+    content: ContentStore
+    bot: Bot
+
+
+@dataclass(frozen=True)
+class RelayRequest:
+    """A resident's message to pass on to the operators: ``target`` is where the resident is
+    answered, ``message_id`` the message copied into the ticket's topic (a later one, or an earlier
+    one the bot offered to pass on)."""
+
+    target: Message
+    user_id: int
+    message_id: int
+    first_name: str
+    kind: Kind
+    context: str = ""  # what the operators are told of how it came (in the bot's default language)
+    question: str | None = None  # the first words shown in the ticket (None: "see the message below")
+
+
+async def open_and_relay(request: RelayRequest, ctx: DeskContext) -> None:
+    """Open a ticket (or find the open one) and pass the resident's message on."""
+    target, user_id, message_id, kind = request.target, request.user_id, request.message_id, request.kind
+    desk, state, lang, content, bot = ctx.desk, ctx.state, ctx.lang, ctx.content, ctx.bot
     if await refused(target, user_id, desk, lang, content, state):
         return
     if desk.closed() and await desk.open_ticket_of(user_id) is None:  # closed by the timeline meanwhile
@@ -63,7 +78,11 @@ async def open_and_relay(
         return
     try:
         ticket, created = await desk.open_ticket(
-            user_id, kind, lang, question or _("(see the message below)"), TicketIntro(first_name, context)
+            user_id,
+            kind,
+            lang,
+            request.question or _("(see the message below)"),
+            TicketIntro(request.first_name, request.context),
         )
     except DeskUnavailable as error:
         log.warning("could not open a ticket: %s", error)

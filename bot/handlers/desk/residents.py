@@ -15,7 +15,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from bot.clock import Clock
 from bot.config import Lang, Settings
 from bot.content import ContentStore
-from bot.handlers.desk.relay import ack, open_and_relay, refused, relay_to_topic
+from bot.handlers.desk.relay import DeskContext, RelayRequest, ack, open_and_relay, refused, relay_to_topic
 from bot.handlers.desk.screens import (
     ask_button,
     ask_screen,
@@ -209,17 +209,10 @@ async def on_desk_button(
         with i18n.use_locale(settings.default_language):  # the context is for the operators
             context = _("the rumour was answered from the FAQ, and the resident asked for a person")
         await open_and_relay(
-            message,
-            user_id,
-            int(callback_data.ctx),
-            context,
-            "rumour",
-            query.from_user.first_name,
-            state,
-            desk,
-            lang,
-            content,
-            bot,
+            RelayRequest(
+                message, user_id, int(callback_data.ctx), query.from_user.first_name, "rumour", context=context
+            ),
+            DeskContext(desk, state, lang, content, bot),
         )
     else:
         await send(message, Screen(stale(), main_menu()))
@@ -232,18 +225,16 @@ async def on_question(
     data = await state.get_data()
     context = str(data.get("desk_ctx") or "")
     await open_and_relay(
-        message,
-        message.from_user.id,
-        message.message_id,
-        context,
-        "question",
-        message.from_user.first_name,
-        state,
-        desk,
-        lang,
-        content,
-        bot,
-        question=question_of(message),
+        RelayRequest(
+            message,
+            message.from_user.id,
+            message.message_id,
+            message.from_user.first_name,
+            "question",
+            context=context,
+            question=question_of(message),
+        ),
+        DeskContext(desk, state, lang, content, bot),
     )
 
 
@@ -261,18 +252,15 @@ async def on_talking(
         return
     if ticket is None:  # closed by the operators meanwhile: a message after /close opens a new ticket
         await open_and_relay(
-            message,
-            user_id,
-            message.message_id,
-            "",
-            "question",
-            message.from_user.first_name,
-            state,
-            desk,
-            lang,
-            content,
-            bot,
-            question=question_of(message),
+            RelayRequest(
+                message,
+                user_id,
+                message.message_id,
+                message.from_user.first_name,
+                "question",
+                question=question_of(message),
+            ),
+            DeskContext(desk, state, lang, content, bot),
         )
         return
     if await relay_to_topic(message, user_id, message.message_id, ticket, desk, bot, lang, content) == "sent":
@@ -323,18 +311,16 @@ async def on_rumour_message(
     with i18n.use_locale(settings.default_language):  # the context is for the operators
         context = _("no confirmed answer in the FAQ")
     await open_and_relay(
-        message,
-        message.from_user.id,
-        message.message_id,
-        context,
-        "rumour",
-        message.from_user.first_name,
-        state,
-        desk,
-        lang,
-        content,
-        bot,
-        question=question_of(message),
+        RelayRequest(
+            message,
+            message.from_user.id,
+            message.message_id,
+            message.from_user.first_name,
+            "rumour",
+            context=context,
+            question=question_of(message),
+        ),
+        DeskContext(desk, state, lang, content, bot),
     )
 
 
