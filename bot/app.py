@@ -6,7 +6,7 @@ data (``storage``, ``content``, ``clock``, ``settings``)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from typing import Any, Protocol
 
@@ -63,6 +63,33 @@ class Background(Protocol):
     async def stop(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class Services:
+    """What the handlers are given, by these names: aiogram injects a workflow value into a handler's
+    parameter of the same name (``async def on_stats(message, questions: QuestionLog)``). Built once in
+    :func:`create_app`; the runners read it by attribute (``app.services.delivery``)."""
+
+    residents: ResidentService
+    questions: QuestionLog
+    audit: AuditLog
+    faq: FaqService
+    guests: GuestService
+    pictures: PictureService
+    desk: DeskService
+    delivery: DeliveryEngine
+    announcements: AnnouncementService
+    events: EventService
+    answers: AnswerLoop
+    privacy: PrivacyService
+    reminders: ReminderService
+    scheduler: ReminderScheduler
+    subscriptions: SubscriptionService
+    leadership: Leadership
+
+    def workflow_data(self) -> dict[str, object]:
+        return {item.name: getattr(self, item.name) for item in fields(self)}
+
+
 @dataclass
 class App:
     settings: Settings
@@ -74,6 +101,7 @@ class App:
     dispatcher: Dispatcher
     in_flight: InFlightMiddleware
     background: list[Background] = field(default_factory=list)
+    services: Services | None = None  # set by create_app
 
     async def close(self) -> None:
         await self.storage.close()
@@ -108,15 +136,12 @@ def fsm_options(settings: Settings) -> dict[str, Any]:
 
 
 def create_dispatcher(
-    settings: Settings, content: ContentStore, storage: Storage, clock: Clock, i18n: I18n
+    settings: Settings, content: ContentStore, storage: Storage, clock: Clock, i18n: I18n, residents: ResidentService
 ) -> tuple[Dispatcher, InFlightMiddleware]:
-    dp = Dispatcher(settings=settings, content=content, db=storage, clock=clock, **fsm_options(settings))
+    dp = Dispatcher(settings=settings, content=content, clock=clock, **fsm_options(settings))
+    dp["storage"] = storage  # (aiogram's own ``storage=`` argument is the FSM's)
     in_flight = InFlightMiddleware()
     dp.update.outer_middleware(in_flight)
-    residents = ResidentService(storage, clock)
-    dp["residents"] = residents
-    dp["questions"] = QuestionLog(storage, clock)
-    dp["audit"] = AuditLog(storage, clock)
     dp.update.outer_middleware(UserMiddleware(residents))
     UserLanguageMiddleware(i18n, settings.default_language).setup(dp)
     if settings.chat_pacing:
@@ -175,13 +200,12 @@ async def create_app(
         await storage.connect()
     clock = clock or SystemClock()
     bot = create_bot(settings, token or settings.require_token())
-    dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n)
+    residents = ResidentService(storage, clock)
+    dp, in_flight = create_dispatcher(settings, content, storage, clock, i18n, residents)
     app = App(settings, content, storage, clock, i18n, bot, dp, in_flight)
-    dp["faq"] = FaqService(content)
-    dp["guests"] = GuestService()  # guest mode's budgets and counters (in memory: nothing of the texts)
+    faq = FaqService(content)
     pictures = PictureService()
     content.subscribe(pictures.clear)  # drawn again from the new content
-    dp["pictures"] = pictures
 
     # the operators' desk (OPERATORS_CHAT_ID): checked at start-up, off when the chat is not usable
     campaign_tz = lambda: content.current.campaign.tz  # noqa: E731
@@ -190,7 +214,7 @@ async def create_app(
         if settings.operators_chat_id is not None
         else None
     )
-    dp["desk"] = DeskService(
+    desk = DeskService(
         storage,
         clock,
         chat_id=settings.operators_chat_id,
@@ -213,8 +237,6 @@ async def create_app(
     )
     bot.session.middleware(SendGateMiddleware(delivery.gate))  # replies share the rate and honour 429 pauses
     app.background.append(delivery)
-    dp["delivery"] = delivery
-    dp["announcements"] = AnnouncementService(storage, delivery, clock, content)  # the admin's broadcasts
     events = EventService(
         content,
         storage,
@@ -224,7 +246,6 @@ async def create_app(
         grace=timedelta(seconds=settings.reminder_grace_seconds),
         notices=delivery,  # cancellation and change notices: persistent, resumed after a crash
     )
-    dp["events"] = events
 
     reminders = ReminderService(
         content,
@@ -239,15 +260,14 @@ async def create_app(
     reminders.on_tick.append(events.send_due)  # personal event reminders ride the same clock
     answers = AnswerLoop(
         storage,
-        dp["faq"],
+        faq,
         content,
         delivery,
-        TelegramAnswerTexts(dp["faq"], i18n),
+        TelegramAnswerTexts(faq, i18n),
         clock,
         default_language=settings.default_language,
     )
     reminders.on_tick.append(answers.tick)  # after a deploy or a reload: answers to waiting questions
-    dp["answers"] = answers
     privacy = PrivacyService(
         storage,
         content,
@@ -255,16 +275,30 @@ async def create_app(
         grace=timedelta(seconds=settings.reminder_grace_seconds),
     )
     reminders.on_tick.append(privacy.tick)  # retention: old unanswered texts, "I voted", old event reminders
-    dp["privacy"] = privacy
     scheduler = ReminderScheduler(reminders, clock)
     app.background.append(scheduler)  # after the engine: due reminders need it running
-    dp["reminders"] = reminders
-    dp["scheduler"] = scheduler
-    dp["subscriptions"] = SubscriptionService(storage, content, clock, reminders, scheduler)
 
     # Only the replica holding the leader lease runs them (with SQLite: always this process).
     leadership = Leadership(lease_for(settings.database), app.background)
-    dp["leadership"] = leadership
+    app.services = Services(
+        residents=residents,
+        questions=QuestionLog(storage, clock),
+        audit=AuditLog(storage, clock),
+        faq=faq,
+        guests=GuestService(),  # guest mode's budgets and counters (in memory: nothing of the texts)
+        pictures=pictures,
+        desk=desk,
+        delivery=delivery,
+        announcements=AnnouncementService(storage, delivery, clock, content),  # the admin's broadcasts
+        events=events,
+        answers=answers,
+        privacy=privacy,
+        reminders=reminders,
+        scheduler=scheduler,
+        subscriptions=SubscriptionService(storage, content, clock, reminders, scheduler),
+        leadership=leadership,
+    )
+    dp.workflow_data.update(app.services.workflow_data())
 
     async def start_background() -> None:
         await leadership.start()

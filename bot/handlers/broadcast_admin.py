@@ -445,7 +445,7 @@ async def question_stats_lines(questions: QuestionLog | None) -> list[str]:
 
 async def on_stats(
     message: Message,
-    db: Storage,
+    storage: Storage,
     clock: Clock,
     content: ContentStore,
     lang: Lang,
@@ -458,8 +458,8 @@ async def on_stats(
     assert message.from_user is not None
     now = clock.now()
     await announcements.audit(message.from_user.id, "stats.view")
-    users = await db.user_counts()
-    subscribers = await db.subscriber_counts()
+    users = await storage.user_counts()
+    subscribers = await storage.subscriber_counts()
 
     def joined(counts: dict[str, int], names: dict[str, str]) -> str:
         parts = [f"{names.get(key, escape(key))} {n}" for key, n in sorted(counts.items(), key=lambda kv: -kv[1])]
@@ -478,8 +478,8 @@ async def on_stats(
         _("By district: {list}").format(list=joined(subscribers.by_district, district_names)),
         "",
         _("Messages delivered: last 24 hours {day}, last 7 days {week}").format(
-            day=await db.delivered_since(now - timedelta(days=1)),
-            week=await db.delivered_since(now - timedelta(days=7)),
+            day=await storage.delivered_since(now - timedelta(days=1)),
+            week=await storage.delivered_since(now - timedelta(days=7)),
         ),
         *await question_stats_lines(questions),
         *await desk_stats_lines(desk),
@@ -492,6 +492,6 @@ async def on_stats(
     if picture is None:
         start = datetime.combine(days[0], time(0, 0), campaign.tz)
         offset = int((start.utcoffset() or timedelta(0)).total_seconds())
-        picture = await stats_picture(await db.daily_activity(start, offset), days, lang, pictures)
+        picture = await stats_picture(await storage.daily_activity(start, offset), days, lang, pictures)
     if message.bot is not None:
         await send_stats_chart(message.bot, message.chat.id, picture, pictures)

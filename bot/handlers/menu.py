@@ -24,7 +24,7 @@ def router() -> Router:
 
 
 async def on_section(
-    query: CallbackQuery, callback_data: MenuCb, content: ContentStore, clock: Clock, lang: Lang, db: Storage
+    query: CallbackQuery, callback_data: MenuCb, content: ContentStore, clock: Clock, lang: Lang, storage: Storage
 ) -> None:
     await query.answer()
     if callback_data.section == "home":
@@ -32,4 +32,6 @@ async def on_section(
     elif callback_data.section == "language":
         await show(query, language_screen(lang))
     else:
-        await show(query, await reminders_section(db, content.current.campaign, clock.now(), query.from_user.id, lang))
+        await show(
+            query, await reminders_section(storage, content.current.campaign, clock.now(), query.from_user.id, lang)
+        )

@@ -137,8 +137,8 @@ def plan_text(campaign: Campaign, plan: ReminderPlan, lang: Lang) -> str:
     return "\n".join([_("Reminders still to come:"), *(f"• {part}" for part in parts)]) if parts else ""
 
 
-async def settings_screen(db: Storage, campaign: Campaign, now: datetime, user_id: int, lang: Lang) -> Screen:
-    return settings_view(campaign, now, await db.reminder_prefs(user_id), lang)
+async def settings_screen(storage: Storage, campaign: Campaign, now: datetime, user_id: int, lang: Lang) -> Screen:
+    return settings_view(campaign, now, await storage.reminder_prefs(user_id), lang)
 
 
 def settings_view(campaign: Campaign, now: datetime, prefs: ReminderPrefs, lang: Lang) -> Screen:
@@ -202,53 +202,55 @@ async def on_countdown(
         await send_results(bot, message.chat.id, campaign, lang, pictures, clock.now(), figures_sent=True)
 
 
-async def on_settings_command(message: Message, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
+async def on_settings_command(
+    message: Message, storage: Storage, content: ContentStore, clock: Clock, lang: Lang
+) -> None:
     if message.from_user is not None:
         await send(
-            message, await settings_screen(db, content.current.campaign, clock.now(), message.from_user.id, lang)
+            message, await settings_screen(storage, content.current.campaign, clock.now(), message.from_user.id, lang)
         )
 
 
-async def on_show(query: CallbackQuery, db: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
+async def on_show(query: CallbackQuery, storage: Storage, content: ContentStore, clock: Clock, lang: Lang) -> None:
     await query.answer()
-    await show(query, await settings_screen(db, content.current.campaign, clock.now(), query.from_user.id, lang))
+    await show(query, await settings_screen(storage, content.current.campaign, clock.now(), query.from_user.id, lang))
 
 
 async def on_mode(
     query: CallbackQuery,
     callback_data: ReminderCb,
-    db: Storage,
+    storage: Storage,
     subscriptions: SubscriptionService,
     content: ContentStore,
     clock: Clock,
     lang: Lang,
 ) -> None:
     saved = await subscriptions.set_reminder_mode(query.from_user.id, callback_data.value)
-    await _saved_or_refused(query, saved, db, content.current.campaign, clock.now(), lang)
+    await _saved_or_refused(query, saved, storage, content.current.campaign, clock.now(), lang)
 
 
 async def on_time(
     query: CallbackQuery,
     callback_data: ReminderCb,
-    db: Storage,
+    storage: Storage,
     subscriptions: SubscriptionService,
     content: ContentStore,
     clock: Clock,
     lang: Lang,
 ) -> None:
     saved = await subscriptions.set_vote_time(query.from_user.id, callback_data.value)
-    await _saved_or_refused(query, saved, db, content.current.campaign, clock.now(), lang)
+    await _saved_or_refused(query, saved, storage, content.current.campaign, clock.now(), lang)
 
 
 async def _saved_or_refused(
-    query: CallbackQuery, saved: bool, db: Storage, campaign: Campaign, now: datetime, lang: Lang
+    query: CallbackQuery, saved: bool, storage: Storage, campaign: Campaign, now: datetime, lang: Lang
 ) -> None:
     """Answers "Saved", or why not (the choice is no longer on offer); then the settings as they are."""
     if saved:
         await query.answer(_("Saved"))
     else:
         await query.answer(_("This choice is no longer available."), show_alert=True)
-    await show(query, await settings_screen(db, campaign, now, query.from_user.id, lang))
+    await show(query, await settings_screen(storage, campaign, now, query.from_user.id, lang))
 
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:

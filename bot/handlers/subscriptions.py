@@ -92,8 +92,8 @@ def district_screen(current: str | None, campaign: Campaign, lang: Lang) -> Scre
     )
 
 
-async def reminders_section(db: Storage, campaign: Campaign, now: datetime, user_id: int, lang: Lang) -> Screen:
-    return reminders_screen(await db.get_subscription(user_id), campaign, now, lang)
+async def reminders_section(storage: Storage, campaign: Campaign, now: datetime, user_id: int, lang: Lang) -> Screen:
+    return reminders_screen(await storage.get_subscription(user_id), campaign, now, lang)
 
 
 async def on_subscribe(
@@ -117,7 +117,7 @@ async def on_unsubscribe(
 async def on_button(
     query: CallbackQuery,
     callback_data: SubCb,
-    db: Storage,
+    storage: Storage,
     subscriptions: SubscriptionService,
     content: ContentStore,
     clock: Clock,
@@ -135,7 +135,7 @@ async def on_button(
         await query.answer(_("Unsubscribed"))
         await show(query, reminders_screen(None, campaign, now, lang, just_changed=True))
     else:
-        subscription = await db.get_subscription(user_id)
+        subscription = await storage.get_subscription(user_id)
         if subscription is None:  # unsubscribed meanwhile: the district buttons are out of date
             await query.answer()
             await show(query, reminders_screen(None, campaign, now, lang))
@@ -148,4 +148,4 @@ async def on_button(
             await answer_stale(query)
             return
         await query.answer(_("Saved"))
-        await show(query, reminders_screen(await db.get_subscription(user_id), campaign, now, lang))
+        await show(query, reminders_screen(await storage.get_subscription(user_id), campaign, now, lang))

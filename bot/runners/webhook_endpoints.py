@@ -69,8 +69,8 @@ class MetricsEndpoint:
         gauges: list[Gauge] = [
             ("voterbot_updates_in_flight", "gauge", "Updates being handled now.", {}, self.app.in_flight.in_flight)
         ]
-        data = self.app.dispatcher.workflow_data
-        delivery = data.get("delivery")
+        services = self.app.services
+        delivery = services.delivery if services else None
         if delivery is not None:
             gauges.append(
                 (
@@ -81,7 +81,7 @@ class MetricsEndpoint:
                     delivery.gate.pauses,
                 )
             )
-        guests = data.get("guests")
+        guests = services.guests if services else None
         if guests is not None:
             for outcome, count in guests.counts.items():
                 gauges.append(
@@ -93,7 +93,7 @@ class MetricsEndpoint:
                         count,
                     )
                 )
-        questions = data.get("questions")
+        questions = services.questions if services else None
         if questions is not None:
             for outcome, count in questions.asked.items():
                 gauges.append(
@@ -106,7 +106,7 @@ class MetricsEndpoint:
                     )
                 )
         gauges += await self._database_gauges()
-        leadership = data.get("leadership")
+        leadership = services.leadership if services else None
         if leadership is not None:
             gauges.append(
                 (
@@ -117,7 +117,7 @@ class MetricsEndpoint:
                     1.0 if leadership.leading else 0.0,
                 )
             )
-        scheduler = data.get("scheduler")
+        scheduler = services.scheduler if services else None
         if scheduler is not None:
             due = [moment for moment in scheduler.jobs().values() if moment is not None]
             lag = max(0.0, (datetime.now(UTC) - min(due)).total_seconds()) if due else 0.0
@@ -185,7 +185,7 @@ class MetricsEndpoint:
                         loop.median_seconds or 0,
                     ),
                 ]
-            desk = self.app.dispatcher.workflow_data.get("desk")
+            desk = self.app.services.desk if self.app.services else None
             if desk is not None and desk.enabled:
                 with contextlib.suppress(Exception):  # a database outage must not break /metrics
                     gauges += desk_gauges(await asyncio.wait_for(desk.stats(), 5))
