@@ -23,7 +23,7 @@ from bot.content import Content, ContentStore, FaqEntry
 from bot.content.models import Rumour
 from bot.services.event_notices import Notices
 from bot.services.faq import RUMOUR, FaqService
-from bot.storage import Storage
+from bot.storage.base import QuestionsStorage
 from bot.storage.broadcasts import BroadcastMessage, MessageKind
 
 log = logging.getLogger(__name__)
@@ -41,7 +41,7 @@ class AnswerTexts(Protocol):
 class AnswerLoop:
     def __init__(
         self,
-        storage: Storage,
+        storage: QuestionsStorage,
         faq: FaqService,
         content: ContentStore,
         notices: Notices,

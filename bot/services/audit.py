@@ -1,14 +1,14 @@
 """The admins' audit log: every admin action is recorded with who, what and when
-(`Storage.audit_entries` reads it back; /forget leaves it, as it names admins, not residents)."""
+(`AuditStorage.audit_entries` reads it back; /forget leaves it, as it names admins, not residents)."""
 
 from __future__ import annotations
 
 from bot.clock import Clock
-from bot.storage import Storage
+from bot.storage.base import AuditStorage
 
 
 class AuditLog:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: AuditStorage, clock: Clock) -> None:
         self.storage = storage
         self.clock = clock
 

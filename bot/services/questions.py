@@ -1,6 +1,6 @@
 """What residents tell the bot about its answers: "helpful / not helpful" on an FAQ answer, and the
 questions it could not answer (kept ``UNANSWERED_RETENTION_DAYS``, at most a few a day per person:
-see ``Storage.record_unanswered``), read back by the admins' /unanswered with the operators'
+see ``QuestionsStorage.record_unanswered``), read back by the admins' /unanswered with the operators'
 answer drafts."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 from bot.clock import Clock
 from bot.config import Lang
 from bot.services.faq_search import FaqIndex, features
-from bot.storage import Storage
-from bot.storage.base import AnswerLoopCounts, UnansweredQuestion, UnansweredRow
+from bot.storage.base import AnswerLoopCounts, QuestionsStorage, UnansweredQuestion, UnansweredRow
 from bot.storage.base_desk import FaqDraft
 from bot.storage.sql import normalize_question
 
@@ -74,8 +74,14 @@ def group_by_meaning(questions: list[UnansweredQuestion], index: FaqIndex) -> li
     return sorted(clusters, key=lambda c: (-c.people, c.wording))
 
 
+class QuestionLogStorage(QuestionsStorage, Protocol):
+    """What the question log reads and writes: its own area, and the operators' answer drafts."""
+
+    async def faq_drafts(self, limit: int) -> list[FaqDraft]: ...
+
+
 class QuestionLog:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: QuestionLogStorage, clock: Clock) -> None:
         self.storage = storage
         self.clock = clock
         # what the bot made of residents' messages since the process started (counters only):

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 from bot.clock import Clock
 from bot.config import Lang
-from bot.storage import Storage
-from bot.storage.base import UserRecord
+from bot.storage.base import UserRecord, UsersStorage
 
 
 class ResidentService:
-    def __init__(self, storage: Storage, clock: Clock) -> None:
+    def __init__(self, storage: UsersStorage, clock: Clock) -> None:
         self.storage = storage
         self.clock = clock
 

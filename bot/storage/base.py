@@ -226,16 +226,9 @@ class PrivacyStorage(Protocol):
     async def cancelled_events_with_pending_reminders(self) -> list[str]: ...
 
 
-class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Protocol):
-    async def connect(self) -> None: ...
+class UsersStorage(Protocol):
+    """Users: who wrote to the bot, their language, whether they blocked it."""
 
-    async def close(self) -> None: ...
-
-    async def schema_revision(self) -> str | None: ...  # Alembic's, None before the first upgrade
-
-    async def ping(self) -> bool: ...
-
-    # users
     async def touch_user(self, user_id: int, telegram_language: str | None, now: datetime) -> UserRecord: ...
 
     async def get_user(self, user_id: int) -> UserRecord | None: ...
@@ -246,7 +239,10 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
 
     async def user_counts(self) -> UserCounts: ...
 
-    # questions
+
+class QuestionsStorage(Protocol):
+    """FAQ feedback, unanswered questions and the askers waiting for an answer."""
+
     async def record_feedback(self, user_id: int, entry_id: str, helpful: bool, now: datetime) -> None: ...
 
     async def feedback_counts(self, entry_id: str) -> FeedbackCounts: ...
@@ -267,7 +263,10 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
 
     async def mark_answered(self, ids: list[int], entry_id: str, now: datetime) -> int: ...
 
-    # subscriptions
+
+class SubscriptionsStorage(Protocol):
+    """Subscriptions and the audiences they make."""
+
     async def subscribe(self, user_id: int, language: str, now: datetime) -> Subscription: ...
 
     async def unsubscribe(self, user_id: int) -> bool: ...
@@ -280,7 +279,10 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
 
     async def audience_size(self, audience: Audience) -> int: ...
 
-    # broadcasts and deliveries
+
+class BroadcastsStorage(Protocol):
+    """Broadcasts and their deliveries (the delivery engine), and what was delivered."""
+
     async def create_broadcast(
         self,
         message: BroadcastMessage,
@@ -326,10 +328,34 @@ class Storage(RemindersStorage, EventsStorage, PrivacyStorage, DeskStorage, Prot
 
     async def daily_activity(self, since: datetime, utc_offset: int) -> DailyActivity: ...
 
-    # audit log
+
+class AuditStorage(Protocol):
+    """The admins' audit log."""
+
     async def audit(self, admin_id: int, action: str, details: str, now: datetime) -> None: ...
 
     async def audit_entries(self, limit: int) -> list[AuditEntry]: ...
+
+
+class Storage(
+    UsersStorage,
+    QuestionsStorage,
+    SubscriptionsStorage,
+    BroadcastsStorage,
+    AuditStorage,
+    RemindersStorage,
+    EventsStorage,
+    PrivacyStorage,
+    DeskStorage,
+    Protocol,
+):
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def schema_revision(self) -> str | None: ...  # Alembic's, None before the first upgrade
+
+    async def ping(self) -> bool: ...
 
 
 # subscriptions, broadcasts, deliveries, audit log ------------------------------------------------
