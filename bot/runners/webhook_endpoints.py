@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -81,30 +81,17 @@ class MetricsEndpoint:
                     delivery.gate.pauses,
                 )
             )
-        guests = services.guests if services else None
-        if guests is not None:
-            for outcome, count in guests.counts.items():
-                gauges.append(
-                    (
-                        "voterbot_guest_calls_total",
-                        "counter",
-                        "Guest calls (the bot called into a chat it is not in) by outcome, since the process started.",
-                        {"outcome": outcome},
-                        count,
-                    )
-                )
-        questions = services.questions if services else None
-        if questions is not None:
-            for outcome, count in questions.asked.items():
-                gauges.append(
-                    (
-                        "voterbot_questions_total",
-                        "counter",
-                        "Residents' messages by what the bot made of them, since the process started.",
-                        {"outcome": outcome},
-                        count,
-                    )
-                )
+        if services is not None:  # counters only (guest mode stores nothing of the texts)
+            gauges += counter_samples(
+                "voterbot_guest_calls_total",
+                "Guest calls (the bot called into a chat it is not in) by outcome, since the process started.",
+                services.guests.counts.items(),
+            )
+            gauges += counter_samples(
+                "voterbot_questions_total",
+                "Residents' messages by what the bot made of them, since the process started.",
+                services.questions.asked.items(),
+            )
         gauges += await self._database_gauges()
         leadership = services.leadership if services else None
         if leadership is not None:
@@ -191,6 +178,11 @@ class MetricsEndpoint:
                     gauges += desk_gauges(await asyncio.wait_for(desk.stats(), 5))
             self._cache = (now, gauges)
             return gauges
+
+
+def counter_samples(name: str, help_text: str, counts: Iterable[tuple[str, int]]) -> list[Gauge]:
+    """A counter by outcome, read at scrape time."""
+    return [(name, "counter", help_text, {"outcome": outcome}, count) for outcome, count in counts]
 
 
 def desk_gauges(stats: DeskStats) -> list[Gauge]:

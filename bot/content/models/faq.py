@@ -58,6 +58,16 @@ class Variant(Model):
     a: Answer
 
 
+def answer_at(first: Answer, variants: list[Variant], passed: Container[str]) -> str:
+    """``first`` until the first of ``variants`` (in milestone order) whose milestone has passed; the
+    last one passed holds; of its parts, those whose from/until hold."""
+    chosen = first
+    for variant in variants:
+        if variant.from_ in passed:
+            chosen = variant.a
+    return render_answer(chosen, passed)
+
+
 class FaqText(Model):
     q: Text
     a: Answer  # holds until the first variant's milestone
@@ -82,11 +92,7 @@ class FaqText(Model):
     def answer(self, passed: Container[str]) -> str:
         """The answer at a moment when the milestones in ``passed`` have passed (variants are in
         milestone order: the last one passed holds; of its parts, those whose from/until hold)."""
-        chosen = self.a
-        for variant in self.variants:
-            if variant.from_ in passed:
-                chosen = variant.a
-        return render_answer(chosen, passed)
+        return answer_at(self.a, self.variants, passed)
 
 
 class FaqEntry(Model):

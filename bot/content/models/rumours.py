@@ -12,7 +12,7 @@ from pydantic import Field, model_validator
 
 from bot.config import Lang
 from bot.content.models.base import Html, Identifier, Model, Source, Text
-from bot.content.models.faq import Answer, Variant, render_answer
+from bot.content.models.faq import Variant, answer_at
 
 
 class Verdict(StrEnum):
@@ -35,11 +35,7 @@ class RumourText(Model):
         return self
 
     def explanation_at(self, passed: Container[str]) -> str:
-        chosen: Answer = self.explanation
-        for variant in self.variants:
-            if variant.from_ in passed:
-                chosen = variant.a
-        return render_answer(chosen, passed)
+        return answer_at(self.explanation, self.variants, passed)
 
 
 class Rumour(Model):
