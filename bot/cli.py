@@ -29,7 +29,12 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--webhook", action="store_true", help="serve WEBHOOK_URL on WEBHOOK_LISTEN (also /healthz /readyz /metrics)"
     )
-    sub.add_parser("check", help="validate the content files and the translations")
+    check_cmd = sub.add_parser("check", help="validate the content files and the translations")
+    check_cmd.add_argument(
+        "--rules",
+        action="store_true",
+        help="also render every milestone's preview and check no source shows before its date (slower)",
+    )
     sub.add_parser("health", help="the container health check: the database answers with the current schema")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
@@ -69,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         return _fail(str(error))
     if args.command == "check":
-        return check(settings)
+        return check(settings, rules=args.rules)
     if args.command == "health":
         return health(settings)
     if args.command == "run":
@@ -125,7 +130,7 @@ def chat_banner(lang: Lang, at: str | None) -> str:
     )
 
 
-def check(settings: Settings) -> int:
+def check(settings: Settings, *, rules: bool = False) -> int:
     from bot.translations_check import check_translations
 
     problems: list[str] = []
@@ -141,6 +146,15 @@ def check(settings: Settings) -> int:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return EXIT_PROBLEMS
     assert content is not None
+    if rules:  # renders screens: imports aiogram, which the plain check does not
+        from bot.devtools.content_rules import content_problems
+
+        broken = content_problems(content)
+        for problem in broken:
+            print(problem)
+        if broken:
+            print(f"{len(broken)} problem(s) found.", file=sys.stderr)
+            return EXIT_PROBLEMS
     from bot.content.warnings import shared_phrasings
 
     for warning in shared_phrasings(content):
