@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import LANGUAGES
 from bot.content import load_content
+from bot.content.models.faq import render_answer
 from bot.devtools.content_rules import content_problems
 from tests.conftest import CAMPAIGN_B, ROOT, SHIPPED
 from tests.support.bot_process import run_bot
@@ -69,3 +71,24 @@ def test_no_engine_test_reads_data() -> None:
             if DATA_PATH.search(line) and NOT_READ not in line:
                 offenders.append(f"{path.relative_to(ROOT)}:{number}: {line.strip()}")
     assert offenders == []
+
+
+def test_answers_hold_no_call_centre_number_or_polling_hour_written_out() -> None:
+    """The facts held once in campaign.yaml are placeholders in the answers ({call_centre},
+    {polls_open}, {polls_close}, {call_centre_hours}): a change of hours or number is one edit."""
+    content = load_content(SHIPPED)
+    campaign = content.campaign
+    written = [f"{moment.astimezone(campaign.tz):%H:%M}" for moment in (campaign.opens_at, campaign.closes_at)]
+    if campaign.call_centre is not None:
+        written.append(campaign.call_centre.phone)
+    found = []
+    for entry in content.faq.entries:
+        for lang in LANGUAGES:
+            for answer in entry.text(lang).answers():
+                found += [f"{entry.id} {lang}: {fact}" for fact in written if fact in answer]
+    for rumour in content.rumours:
+        for lang in LANGUAGES:
+            text = rumour.text(lang)
+            for answer in [text.explanation, *(render_answer(variant.a) for variant in text.variants)]:
+                found += [f"rumour {rumour.id} {lang}: {fact}" for fact in written if fact in answer]
+    assert found == []
