@@ -21,7 +21,7 @@ from bot.content.models import Campaign, Reminder
 from bot.content.placeholders import fill
 from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
-from bot.handlers.texts import days_left, fact_values, stage_line, status_text
+from bot.handlers.texts import days_left, fact_values, plain_facts, stage_line, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.services.campaign import status_at
 from bot.services.events import EventService
@@ -258,7 +258,7 @@ async def _saved_or_refused(
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
     await query.answer()
-    data = await events.key_dates_ics(lang, clock.now(), place_text)
+    data = await events.key_dates_ics(lang, clock.now(), place_text, plain_facts(events.campaign))
     await bot.send_document(
         query.from_user.id,
         BufferedInputFile(data, filename="key-dates.ics"),

@@ -5,7 +5,7 @@ Every text that depends on the moment asks the timeline (``bot.services.campaign
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import unescape
 
@@ -79,6 +79,11 @@ def with_facts(text: str, campaign: Campaign, lang: Lang, *, html: bool = True) 
         return text
     values = fact_values(campaign, lang)
     return fill(text, values if html else {key: unescape(value) for key, value in values.items()})
+
+
+def plain_facts(campaign: Campaign) -> Callable[[str, Lang], str]:
+    """``with_facts`` for plain texts (a calendar file's description), as the services take it."""
+    return lambda text, lang: with_facts(text, campaign, lang, html=False)
 
 
 def answer_body(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
