@@ -13,11 +13,12 @@ from bot.config import Lang
 from bot.content.models import Campaign, FaqEntry, Source
 from bot.content.placeholders import fill
 from bot.i18n import _, fmt_date, fmt_number, fmt_share, fmt_time, ngettext
+from bot.languages import labels
 from bot.services.campaign import note_at, share, status_at
 from bot.services.faq import FaqService
 from bot.telegram_text import escape, escape_attr
 
-LANGUAGE_NAMES: dict[str, str] = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
+LANGUAGE_NAMES: dict[str, str] = labels()  # from the registry (bot/languages.py)
 
 
 def days_left(n: int) -> str:
