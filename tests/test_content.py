@@ -59,6 +59,14 @@ def test_a_link_to_a_source_not_out_yet_is_reported(tmp_path: Path) -> None:
     assert "before the source is out" in problems[0]
 
 
+def test_the_guard_sees_the_ways_of_naming_data() -> None:
+    named = ['ROOT / "data"', "SHIPPED", 'content_dir=Path("data")', 'open("data/faq.yaml")', 'parents[1] / "data"']
+    for line in named:
+        assert DATA_PATH.search(line), line
+    for line in ['tmp_path / "data"', "DATA", 'CAMPAIGN_B / "faq.yaml"', "# see data/faq.yaml"]:
+        assert not DATA_PATH.search(line), line
+
+
 def test_no_engine_test_reads_data() -> None:
     """The engine's tests use tests/fixtures/ (tests.conftest.DATA is the frozen Almaty campaign,
     CAMPAIGN_B Fictopolis), so an editor's change to data/ never turns them red."""
