@@ -33,7 +33,7 @@ chat: $(STAMP) translations
 	$(BIN)/voterbot chat $(ARGS)
 
 check: $(STAMP) translations
-	$(BIN)/voterbot check
+	$(BIN)/voterbot check --rules
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot tests $(wildcard bench)
@@ -50,13 +50,15 @@ PG_INITDB := $(lastword $(sort $(wildcard /usr/lib/postgresql/*/bin/initdb)))
 WORKERS ?= $(shell echo $$(( $$(nproc 2>/dev/null || echo 2) * 2 )))
 XDIST   = -n $(WORKERS) --maxschedchunk=1
 
-# The whole suite: lint, `voterbot check`, then mypy beside pytest (mypy's report is printed after
-# pytest's). One pytest session runs everything on the xdist workers: the storage tests and the
+# The whole suite: lint, `voterbot check --rules` (the content in data/: schema, translations, every
+# milestone's preview, no source before its date), then mypy beside pytest (mypy's report is printed
+# after pytest's). The tests run on the fixture campaigns of tests/fixtures/, never on data/. One
+# pytest session runs everything on the xdist workers: the storage tests and the
 # end-to-end modules marked `both_backends` on SQLite and PostgreSQL (a throwaway cluster per worker,
 # see tests/conftest.py; skipped with the reason when PostgreSQL is not installed), and the `slow`
 # process tests first.
 test: $(STAMP) translations lint
-	$(BIN)/voterbot check
+	$(BIN)/voterbot check --rules
 	@$(BIN)/python -m compileall -q -j 0 bot >/dev/null  # the bytecode every bot process of the tests reads
 	@echo "$(BIN)/mypy bot tests $(wildcard bench) & $(BIN)/python -m pytest -q $(XDIST)"
 	@$(BIN)/mypy bot tests $(wildcard bench) >$(VENV)/mypy.out 2>&1 & mypy=$$!; \

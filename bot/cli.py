@@ -29,7 +29,17 @@ def _parser() -> argparse.ArgumentParser:
     run_cmd.add_argument(
         "--webhook", action="store_true", help="serve WEBHOOK_URL on WEBHOOK_LISTEN (also /healthz /readyz /metrics)"
     )
-    sub.add_parser("check", help="validate the content files and the translations")
+    check_cmd = sub.add_parser("check", help="validate the content files and the translations")
+    check_cmd.add_argument(
+        "--rules",
+        action="store_true",
+        help="also render every milestone's preview and check no source shows before its date (slower)",
+    )
+    new_campaign = sub.add_parser(
+        "new-campaign", help="write a minimal example campaign into DIR (docs/new-campaign.md), ready for check"
+    )
+    new_campaign.add_argument("directory", metavar="DIR", help="an empty or new folder")
+    new_campaign.add_argument("--timezone", default="UTC", help="the campaign's IANA time zone (default: UTC)")
     sub.add_parser("health", help="the container health check: the database answers with the current schema")
     chat = sub.add_parser("chat", help="talk to the bot in this terminal, offline (no Telegram, no token)")
     chat.add_argument("--lang", choices=LANGUAGES, help="the language of the simulated Telegram user")
@@ -69,9 +79,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         return _fail(str(error))
     if args.command == "check":
-        return check(settings)
+        return check(settings, rules=args.rules)
     if args.command == "health":
         return health(settings)
+    if args.command == "new-campaign":
+        return new_campaign(Path(args.directory), args.timezone)
     if args.command == "run":
         return run(settings, webhook=args.webhook)
     if args.command == "db":
@@ -125,7 +137,7 @@ def chat_banner(lang: Lang, at: str | None) -> str:
     )
 
 
-def check(settings: Settings) -> int:
+def check(settings: Settings, *, rules: bool = False) -> int:
     from bot.translations_check import check_translations
 
     problems: list[str] = []
@@ -141,11 +153,43 @@ def check(settings: Settings) -> int:
         print(f"{len(problems)} problem(s) found.", file=sys.stderr)
         return EXIT_PROBLEMS
     assert content is not None
+    if rules:  # renders screens: imports aiogram, which the plain check does not
+        from bot.devtools.content_rules import content_problems
+
+        broken = content_problems(content)
+        for problem in broken:
+            print(problem)
+        if broken:
+            print(f"{len(broken)} problem(s) found.", file=sys.stderr)
+            return EXIT_PROBLEMS
     from bot.content.warnings import shared_phrasings
 
     for warning in shared_phrasings(content):
         print(warning)
     print(f"ok: campaign {content.campaign.id}, {len(content.faq.entries)} questions, translations kk ru en")
+    return 0
+
+
+def new_campaign(directory: Path, timezone: str) -> int:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from bot.devtools.new_campaign import write_campaign
+
+    try:
+        today = datetime.now(ZoneInfo(timezone)).date()
+    except (ZoneInfoNotFoundError, ValueError):
+        return _fail(f"--timezone: unknown time zone {timezone!r} (e.g. Asia/Almaty, Europe/Moscow, UTC)")
+    try:
+        written = write_campaign(directory, today=today, timezone=timezone)
+    except (FileExistsError, OSError) as error:
+        return _fail(str(error))
+    for path in written:
+        print(f"wrote {path}")
+    print(
+        f"Every value is an EXAMPLE: replace each with a sourced fact (docs/new-campaign.md), then\n"
+        f"  CONTENT_DIR={directory} voterbot check --rules\n  CONTENT_DIR={directory} voterbot chat"
+    )
     return 0
 
 

@@ -20,6 +20,7 @@ from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
 from bot.config import LANGUAGES, Lang
+from bot.languages import labels
 from bot.locales import DOMAIN, TranslationsError, locales_dir
 
 __all__ = ["DOMAIN", "I18n", "TranslationsError", "locales_dir"]
@@ -105,7 +106,7 @@ def normalize_language(code: str | None) -> Lang | None:
 
 
 # How each language names itself (the language picker, /stats, the desk's ticket intro).
-LANGUAGE_NAMES: dict[str, str] = {"kk": "🇰🇿 Қазақша", "ru": "🇷🇺 Русский", "en": "🇬🇧 English"}
+LANGUAGE_NAMES: dict[str, str] = labels()  # from the registry (bot/languages.py)
 
 
 class LanguageRecord(Protocol):

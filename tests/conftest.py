@@ -32,7 +32,15 @@ if TYPE_CHECKING:  # imported where used: with xdist the controller process load
     from bot.storage import Storage
 
 ROOT = Path(__file__).resolve().parent.parent
-DATA = ROOT / "data"
+FIXTURES = ROOT / "tests" / "fixtures"
+# The engine's tests run on frozen fixture campaigns, never on data/ (what editors change: checked by
+# `voterbot check` and tests/test_content.py): the 2026 Almaty referendum as shipped in December 2026,
+# and Fictopolis, a second campaign in another zone with other facts.
+DATA = FIXTURES / "almaty-2026"
+CAMPAIGN_B = FIXTURES / "campaign-b"
+# data/ itself: read only by the content tests (tests/test_content.py) and the FAQ evaluation, which
+# measures the shipped content on purpose; tests/test_content.py guards that no other test does.
+SHIPPED = ROOT / "data"
 ALMATY = ZoneInfo("Asia/Almaty")
 ADMIN_ID = 900001
 

@@ -24,6 +24,7 @@ def voterbot(
     """`python -m bot <args>` in a new interpreter, or `forked` from the preloaded fork server
     (tests/support/bot_process.py: the same `main()` without 4-5 s of importing aiogram)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}
+    base["CONTENT_DIR"] = str(DATA)  # the frozen fixture campaign, never data/
     if forked:
         return run_bot(*args, env={**base, **(env or {})}, input=stdin, cwd=cwd)
     return subprocess.run(
@@ -38,7 +39,7 @@ def voterbot(
 
 
 @pytest.mark.slow
-def test_check_passes_on_shipped_content() -> None:
+def test_check_passes_on_the_frozen_campaign() -> None:
     result = voterbot("check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.startswith("ok: campaign kz-referendum-2026")
@@ -157,6 +158,7 @@ def test_chat_first_contact_and_saved_pictures(tmp_path: Path) -> None:
 @pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 def test_make_chat_passes_args_and_says_where_it_stands_first() -> None:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_"))}
+    base["CONTENT_DIR"] = str(DATA)  # the frozen fixture campaign, never data/
     result = subprocess.run(
         ["make", "--no-print-directory", "chat", "ARGS=--lang kk --at 2026-03-15T10:00"],
         env=base,
@@ -241,6 +243,9 @@ def test_check_and_ask_do_not_import_aiogram() -> None:
         "    main(['check']); main(['ask', 'когда выборы'])\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aiogram', 'aiohttp')))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    env = {**os.environ, "CONTENT_DIR": str(DATA)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

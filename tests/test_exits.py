@@ -22,6 +22,7 @@ import pytest
 from aiohttp import web
 
 from bot.devtools.fake_api import FakeTelegram
+from tests.conftest import DATA as FROZEN_CAMPAIGN
 from tests.conftest import ROOT
 from tests.support.bot_process import run_bot as forked_run
 from tests.support.bot_process import start_bot
@@ -36,6 +37,7 @@ def _env(**values: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("BOT_", "DATABASE_", "ADMIN_", "CONTENT_", "WEBHOOK_", "REDIS_", "METRICS_", "STARTUP_"))
     }
+    env["CONTENT_DIR"] = str(FROZEN_CAMPAIGN)  # never data/
     env.update(values)
     return env
 

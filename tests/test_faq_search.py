@@ -11,9 +11,16 @@ from bot.content import ContentStore, load_content
 from bot.devtools.evaluate import Item, by, evaluate, figures, load_items, report
 from bot.services.faq import FaqService
 from bot.services.faq_search import fold, readings, transliterate
-from tests.conftest import DATA
+from tests.conftest import SHIPPED as DATA  # the evaluation measures the shipped content on purpose
 
 EVAL = Path(__file__).parent / "eval"
+# The evaluation set is written for the Almaty referendum's FAQ: with another campaign in data/ (the
+# next one being prepared, issue 24) it has nothing to measure, and says so instead of failing.
+EVALUATED_CAMPAIGN = "kz-referendum-2026"
+pytestmark = pytest.mark.skipif(
+    load_content(DATA).campaign.id != EVALUATED_CAMPAIGN,
+    reason=f"data/ holds another campaign than the evaluation set's ({EVALUATED_CAMPAIGN}): tests/eval not measured",
+)
 # The held-out part is only measured, never tuned on: these floors hold what was measured when the
 # thresholds were fitted on the development part (bench/RESULTS.md, "Understanding residents").
 # Measured on 8 December 2026 (heldout + heldout2): kk 96.4 %, ru 95.0 %, en 94.5 %, confident wrong

@@ -236,7 +236,7 @@ async def test_a_flooding_chat_gets_answers_within_budget_one_notice_and_no_429(
     assert running.app is not None
     callers_ids = [str(c.id) for c in callers]
     assert await rows_containing(running.app.storage, [HOURS_QUESTION["ru"], "когда референдум", *callers_ids]) == {}
-    summary = (await callers[0].send("/privacy")).replies[0]  # and residents are told so (in the full list)
+    summary = (await callers[0].send("/privacy")).replies[0]  # and residents are told so (📄 More: the full list)
     privacy = (await callers[0].press(summary, 0)).edits[0].content
     assert "Когда вы вызываете бота в другой чат (@bot и вопрос), он отвечает там и ничего" in privacy
     stats = (await fake.user(ADMIN_ID, language_code="en").send("/stats")).text

@@ -220,6 +220,9 @@ async def test_key_dates_calendar_file(running: RunningBot, fake: FakeTelegram) 
     voting = next(e for uid, e in events.items() if uid.startswith("voting-day"))
     start = voting.decoded("DTSTART")
     assert start.astimezone(UTC) == datetime(2026, 3, 15, 2, 0, tzinfo=UTC)  # 07:00 Almaty
+    # the description's {polls_open}/{polls_close} filled from campaign.yaml, as in the card
+    assert "Участки открыты с 07:00 до 20:00" in str(voting["DESCRIPTION"])
+    assert not any("{" in str(e.get("DESCRIPTION", "")) for e in events.values())
     assert len(events) >= 8
     assert fake.errors() == []
 

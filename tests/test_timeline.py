@@ -1,6 +1,6 @@
 """The bot is right at every moment: the rules of the timeline (issue 11), checked in kk, ru and en
-just before and just after every milestone of ``data/campaign.yaml``, on the screens a resident sees
-(greeting, /countdown, /reminders, /help, the no-answer screen) and on every FAQ answer.
+just before and just after every milestone of the frozen campaign (``tests/fixtures/almaty-2026``), on
+the screens a resident sees (greeting, /countdown, /reminders, /help, the no-answer screen) and on every FAQ answer.
 
 These are fast: the screens are built by the same functions the handlers send, in the language's
 gettext context; the end-to-end journeys through the fake Bot API are in test_reminders.py,

@@ -32,7 +32,7 @@ def test_settings_defaults() -> None:
     assert settings.bot_token is None
     assert settings.bot_api_base == "https://api.telegram.org"
     assert settings.database.scheme == "sqlite" and settings.database.path == Path("var/voterbot.sqlite3")
-    assert settings.default_language == "ru" and settings.content_dir == Path("data")
+    assert settings.default_language == "ru" and settings.content_dir == Path("data")  # a setting, not read
     assert settings.broadcast_rate == 25
 
 

@@ -23,6 +23,7 @@ from bot.clock import ManualClock
 from bot.config import ConfigError, Settings, load_settings
 from bot.devtools.fake_api import FakeTelegram, FakeUser
 from bot.runners.webhook import WebhookServer, registered_url
+from tests.conftest import DATA as FROZEN_CAMPAIGN
 from tests.conftest import ROOT
 
 # the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
@@ -269,6 +270,7 @@ def _free_port() -> int:
 def _env(**values: str) -> dict[str, str]:
     prefixes = ("BOT_", "DATABASE_", "ADMIN_", "WEBHOOK_", "CONTENT_")
     env = {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
+    env["CONTENT_DIR"] = str(FROZEN_CAMPAIGN)  # never data/
     env.update(values)
     return env
 

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ValidationError
 from bot.config import LANGUAGES, Lang
 from bot.content.events import EventEntry, EventsFile
 from bot.content.models import Campaign, FaqEntry, FaqFile, Rumour, RumoursFile, Source
-from bot.content.models.faq import Answer, answer_parts
+from bot.content.models.faq import Answer, answer_parts, render_answer
+from bot.content.placeholders import placeholder_problems
 
 M = TypeVar("M", bound=BaseModel)
 CONTENT_FILES = ("campaign.yaml", "faq.yaml", "events.yaml")
@@ -191,6 +192,49 @@ def _load(directory: Path) -> Content:
     return Content.build(campaign, faq, directory, events, rumours)
 
 
+def fact_problems(
+    directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile, rumours: RumoursFile | None
+) -> list[str]:
+    """Placeholders of facts held once ({call_centre}, {polls_close}…) in the texts shown to
+    residents: FAQ answers, rumours' explanations, events' descriptions, milestones' notes."""
+    has_centre = campaign.call_centre is not None
+    problems: list[str] = []
+    for entry in faq.entries:
+        texts = [
+            (f"{lang}.{name}", render_answer(answer))
+            for lang in LANGUAGES
+            for name, answer in [
+                ("a", entry.text(lang).a),
+                *((f"variants.{v.from_}.a", v.a) for v in entry.text(lang).variants),
+            ]
+        ]
+        where = f"{directory / 'faq.yaml'}: entry {entry.id!r}"
+        problems += placeholder_problems(where, iter(texts), call_centre=has_centre)
+    for rumour in rumours.rumours if rumours else []:
+        texts = [
+            (f"{lang}.{name}", render_answer(answer))
+            for lang in LANGUAGES
+            for name, answer in [
+                ("explanation", rumour.text(lang).explanation),
+                *((f"variants.{v.from_}.a", v.a) for v in rumour.text(lang).variants),
+            ]
+        ]
+        where = f"{directory / 'rumours.yaml'}: rumour {rumour.id!r}"
+        problems += placeholder_problems(where, iter(texts), call_centre=has_centre)
+    for event in events.events:
+        descriptions = [("description", event.description)]
+        descriptions += [(f"variants.{v.from_}.description", v.description) for v in event.variants]
+        texts = [(f"{name}.{lang}", text.get(lang)) for name, text in descriptions if text for lang in LANGUAGES]
+        where = f"{directory / 'events.yaml'}: event {event.id!r}"
+        problems += placeholder_problems(where, iter(texts), call_centre=has_centre)
+    for milestone in campaign.milestones:
+        if milestone.note is not None:
+            texts = [(f"note.{lang}", milestone.note.get(lang)) for lang in LANGUAGES]
+            where = f"{directory / 'campaign.yaml'}: milestone {milestone.id!r}"
+            problems += placeholder_problems(where, iter(texts), call_centre=has_centre)
+    return problems
+
+
 def cross_check(
     directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile, rumours: RumoursFile | None = None
 ) -> list[str]:
@@ -239,6 +283,7 @@ def cross_check(
             for variant in rumour.text(lang).variants:
                 if variant.from_ not in order:
                     problems.append(f"{where}: field {lang}.variants: unknown milestone {variant.from_!r}")
+    problems += fact_problems(directory, campaign, faq, events, rumours)
     problems += source_problems(directory, campaign, faq, events)
     problems += dated_problems(directory, campaign, faq)
     entry_ids = {entry.id for entry in faq.entries}

@@ -12,7 +12,7 @@ from babel.dates import format_date
 from bot.config import Lang
 from bot.content.events import DESCRIPTION_LIMIT
 from bot.content.models import Campaign
-from bot.handlers.texts import local_time
+from bot.handlers.texts import local_time, with_facts
 from bot.i18n import N_, _, fmt_date, fmt_time
 from bot.services.event_input import InputError, Problem, Subject
 from bot.services.event_notices import EventCancelled, EventDue, EventNotice
@@ -115,6 +115,7 @@ def card_text(
     description = event.description(lang)
     if description:
         lines.append("")
+        description = with_facts(description, campaign, lang, html=False)  # {call_centre}… as plain text
         lines.append(escape(truncate_plain(description, DESCRIPTION_LIMIT)))
     if event.link:
         lines.append("")

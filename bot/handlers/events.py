@@ -28,6 +28,7 @@ from bot.handlers.event_texts import (
     place_text,
     short_date,
 )
+from bot.handlers.texts import plain_facts
 from bot.i18n import I18n, _, fmt_date, fmt_time
 from bot.services.deeplinks import make_payload, parse_deep_link
 from bot.services.event_notices import EventNotice
@@ -321,7 +322,8 @@ async def on_card_button(
         return
     if action == "ics":
         await query.answer()
-        document = BufferedInputFile(events.ics(event, lang, now, place_text), filename=f"{event.id}.ics")
+        ics = events.ics(event, lang, now, place_text, plain_facts(events.campaign))
+        document = BufferedInputFile(ics, filename=f"{event.id}.ics")
         await bot.send_document(
             user_id, document, caption="📆 " + _("Open the file to add the event to your calendar.")
         )

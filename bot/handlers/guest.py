@@ -27,7 +27,7 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content import FaqEntry
 from bot.handlers.faq.screens import rumour_text
-from bot.handlers.texts import contact_line, sources_block
+from bot.handlers.texts import answer_body, contact_line, sources_block
 from bot.i18n import _
 from bot.services.deeplinks import make_payload
 from bot.services.desk import DeskService
@@ -62,7 +62,7 @@ def short_answer(faq: FaqService, entry: FaqEntry, lang: Lang, clock: Clock, *, 
     """The answer for a group: the question, the lead of the answer for the moment, its sources."""
     now = clock.now()
     text = entry.text(lang)
-    lead = lead_html(faq.answer(entry, lang, now))
+    lead = lead_html(answer_body(faq, entry, lang, now))
     sources = sources_block(entry.sources, lang, faq.content.campaign, now)
     head = "🔎 " + _("What official sources say:") + "\n" if rumour else ""
     return f"{head}❓ <b>{escape(text.q)}</b>\n{lead}\n{sources}"

@@ -17,9 +17,10 @@ from bot.clock import Clock
 from bot.config import Lang
 from bot.content import ContentStore
 from bot.content.models import Campaign, Reminder
+from bot.content.placeholders import fill
 from bot.handlers.event_texts import place_text
 from bot.handlers.pictures import results_known, send_results, send_voted_card
-from bot.handlers.texts import days_left, stage_line, status_text
+from bot.handlers.texts import days_left, fact_values, plain_facts, stage_line, status_text
 from bot.i18n import I18n, _, fmt_date, fmt_time, ngettext, stored_language
 from bot.services.campaign import status_at
 from bot.services.events import EventService
@@ -64,18 +65,17 @@ class ReminderRenderer:
     def reminder(self, campaign: Campaign, reminder: Reminder, lang: Lang, moment: datetime) -> str:
         tz = campaign.tz
         with self.i18n.use_locale(lang):
+            facts = fact_values(campaign, lang)  # the same values as in FAQ answers, events and notes
             values = {
-                "{date}": fmt_date(campaign.voting_day, lang),
-                "{open}": fmt_time(campaign.opens_at, lang, tz),
-                "{close}": fmt_time(campaign.closes_at, lang, tz),
-                "{call_centre}": campaign.call_centre.phone if campaign.call_centre else "",
+                **facts,
+                "{date}": facts["{voting_date}"],
+                "{open}": facts["{polls_open}"],
+                "{close}": facts["{polls_close}"],
                 "{countdown}": "",
             }
             if "{countdown}" in reminder.text.get(lang):
                 values["{countdown}"] = days_left((campaign.voting_day - moment.astimezone(tz).date()).days)
-            text = reminder.text.get(lang)
-            for placeholder, value in values.items():
-                text = text.replace(placeholder, value)
+            text = fill(reminder.text.get(lang), values)
             if reminder.with_status:
                 text += "\n\n" + status_text(campaign, moment, lang)
             return text
@@ -255,7 +255,7 @@ async def _saved_or_refused(
 
 async def on_calendar(query: CallbackQuery, events: EventService, clock: Clock, lang: Lang, bot: Bot) -> None:
     await query.answer()
-    data = await events.key_dates_ics(lang, clock.now(), place_text)
+    data = await events.key_dates_ics(lang, clock.now(), place_text, plain_facts(events.campaign))
     await bot.send_document(
         query.from_user.id,
         BufferedInputFile(data, filename="key-dates.ics"),

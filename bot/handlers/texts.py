@@ -5,13 +5,16 @@ Every text that depends on the moment asks the timeline (``bot.services.campaign
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from html import unescape
 
 from bot.config import Lang
-from bot.content.models import Campaign, Source
+from bot.content.models import Campaign, FaqEntry, Source
+from bot.content.placeholders import fill
 from bot.i18n import _, fmt_date, fmt_number, fmt_share, fmt_time, ngettext
 from bot.services.campaign import note_at, share, status_at
+from bot.services.faq import FaqService
 from bot.telegram_text import escape, escape_attr
 
 
@@ -47,6 +50,43 @@ def local_time(campaign: Campaign, lang: Lang) -> str:
 def commission_link(campaign: Campaign, lang: Lang) -> str:
     commission = campaign.commission
     return f'<a href="{escape_attr(commission.url)}">{escape(commission.title.get(lang))}</a>'
+
+
+def fact_values(campaign: Campaign, lang: Lang) -> dict[str, str]:
+    """The facts held once in campaign.yaml, as HTML in ``lang``'s words and formats: what
+    ``{call_centre}``, ``{polls_close}``… stand for (bot.content.placeholders.FACTS)."""
+    tz, centre = campaign.tz, campaign.call_centre
+    values = {
+        "{polls_open}": fmt_time(campaign.opens_at, lang, tz),
+        "{polls_close}": fmt_time(campaign.closes_at, lang, tz),
+        "{voting_date}": fmt_date(campaign.voting_day, lang),
+        "{commission_site}": escape(campaign.commission.url),
+        "{commission}": escape(campaign.commission.title.get(lang)),
+    }
+    if centre is not None:
+        values["{call_centre}"] = escape(centre.phone)
+        values["{call_centre_hours}"] = escape(centre.hours.get(lang))
+        values["{call_centre_name}"] = escape(centre.name.get(lang))
+    return values
+
+
+def with_facts(text: str, campaign: Campaign, lang: Lang, *, html: bool = True) -> str:
+    """A content text with its placeholders filled (FAQ answers, rumours, events, notes); ``html``:
+    the text is HTML (the values escaped), else plain text."""
+    if "{" not in text:
+        return text
+    values = fact_values(campaign, lang)
+    return fill(text, values if html else {key: unescape(value) for key, value in values.items()})
+
+
+def plain_facts(campaign: Campaign) -> Callable[[str, Lang], str]:
+    """``with_facts`` for plain texts (a calendar file's description), as the services take it."""
+    return lambda text, lang: with_facts(text, campaign, lang, html=False)
+
+
+def answer_body(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> str:
+    """A FAQ entry's answer at ``now`` in ``lang``, its facts filled in (HTML)."""
+    return with_facts(faq.answer(entry, lang, now), faq.content.campaign, lang)
 
 
 def contact_line(campaign: Campaign, now: datetime, lang: Lang) -> str:
@@ -183,7 +223,7 @@ def status_text(campaign: Campaign, now: datetime, lang: Lang) -> str:
             text += "\n\n" + results
     note = note_at(campaign, now)
     if note is not None and note.note is not None:
-        text += "\n\n" + note.note.get(lang)
+        text += "\n\n" + with_facts(note.note.get(lang), campaign, lang)
     return text
 
 

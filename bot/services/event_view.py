@@ -317,12 +317,21 @@ def reminder_options(event: EventView, now: datetime, tz: ZoneInfo) -> list[tupl
 # --- calendar files ------------------------------------------------------------------------------
 
 PlaceText = Callable[["EventView", Lang], str]  # the location in words: "Palace of Sports, 44 Abay Ave, …"
+FactsText = Callable[[str, Lang], str]  # a text with its {placeholders} of facts filled (plain text)
 
 
-def calendar_item(event: EventView, lang: Lang, campaign: Campaign, place: PlaceText) -> CalendarEvent:
-    """``event`` in a calendar file (an all-day event by its dates); ``place`` words its location."""
+def _as_is(text: str, lang: Lang) -> str:
+    return text
+
+
+def calendar_item(
+    event: EventView, lang: Lang, campaign: Campaign, place: PlaceText, facts: FactsText = _as_is
+) -> CalendarEvent:
+    """``event`` in a calendar file (an all-day event by its dates); ``place`` words its location,
+    ``facts`` fills the description's placeholders ({polls_close}…)."""
     tz = campaign.tz
     description = event.description(lang)
+    description = facts(description, lang) if description else description
     if event.sources:
         description += ("\n\n" if description else "") + "\n".join(source.url for source in event.sources)
     if event.all_day:

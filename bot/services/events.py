@@ -26,6 +26,7 @@ from bot.services.event_view import (
     NO_FILTERS,
     OFFSETS,
     EventView,
+    FactsText,
     FilterChoices,
     Filters,
     PlaceText,
@@ -139,14 +140,15 @@ class EventService:
     async def key_dates(self) -> list[EventView]:
         return key_dates(await self.all_events())
 
-    def ics(self, event: EventView, lang: Lang, now: datetime, place: PlaceText) -> bytes:
-        """``event`` as a calendar file; ``place`` words its location in ``lang``."""
-        item = calendar_item(event, lang, self.campaign, place)
+    def ics(self, event: EventView, lang: Lang, now: datetime, place: PlaceText, facts: FactsText) -> bytes:
+        """``event`` as a calendar file; ``place`` words its location in ``lang``, ``facts`` fills
+        the placeholders of its description."""
+        item = calendar_item(event, lang, self.campaign, place, facts)
         return build_ics([item], stamp=now, zone=self.tz, name=event.title(lang))
 
-    async def key_dates_ics(self, lang: Lang, now: datetime, place: PlaceText) -> bytes:
+    async def key_dates_ics(self, lang: Lang, now: datetime, place: PlaceText, facts: FactsText) -> bytes:
         """Voting day and the other key dates of the campaign, in one calendar file."""
-        items = [calendar_item(event, lang, self.campaign, place) for event in await self.key_dates()]
+        items = [calendar_item(event, lang, self.campaign, place, facts) for event in await self.key_dates()]
         name = self.content.current.campaign.title.get(lang)
         return build_ics(items, stamp=now, zone=self.tz, name=name)
 

@@ -32,6 +32,9 @@ from multiprocessing.context import ForkServerContext, ForkServerProcess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+# A bot started by a test reads the frozen fixture campaign unless its environment names another
+# CONTENT_DIR: never data/, which editors change.
+FROZEN_CAMPAIGN = ROOT / "tests" / "fixtures" / "almaty-2026"
 
 # Third-party libraries only: the bot's own modules are imported by each bot, as a new process would.
 PRELOAD = (
@@ -189,6 +192,7 @@ async def start_bot(
     stderr: bool = True,
 ) -> BotProcess:
     """`voterbot <args>` as a forked process; `stdin`/`stdout`/`stderr`: give a stream (else /dev/null)."""
+    env = {"CONTENT_DIR": str(FROZEN_CAMPAIGN), **env}
     context = _forkserver()
     ours: list[socket.socket | None] = []
     theirs: list[socket.socket | None] = []

@@ -4,7 +4,6 @@ results and reminders."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -15,6 +14,14 @@ from pydantic import Field, field_validator, model_validator
 from bot.config import Lang
 from bot.content.models.base import Identifier, Link, Localized, LocalizedHtml, Model, Source
 from bot.content.models.operators import Operators
+from bot.content.placeholders import (
+    CALL_CENTRE_FACTS,
+    FACTS,
+    REMINDER_ONLY,
+    known_list,
+    placeholders,
+    unknown_placeholders,
+)
 
 
 class CallCentre(Model):
@@ -103,7 +110,7 @@ class Results(Model):
         return self
 
 
-REMINDER_PLACEHOLDERS = ("{countdown}", "{date}", "{open}", "{close}", "{call_centre}")
+REMINDER_PLACEHOLDERS = {**REMINDER_ONLY, **FACTS}  # the facts, {countdown} and the older {date} {open} {close}
 
 
 class Reminder(Model):
@@ -129,10 +136,10 @@ class Reminder(Model):
         if (self.days_before is None) == (self.milestone is None):
             raise ValueError("give exactly one of days_before or milestone")
         for lang in ("kk", "ru", "en"):
-            unknown = set(re.findall(r"\{[^}]*\}", getattr(self.text, lang))) - set(REMINDER_PLACEHOLDERS)
+            unknown = unknown_placeholders(getattr(self.text, lang), REMINDER_PLACEHOLDERS)
             if unknown:
                 raise ValueError(
-                    f"text.{lang}: unknown placeholder {sorted(unknown)[0]} (known: {', '.join(REMINDER_PLACEHOLDERS)})"
+                    f"text.{lang}: unknown placeholder {unknown[0]} (known: {known_list(REMINDER_PLACEHOLDERS)})"
                 )
         return self
 
@@ -233,7 +240,9 @@ class Campaign(Model):
             if reminder.days_before == 0 and hours[0] and hours[1] and not hours[0] <= reminder.at < hours[1]:
                 problems.append(f"reminder {reminder.id!r}: field at: on voting day it must be within polling hours")
         if self.call_centre is None and any(
-            "{call_centre}" in r.text.get(lang) for r in self.reminders for lang in ("kk", "ru", "en")
+            placeholders(r.text.get(lang)) & set(CALL_CENTRE_FACTS)
+            for r in self.reminders
+            for lang in ("kk", "ru", "en")
         ):
             problems.append("reminders: field text: {call_centre} is used but the campaign has no call_centre")
         districts = [district.id for district in self.districts]

@@ -16,7 +16,8 @@ from bot.config import Lang
 from bot.content import ContentStore
 from bot.handlers.desk.screens import back_button, back_markup, blocked_screen
 from bot.handlers.desk.states import DeskStates, InOperatorsChat
-from bot.i18n import LANGUAGE_NAMES, I18n, _
+from bot.i18n import I18n, _
+from bot.languages import is_known
 from bot.services.desk import DeskService, is_internal_note
 from bot.services.residents import ResidentService
 from bot.storage.base_desk import Ticket, TicketStatus
@@ -132,7 +133,7 @@ async def on_operator_message(
         return
     if not await desk.claim_operator_message(ticket, message.chat.id, message.message_id):
         return  # already relayed (a repeated update)
-    lang: Lang = ticket.language if ticket.language in LANGUAGE_NAMES else "ru"  # type: ignore[assignment]
+    lang: Lang = ticket.language if is_known(ticket.language) else i18n.default_locale  # type: ignore[assignment]
     try:
         with i18n.use_locale(lang):
             if ticket.first_reply_at is None:
@@ -156,7 +157,7 @@ async def on_operator_message(
 async def _tell_resident_closed(ticket: Ticket, bot: Bot, i18n: I18n) -> None:
     """The resident is told, and may rate the answer. Their conversation state stays: writing again
     opens a new ticket; "↩️ Back to the bot" returns to the FAQ."""
-    lang = ticket.language if ticket.language in LANGUAGE_NAMES else "ru"
+    lang = ticket.language if is_known(ticket.language) else i18n.default_locale  # the bot's default, not "ru"
     with i18n.use_locale(lang):
         text = "✅ " + _(
             "The operators have closed this conversation (ticket #{n}). Was the answer helpful? "
@@ -202,7 +203,7 @@ async def on_block(
     await desk.block(ticket, message.from_user.id)
     await _resident_state(fsm_storage, bot, ticket.user_id).clear()
     if await desk.tell_block_once(ticket.user_id):  # told once, politely
-        lang: Lang = ticket.language if ticket.language in LANGUAGE_NAMES else "ru"  # type: ignore[assignment]
+        lang: Lang = ticket.language if is_known(ticket.language) else i18n.default_locale  # type: ignore[assignment]
         with i18n.use_locale(lang):
             screen = blocked_screen(content, lang, desk.clock.now())
         try:

@@ -38,6 +38,7 @@ from bot.handlers.faq.screens import (
     suggestions_screen,
 )
 from bot.handlers.pictures import results_known, send_results
+from bot.handlers.texts import answer_body
 from bot.i18n import _
 from bot.services.answer_loop import AnswerLoop
 from bot.services.deeplinks import make_payload, parse_deep_link
@@ -242,7 +243,7 @@ async def on_inline(query: InlineQuery, faq: FaqService, lang: Lang, clock: Cloc
             InlineQueryResultArticle(
                 id=entry.id,
                 title=truncate_plain(entry.text(lang).q, 100),
-                description=truncate_plain(strip_html(faq.answer(entry, lang, now)).replace("\n", " "), 120),
+                description=truncate_plain(strip_html(answer_body(faq, entry, lang, now)).replace("\n", " "), 120),
                 input_message_content=InputTextMessageContent(
                     message_text=body, parse_mode="HTML", link_preview_options=LinkPreviewOptions(is_disabled=True)
                 ),

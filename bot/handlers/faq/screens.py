@@ -12,7 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.config import LANGUAGES, Lang
 from bot.content import FaqEntry
 from bot.content.models import Rumour, Verdict
-from bot.handlers.texts import commission_link, contact_line, sources_block
+from bot.handlers.texts import answer_body, commission_link, contact_line, sources_block, with_facts
 from bot.i18n import I18n, _, fmt_date
 from bot.services.faq import FaqService
 from bot.services.smalltalk import SmallTalk
@@ -71,7 +71,7 @@ def answer_text(faq: FaqService, entry: FaqEntry, lang: Lang, now: datetime) -> 
     checked = ""
     if _reviewed_by(entry, faq, now):  # never a date after the moment the bot stands at
         checked = "\n🗓 " + _("Checked on {date}").format(date=fmt_date(entry.reviewed, lang))
-    return f"❓ <b>{escape(text.q)}</b>\n\n{faq.answer(entry, lang, now)}\n\n{sources}{checked}"
+    return f"❓ <b>{escape(text.q)}</b>\n\n{answer_body(faq, entry, lang, now)}\n\n{sources}{checked}"
 
 
 def _reviewed_by(entry: FaqEntry, faq: FaqService, now: datetime) -> bool:
@@ -306,7 +306,8 @@ def rumour_text(faq: FaqService, rumour: Rumour, lang: Lang, now: datetime) -> s
     return (
         f"🔎 <b>{escape(text.claim)}</b>\n"
         + _("Verdict: {verdict}").format(verdict=verdict_label(rumour.verdict))
-        + f"\n\n{text.explanation_at(passed)}\n\n{sources_block(rumour.sources, lang, faq.content.campaign, now)}\n"
+        + f"\n\n{with_facts(text.explanation_at(passed), faq.content.campaign, lang)}\n\n"
+        + f"{sources_block(rumour.sources, lang, faq.content.campaign, now)}\n"
         + "🗓 "
         + _("Checked on {date}").format(date=fmt_date(rumour.reviewed, lang))
     )
