@@ -87,13 +87,18 @@ def _size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.parent.glob(path.name + "*"))  # with the WAL
 
 
-async def _measure(engine: DeliveryEngine, storage: SqlStorage, path: Path, count: int) -> dict[str, Any]:
-    before_size = _size(path)
+async def _measure(engine: DeliveryEngine, storage: SqlStorage, path: Path | None, count: int) -> dict[str, Any]:
+    """``path``: the SQLite file; None for PostgreSQL (its size is asked of the server)."""
+
+    async def size() -> int:
+        return _size(path) if path is not None else await _pg_size(storage)
+
+    before_size = await size()
     async with _rss_peak() as memory:
         started = time.monotonic()
         record = await engine.create_broadcast(TEXT, ALL_SUBSCRIBERS)
         enqueued = time.monotonic() - started
-        queued_size = _size(path)
+        queued_size = await size()
         await engine.start()
         final = await engine.wait_finished(record.id, timeout=7200)
         elapsed = time.monotonic() - started - enqueued
@@ -142,6 +147,67 @@ async def with_fake_api(count: int) -> dict[str, Any]:
     stats = json.loads((await process.stdout.readline()).decode())
     await process.wait()
     return result | {"fake_rate": stats["rate"], "r429": stats["r429"]}
+
+
+async def _pg_size(storage: SqlStorage) -> int:
+    """The database's size on the server (tables, indexes and their free space)."""
+    from sqlalchemy import text
+
+    def read(connection: Any) -> int:
+        return int(connection.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+
+    return int(await storage.run_sync(read))
+
+
+async def _seed_pg(url: str, count: int) -> SqlStorage:
+    """``count`` English subscribers in a migrated PostgreSQL database (one INSERT … SELECT each)."""
+    from sqlalchemy import text
+
+    from bot.config import parse_database_url
+
+    storage = SqlStorage(parse_database_url(url))
+    await storage.connect()  # migrates
+
+    def seed(connection: Any) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO users (id, telegram_language, first_seen, last_seen, blocked) "
+                "SELECT g, 'en', 0, 0, 0 FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) AS g"
+            ),
+            {"a": FIRST_ID, "b": FIRST_ID + count - 1},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO subscriptions (user_id, language, subscribed_at) "
+                "SELECT g, 'en', 0 FROM generate_series(CAST(:a AS bigint), CAST(:b AS bigint)) AS g"
+            ),
+            {"a": FIRST_ID, "b": FIRST_ID + count - 1},
+        )
+
+    await storage.run_sync(seed, transaction=True)
+    return storage
+
+
+async def engine_alone_pg(count: int) -> dict[str, Any] | None:
+    """The engine alone on a throwaway PostgreSQL cluster (Debian's binaries; None without them)."""
+    from tests.support.services import PgCluster, pg_bindir
+
+    bindir = pg_bindir()
+    if bindir is None:  # no PostgreSQL on this machine: the row is left out
+        return None
+    cluster = PgCluster(bindir)
+    cluster.start()
+    try:
+        database = cluster.create_database()
+        storage = await _seed_pg(cluster.url(database), count)
+        engine = DeliveryEngine(_Instant(), storage, SystemClock(), rate=1_000_000.0, chat_pacing=False)
+        try:
+            return await _measure(engine, storage, None, count)
+        finally:
+            await engine.stop()
+            await storage.close()
+    finally:
+        cluster.stop()
 
 
 class _Instant:
@@ -200,6 +266,10 @@ async def run_async(
     alone = [*sizes, *([1_000_000] if million and not quick else [])]
     for count in alone:
         report.append(_row("engine + SQLite alone (instant sender, no pacing)", await engine_alone(count)))
+    for count in alone:
+        pg = await engine_alone_pg(count)
+        if pg is not None:  # storage per delivery: the database's growth on the server (tables and indexes)
+            report.append(_row("engine + PostgreSQL alone (instant sender, no pacing)", pg))
     report.append("")
 
 
