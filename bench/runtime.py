@@ -6,7 +6,7 @@ chat's language). The fake Bot API runs in this process; the bot runs as real ``
 processes:
 
 - long polling on SQLite (the default of ``make run``), one process;
-- webhook mode on PostgreSQL and Redis, one and two replicas, the fake delivering each update to the
+- webhook mode on PostgreSQL and Redis, one, two and three replicas, the fake delivering each update to the
   replicas in turn like Telegram behind a load balancer (a chat's next update after the previous
   answer, ``max_connections`` chats at once), see ``bot.devtools.fake_webhook``;
 - webhook mode on SQLite, one replica (to separate the cost of the webhook from PostgreSQL's).
@@ -212,7 +212,7 @@ async def _bench(report: list[str], chats: int, per_chat: int) -> None:
         cluster.start()
         redis.start()
         try:
-            for replicas in (1, 2):
+            for replicas in (1, 2, 3):
                 database = cluster.create_database()
                 client = Redis.from_url(redis.url)  # a new fake Bot API numbers its updates from 1 again:
                 await client.flushdb()  # forget the update ids the last run's replicas handled
