@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 from bot.config import LANGUAGES, Lang
 from bot.content.events import EventEntry, EventsFile
 from bot.content.models import Campaign, FaqEntry, FaqFile, Rumour, RumoursFile, Source
-from bot.content.models.faq import Answer, answer_parts, render_answer
+from bot.content.models.faq import Answer, Variant, answer_parts, render_answer
 from bot.content.placeholders import placeholder_problems
 
 M = TypeVar("M", bound=BaseModel)
@@ -192,6 +192,15 @@ def _load(directory: Path) -> Content:
     return Content.build(campaign, faq, directory, events, rumours)
 
 
+def _texts_by_milestone(first_name: str, by_lang: Mapping[Lang, tuple[Answer, list[Variant]]]) -> list[tuple[str, str]]:
+    """A text and its variants by milestone, in every language, named by field, rendered whole."""
+    named: list[tuple[str, str]] = []
+    for lang, (first, variants) in by_lang.items():
+        named.append((f"{lang}.{first_name}", render_answer(first)))
+        named += [(f"{lang}.variants.{v.from_}.a", render_answer(v.a)) for v in variants]
+    return named
+
+
 def fact_problems(
     directory: Path, campaign: Campaign, faq: FaqFile, events: EventsFile, rumours: RumoursFile | None
 ) -> list[str]:
@@ -200,26 +209,13 @@ def fact_problems(
     has_centre = campaign.call_centre is not None
     problems: list[str] = []
     for entry in faq.entries:
-        texts = [
-            (f"{lang}.{name}", render_answer(answer))
-            for lang in LANGUAGES
-            for name, answer in [
-                ("a", entry.text(lang).a),
-                *((f"variants.{v.from_}.a", v.a) for v in entry.text(lang).variants),
-            ]
-        ]
         where = f"{directory / 'faq.yaml'}: entry {entry.id!r}"
+        texts = _texts_by_milestone("a", {lang: (entry.text(lang).a, entry.text(lang).variants) for lang in LANGUAGES})
         problems += placeholder_problems(where, iter(texts), call_centre=has_centre)
     for rumour in rumours.rumours if rumours else []:
-        texts = [
-            (f"{lang}.{name}", render_answer(answer))
-            for lang in LANGUAGES
-            for name, answer in [
-                ("explanation", rumour.text(lang).explanation),
-                *((f"variants.{v.from_}.a", v.a) for v in rumour.text(lang).variants),
-            ]
-        ]
         where = f"{directory / 'rumours.yaml'}: rumour {rumour.id!r}"
+        by_lang = {lang: (rumour.text(lang).explanation, rumour.text(lang).variants) for lang in LANGUAGES}
+        texts = _texts_by_milestone("explanation", by_lang)
         problems += placeholder_problems(where, iter(texts), call_centre=has_centre)
     for event in events.events:
         descriptions = [("description", event.description)]
