@@ -23,7 +23,7 @@ import pytest
 
 from bot.clock import ManualClock
 from bot.config import DatabaseConfig, Settings, parse_database_url
-from bot.devtools.fake_api import FakeTelegram
+from bot.devtools.fake_api import FakeGroup, FakeTelegram
 from tests.support.services import PG_MISSING, REDIS_MISSING, PgCluster, RedisServer, pg_bindir
 
 if TYPE_CHECKING:  # imported where used: with xdist the controller process loads this file too,
@@ -276,6 +276,28 @@ async def running(
     fake: FakeTelegram, make_settings: Callable[..., Settings], clock: ManualClock
 ) -> AsyncIterator[RunningBot]:
     bot = RunningBot(fake, make_settings(fake), clock)
+    await bot.start()
+    try:
+        yield bot
+    finally:
+        await bot.stop()
+
+
+# --- the operators' desk: its forum and a bot that uses it (test_desk, test_desk_attacks) ------------
+OPS = -1001234567890  # the operators' forum supergroup
+
+
+@pytest.fixture
+def forum(fake: FakeTelegram) -> FakeGroup:
+    return fake.forum(OPS, "Operators")
+
+
+@pytest.fixture
+async def desk_bot(
+    fake: FakeTelegram, forum: FakeGroup, make_settings: Callable[..., Settings], clock: ManualClock
+) -> AsyncIterator[RunningBot]:
+    # the operators read the bot's default language; the residents, their own
+    bot = RunningBot(fake, make_settings(fake, operators_chat_id=OPS, default_language="en"), clock)
     await bot.start()
     try:
         yield bot

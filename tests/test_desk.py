@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,32 +14,13 @@ import pytest
 from bot.clock import ManualClock
 from bot.config import Settings
 from bot.devtools.fake_api import FakeGroup, FakeMessage, FakeTelegram, FakeUser
-from tests.conftest import ADMIN_ID, DATA, RunningBot, almaty, no_errors
+from tests.conftest import ADMIN_ID, DATA, OPS, RunningBot, almaty, no_errors
 
 # the end-to-end tests that use the database run on SQLite and PostgreSQL (tests/conftest.py)
 pytestmark = pytest.mark.both_backends
 
-OPS = -1001234567890
 OPERATOR = 700001
 QUESTION = "Can I bring my grandmother's passport for her if she is ill at home?"
-
-
-@pytest.fixture
-def forum(fake: FakeTelegram) -> FakeGroup:
-    return fake.forum(OPS, "Operators")
-
-
-@pytest.fixture
-async def desk_bot(
-    fake: FakeTelegram, forum: FakeGroup, make_settings: Callable[..., Settings], clock: ManualClock
-) -> AsyncIterator[RunningBot]:
-    # the operators read the bot's default language; the residents, their own
-    bot = RunningBot(fake, make_settings(fake, operators_chat_id=OPS, default_language="en"), clock)
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 def operator_in(fake: FakeTelegram, forum: FakeGroup, thread_id: int) -> FakeUser:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -18,31 +18,14 @@ from bot.devtools.fake_api import FakeGroup, FakeMessage, FakeTelegram
 from bot.services import desk as desk_service
 from bot.services.desk import DeskService
 from bot.telegram.callbacks import DeskCb
-from tests.conftest import RunningBot, no_errors
-from tests.test_desk import OPS, ask, operator_in, posts
+from tests.conftest import OPS, RunningBot, no_errors
+from tests.test_desk import ask, operator_in, posts
 from tests.test_postgres_storage import rows_mentioning
 
 pytestmark = pytest.mark.both_backends
 
 RESIDENT = 98765432123  # 11 digits: no timestamp or count in the database contains it
 MARKER = "Zebra4711"
-
-
-@pytest.fixture
-def forum(fake: FakeTelegram) -> FakeGroup:
-    return fake.forum(OPS, "Operators")
-
-
-@pytest.fixture
-async def desk_bot(
-    fake: FakeTelegram, forum: FakeGroup, make_settings: Callable[..., Settings], clock: ManualClock
-) -> AsyncIterator[RunningBot]:
-    bot = RunningBot(fake, make_settings(fake, operators_chat_id=OPS, default_language="en"), clock)
-    await bot.start()
-    try:
-        yield bot
-    finally:
-        await bot.stop()
 
 
 def desk_of(bot: RunningBot) -> DeskService:

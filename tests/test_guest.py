@@ -15,8 +15,7 @@ from bot.devtools.fake_api import FakeGroup, FakeMessage, FakeTelegram
 from bot.services.guest import CALLER_ANSWERS, CHAT_ANSWERS, GuestBudget, GuestCounts, looks_like_claim, question_of
 from bot.storage import Storage
 from bot.telegram_text import lead_html
-from tests.conftest import ADMIN_ID, AFTER, BEFORE, VOTING_OPEN, RunningBot, no_errors
-from tests.test_desk import OPS
+from tests.conftest import ADMIN_ID, AFTER, BEFORE, OPS, VOTING_OPEN, RunningBot, no_errors
 from tests.test_postgres_storage import _rows, all_tables
 
 _chats = iter(range(-1009000, -1010000, -1))
