@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import statistics
 import sys
@@ -99,9 +100,17 @@ asyncio.run(main())
 """
 
 
+async def fake_stats(process: asyncio.subprocess.Process) -> dict[str, Any]:
+    """Stop the fake Bot API's process (its stdin closes) and read the figures it prints."""
+    assert process.stdin is not None and process.stdout is not None
+    process.stdin.close()
+    stats: dict[str, Any] = json.loads((await process.stdout.readline()).decode())
+    await process.wait()
+    return stats
+
+
 async def _scenario_fake_process(*, subscribers: int, rate: float, paid: bool, fake_limit: float) -> dict[str, Any]:
     """As :func:`_scenario`, with the fake Bot API in its own process: the bot has a core to itself."""
-    import json
 
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-c", _FAKE_PROCESS, "1000000", str(subscribers), str(fake_limit),
@@ -134,9 +143,7 @@ async def _scenario_fake_process(*, subscribers: int, rate: float, paid: bool, f
         finally:
             await engine.stop()
             await app.close()
-    process.stdin.close()
-    stats = json.loads((await process.stdout.readline()).decode())
-    await process.wait()
+    stats = await fake_stats(process)
     return {"subscribers": subscribers, "sent": counts.sent, "elapsed": elapsed, **stats}
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import sqlite3
 import sys
@@ -25,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.delivery import _FAKE_PROCESS, ROOT, TEXT, _database
+from bench.delivery import _FAKE_PROCESS, ROOT, TEXT, _database, fake_stats
 from bot.app import create_app
 from bot.clock import SystemClock
 from bot.config import Settings
@@ -143,9 +142,7 @@ async def with_fake_api(count: int) -> dict[str, Any]:
         finally:
             await engine.stop()
             await app.close()
-    process.stdin.close()
-    stats = json.loads((await process.stdout.readline()).decode())
-    await process.wait()
+    stats = await fake_stats(process)
     return result | {"fake_rate": stats["rate"], "r429": stats["r429"]}
 
 
